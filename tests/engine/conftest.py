@@ -1,0 +1,72 @@
+"""An engine on a frozen clock with a manual schedule: tests drive ticks, legs and the
+executor by hand, so nothing depends on timing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from tui_trader.brokers.feeds.base import Tick
+from tui_trader.engine.embedded import EmbeddedEngine
+from tui_trader.engine.scheduler import ManualSchedule
+from tui_trader.services.auth import AuthService
+from tui_trader.services.brokers import BrokerAccountService
+from tui_trader.services.strategies import StrategyService
+
+FORM = {"name": "INFY morning", "symbol": "INFY", "buy_time": "09:30", "sell_time": "15:00",
+        "stop_loss": "1500", "quantity": "10"}
+
+
+class Harness:
+    def __init__(self, ctx, fault=None, consumer="test-engine"):
+        self.ctx = ctx
+        self.runner = ManualSchedule()
+        self.engine = EmbeddedEngine(ctx, runner=self.runner, consumer=consumer, fault=fault)
+        self.seq = 0
+
+    def start(self):
+        self.engine.start(threads=False)
+        return self
+
+    def tick(self, symbol: str, price: str) -> None:
+        self.seq += 1
+        self.engine.on_ticks([Tick(symbol, Decimal(price), self.ctx.clock.now(), 1, self.seq)])
+
+    def advance_to(self, hh: int, mm: int) -> None:
+        """Move the frozen clock to HH:MM IST on its current day and run due jobs."""
+        from datetime import datetime
+
+        from tui_trader.domain.clock import IST
+
+        local = self.ctx.clock.now().astimezone(IST)
+        target = datetime(local.year, local.month, local.day, hh, mm, tzinfo=IST)
+        self.ctx.clock.set(target)
+        self.runner.run_due(self.ctx.clock.now())
+
+    def settle(self) -> None:
+        self.engine.executor.drain()
+        self.engine.maintain()
+
+
+@pytest.fixture
+def trader(ctx):
+    user = AuthService(ctx).sign_up("t@example.com", "password-t")
+    BrokerAccountService(ctx, user.id).add_paper()
+    return user
+
+
+@pytest.fixture
+def strategy(ctx, trader):
+    return StrategyService(ctx, trader.id).create(FORM)
+
+
+@pytest.fixture
+def harness(ctx):
+    h = Harness(ctx)
+    yield h
+    h.engine.stop()
+
+
+__all__ = ["Harness", "FORM", "timedelta"]

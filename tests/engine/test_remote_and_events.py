@@ -1,0 +1,113 @@
+"""A console attached to a server engine: commands over the live store, heartbeat health,
+and the coalesced event stream a UI consumes."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from decimal import Decimal
+
+import pytest
+import redis
+
+from tui_trader.domain.errors import StateError, TuiTraderError
+from tui_trader.engine.events import NotificationRaised, PositionChanged
+from tui_trader.engine.publisher import EventPublisher
+from tui_trader.services.event_stream import UserEventStream
+from tui_trader.services.remote_engine import RemoteEngineControl
+
+
+@pytest.fixture
+def serving(harness):
+    """The engine's control loop on a thread, as `tui-trader engine` runs it."""
+    harness.start()
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            harness.engine.control.poll(block_ms=50)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield harness
+    stop.set()
+    thread.join(timeout=2)
+
+
+def test_remote_start_stop_kill(ctx, trader, strategy, serving):
+    remote = RemoteEngineControl(ctx.store)
+    result = remote.start_strategy(trader.id, strategy.id)
+    assert "next buy" in result.message
+    assert strategy.id in {s.id for s in serving.engine.strategies.all()}
+    with pytest.raises(StateError, match="already running"):
+        remote.start_strategy(trader.id, strategy.id)
+    remote.stop_strategy(trader.id, strategy.id)
+    assert serving.engine.strategies.all() == []
+    report = remote.kill_switch(trader.id)
+    assert report.strategies_stopped == 0 and report.exit_orders == 0
+
+
+def test_remote_health_from_heartbeat(ctx, harness):
+    remote = RemoteEngineControl(ctx.store)
+    assert remote.health().state == "unreachable"
+    harness.start()
+    harness.engine.maintain()
+    health = remote.health()
+    assert health.state == "running" and health.entries_allowed
+
+
+def test_no_engine_answers_in_one_line(ctx):
+    remote = RemoteEngineControl(ctx.store, timeout_s=0.2)
+    with pytest.raises(TuiTraderError, match="no answer from the server engine"):
+        remote.stop_strategy(__import__("uuid").uuid4(), __import__("uuid").uuid4())
+
+
+def test_event_stream_coalesces_bursts(ctx, trader):
+    batches: queue.Queue = queue.Queue()
+    health: queue.Queue = queue.Queue()
+    stream = UserEventStream(ctx.store, trader.id, batches.put,
+                             on_health=lambda ok, d: health.put(ok), interval=0.2)
+    stream.start()
+    try:
+        assert health.get(timeout=5) is True
+        publisher = EventPublisher(ctx.store)
+        for i in range(200):  # a burst of ticks moving one position
+            publisher.publish(PositionChanged(
+                user_id=str(trader.id), position_id="p1", strategy_id=None, symbol="INFY",
+                quantity=10, average_price=Decimal("1500"), ltp=Decimal(1500 + i),
+                unrealized_pnl=Decimal(i * 10), realized_pnl=Decimal(0), status="OPEN"))
+        for i in range(3):
+            publisher.publish(NotificationRaised(user_id=str(trader.id),
+                                                 notification_id=f"n{i}", kind="FILL",
+                                                 severity="INFO", title=f"fill {i}"))
+        ctx.store.publish(f"events:{trader.id}", "{not json")
+        seen: list = []
+        while sum(isinstance(e, NotificationRaised) for e in seen) < 3:
+            seen.extend(batches.get(timeout=5))
+    finally:
+        stream.stop()
+    positions = [e for e in seen if isinstance(e, PositionChanged)]
+    assert len(positions) < 20, "a burst must not become a burst of repaints"
+    assert positions[-1].ltp == Decimal(1699) and positions[-1].unrealized_pnl == Decimal(1990)
+    assert stream.malformed == 1
+
+
+def test_kill_switch_works_with_the_live_store_down(ctx, trader, strategy, harness,
+                                                    monkeypatch):
+    harness.start()
+    harness.engine.start_strategy(trader.id, strategy.id)
+    harness.tick("INFY", "1520.00")
+    harness.advance_to(9, 30)
+    harness.settle()
+
+    def down(*args, **kwargs):
+        raise redis.ConnectionError("live store down")
+
+    monkeypatch.setattr(ctx.store, "execute_command", down)
+    monkeypatch.setattr(ctx.store, "pipeline", down)
+    report = harness.engine.kill_switch(trader.id)
+    assert report.strategies_stopped == 1 and report.exit_orders == 1 and not report.errors
+    with ctx.db.connect() as conn:
+        open_positions = conn.exec_driver_sql(
+            "SELECT count(*) FROM positions WHERE status = 'OPEN'").scalar()
+    assert open_positions == 0

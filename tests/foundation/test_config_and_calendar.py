@@ -1,0 +1,96 @@
+"""Settings and the NSE calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from tui_trader.config import load_settings
+from tui_trader.db.engine import create_db_engine
+from tui_trader.domain.calendar import HolidayFile, NseCalendar
+from tui_trader.domain.errors import ConfigError
+from tui_trader.domain.schedule import plan_legs
+from tui_trader.live.store import connect_store
+
+
+def test_defaults_need_no_setup(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.delenv("TUI_TRADER_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TUI_TRADER_REDIS_URL", raising=False)
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.effective_database_url == f"sqlite:///{tmp_path / 'tui-trader.db'}"
+    assert settings.redis_url is None and settings.store_label() == "embedded"
+    assert settings.market_timezone == "Asia/Kolkata"
+
+
+def test_toml_file_and_env_override(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "trader-light"\nredis_url = "redis://10.9.8.7:6380/2"\n')
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(config))
+    assert load_settings().theme == "trader-light"
+    assert load_settings().store_label() == "redis 10.9.8.7:6380"
+    monkeypatch.setenv("TUI_TRADER_THEME", "trader-contrast")
+    assert load_settings().theme == "trader-contrast"
+
+
+@pytest.mark.parametrize("env,value,needle", [
+    ("TUI_TRADER_DATABASE_URL", "mysql://x/y", "TUI_TRADER_DATABASE_URL"),
+    ("TUI_TRADER_REDIS_URL", "http://localhost", "TUI_TRADER_REDIS_URL"),
+    ("TUI_TRADER_ENGINE_MODE", "cloud", "TUI_TRADER_ENGINE_MODE"),
+])
+def test_bad_setting_is_one_line_naming_it(monkeypatch, tmp_path, env, value, needle):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value).startswith(needle) and "\n" not in str(err.value)
+
+
+def test_broken_toml_is_a_config_error(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text("theme = \n")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(config))
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings()
+
+
+def test_unreachable_servers_name_the_setting_without_password():
+    with pytest.raises(ConfigError) as err:
+        create_db_engine("postgresql://trader:hunter22@127.0.0.1:1/db")
+    assert "TUI_TRADER_DATABASE_URL" in str(err.value) and "hunter22" not in str(err.value)
+    assert "127.0.0.1:1" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        connect_store("redis://:hunter22@127.0.0.1:1/0")
+    assert "TUI_TRADER_REDIS_URL" in str(err.value) and "hunter22" not in str(err.value)
+
+
+def test_nse_calendar_knows_holidays_and_falls_back():
+    cal = NseCalendar()
+    assert cal.is_trading_day(date(2026, 11, 23))  # Monday
+    assert not cal.is_trading_day(date(2026, 11, 24))  # Guru Nanak Jayanti
+    assert not cal.is_trading_day(date(2026, 11, 22))  # Sunday
+    assert not cal.uses_fallback(date(2026, 12, 1))
+    assert cal.uses_fallback(date(2027, 3, 1)) and cal.is_trading_day(date(2027, 3, 1))
+    at = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 10:30 IST
+    assert cal.is_open(at) and "NSE OPEN 10:30:00 IST" in cal.status_line(at)
+    assert "weekday fallback" in cal.status_line(datetime(2027, 3, 1, 5, tzinfo=UTC))
+
+
+def test_holidays_file_and_special_sessions():
+    text = "# user holidays\n2027-01-26\n2027-02-06 special 18:00-19:15  # Muhurat\n"
+    cal = NseCalendar(HolidayFile.parse(text))
+    assert not cal.is_trading_day(date(2027, 1, 26))
+    session = cal.session(date(2027, 2, 6))  # a Saturday, but a special session
+    assert session.special and session.open == time(18, 0)
+    with pytest.raises(ValueError, match="line 1"):
+        HolidayFile.parse("2027-13-40\n")
+
+
+def test_plan_skips_holidays_and_says_why():
+    cal = NseCalendar()
+    friday_evening = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # 17:30 IST
+    plan = plan_legs(cal, friday_evening, time(9, 30), time(15, 0))
+    assert plan.day == date(2026, 11, 23)
+    assert plan.buy_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+    assert "first buy Mon 23 Nov" in plan.note

@@ -1,0 +1,163 @@
+"""End to end: a LIVE strategy's BUY leaves the EmbeddedEngine through KiteBroker (built by
+`make_live_factory` from the vault-held credentials) and lands at the sandbox; an ambiguous
+submit is settled by tag without a second order; a lapsed token blocks the account."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from tui_trader.brokers.feeds.base import Tick
+from tui_trader.brokers.kite_sandbox import KiteSandbox
+from tui_trader.db.models import Order, Position
+from tui_trader.domain.clock import IST
+from tui_trader.domain.enums import IntentState, OrderStatus, PositionStatus
+from tui_trader.engine.embedded import EmbeddedEngine
+from tui_trader.engine.scheduler import ManualSchedule
+from tui_trader.services.auth import AuthService
+from tui_trader.services.brokers import BrokerAccountService
+from tui_trader.services.kite_login import KiteSessionExchange
+from tui_trader.services.live_brokers import make_live_factory
+from tui_trader.services.strategies import StrategyService
+
+from .conftest import API_KEY, API_SECRET, BIG, redirect_location
+
+FORM = {"name": "INFY live", "symbol": "INFY", "buy_time": "09:30", "sell_time": "15:00",
+        "stop_loss": "1500", "quantity": "10", "mode": "LIVE"}
+
+
+class LiveHarness:
+    def __init__(self, ctx: Any, sandbox: KiteSandbox, app_factory: bool = False,
+                 **broker_options: Any) -> None:
+        self.ctx = ctx
+        self.sandbox = sandbox
+        self.runner = ManualSchedule()
+        broker_options.setdefault("limits", BIG)
+        factory = make_live_factory(ctx) if app_factory else \
+            make_live_factory(ctx, **broker_options)
+        self.engine = EmbeddedEngine(ctx, runner=self.runner, consumer="kite-e2e",
+                                     live_factory=factory)
+        self.seq = 0
+        self.user = AuthService(ctx).sign_up("live@example.com", "password-live")
+        self.account = BrokerAccountService(ctx, self.user.id).add_kite(
+            API_KEY, API_SECRET, api_root=sandbox.url).id
+        KiteSessionExchange(ctx, self.user.id).exchange(self.account,
+                                                        redirect_location(sandbox))
+        self.strategy = StrategyService(ctx, self.user.id).create(
+            {**FORM, "broker_account_id": str(self.account)})
+
+    def start(self) -> LiveHarness:
+        self.engine.start(threads=False)
+        self.engine.start_strategy(self.user.id, self.strategy.id)
+        return self
+
+    def tick(self, symbol: str, price: str) -> None:
+        self.seq += 1
+        self.engine.on_ticks([Tick(symbol, Decimal(price), self.ctx.clock.now(), 1, self.seq)])
+
+    def advance_to(self, hh: int, mm: int) -> None:
+        local = self.ctx.clock.now().astimezone(IST)
+        self.ctx.clock.set(datetime(local.year, local.month, local.day, hh, mm, tzinfo=IST))
+        self.runner.run_due(self.ctx.clock.now())
+
+    def settle(self) -> None:
+        self.engine.executor.drain()
+        self.engine.maintain()
+
+    def orders(self) -> list[Order]:
+        with self.ctx.session() as s:
+            return list(s.exec(select(Order).order_by(Order.created_at)).all())
+
+
+@pytest.fixture
+def live(ctx: Any,
+         make_sandbox: Callable[..., KiteSandbox]) -> Iterator[Callable[..., LiveHarness]]:
+    made: list[LiveHarness] = []
+
+    def make(**broker_options: Any) -> LiveHarness:
+        sandbox = make_sandbox(clock=ctx.clock)
+        sandbox.set_price("INFY", "1520")
+        harness = LiveHarness(ctx, sandbox, **broker_options)
+        made.append(harness)
+        return harness.start()
+
+    yield make
+    for harness in made:
+        harness.engine.stop()
+
+
+@pytest.mark.parametrize("app_factory", [False, True], ids=["kite_factory", "app_factory"])
+def test_live_buy_goes_through_kite(live: Callable[..., LiveHarness], app_factory: bool) -> None:
+    h = live(app_factory=app_factory)
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    [buy] = h.orders()
+    assert buy.status is OrderStatus.FILLED and buy.intent_state is IntentState.DONE
+    assert buy.broker_account_id == h.account
+    assert buy.average_price == Decimal("1520") and buy.filled_quantity == 10
+    [received] = h.sandbox.received_orders
+    assert received.params["tag"] == buy.client_tag
+    assert received.order_id == buy.broker_order_id
+    assert received.params["order_type"] == "MARKET"
+    assert received.params["market_protection"] == "-1"
+    assert h.sandbox.order(buy.broker_order_id)["status"] == "COMPLETE"
+    with h.ctx.session() as s:
+        pos = s.exec(select(Position)).one()
+        assert pos.quantity == 10 and pos.status is PositionStatus.OPEN
+
+
+def test_ambiguous_submit_settled_by_tag(live: Callable[..., LiveHarness]) -> None:
+    h = live(timeout=1.5)
+    h.sandbox.timeout_next_orders(1, delay_s=3)
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    [buy] = h.orders()
+    assert len(h.sandbox.received_orders) == 1  # never re-sent
+    assert buy.broker_order_id == h.sandbox.received_orders[0].order_id
+    assert buy.status is OrderStatus.FILLED and buy.filled_quantity == 10
+    assert h.engine.executor.counters.unknown == 0  # resolved at once by orders_by_tag
+
+
+def test_lapsed_token_blocks_the_account_without_retrying(
+        live: Callable[..., LiveHarness]) -> None:
+    h = live()
+    h.sandbox.revoke_tokens()
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    [buy] = h.orders()
+    assert buy.intent_state is IntentState.FAILED
+    assert buy.error == "Kite session expired: log in again"
+    assert h.account in h.engine.gate.blocked_accounts
+    assert len(h.sandbox.received_orders) == 1  # one 403, no retry loop
+    from tui_trader.db.models import Notification
+
+    with h.ctx.session() as s:
+        kinds = {n.kind.value for n in s.exec(select(Notification)).all()}
+    assert "TOKEN_EXPIRY" in kinds
+    h.settle()
+    assert len(h.sandbox.received_orders) == 1
+
+
+def test_logging_in_again_lifts_the_block(live: Callable[..., LiveHarness]) -> None:
+    from datetime import timedelta
+
+    h = live()
+    h.sandbox.revoke_tokens()
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    assert h.account in h.engine.gate.blocked_accounts
+    h.settle()  # a token that is merely still "in date" does not lift it
+    assert h.account in h.engine.gate.blocked_accounts
+    h.ctx.clock.advance(timedelta(minutes=1))
+    KiteSessionExchange(h.ctx, h.user.id).exchange(h.account, h.sandbox.issue_request_token())
+    h.settle()
+    assert h.account not in h.engine.gate.blocked_accounts

@@ -1,0 +1,1 @@
+"""Tests of the local Kite Connect sandbox, driven by the real kiteconnect client."""

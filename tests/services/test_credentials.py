@@ -1,0 +1,123 @@
+"""Broker credentials: encrypted at rest, masked in views, rotated without losing a row, and
+never in plain text anywhere on disk, in logs or in reprs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tui_trader.domain.errors import ValidationError, VaultError
+from tui_trader.services.auth import AuthService
+from tui_trader.services.brokers import BrokerAccountService, rotate_master_key
+
+API_KEY = "kiteKEY9f3a7c21"
+API_SECRET = "s3cr3t-7d1e0b9c-a44f"
+TOKEN = "acc3ssT0k3n-5be2f1d09c8a"
+
+
+@pytest.fixture
+def accounts(ctx):
+    user = AuthService(ctx).sign_up("a@example.com", "password-a")
+    return BrokerAccountService(ctx, user.id)
+
+
+def test_round_trip_and_masked_view(accounts, ctx):
+    view = accounts.add_kite(API_KEY, API_SECRET, label="Main")
+    assert view.api_key_hint == "••••7c21" and view.has_secret and not view.has_token
+    assert view.token_state == "none"
+    expires = ctx.clock.now() + timedelta(hours=20)
+    accounts.store_access_token(view.id, TOKEN, expires)
+    creds = accounts.credentials(view.id)
+    assert creds.api_key.reveal() == API_KEY
+    assert creds.api_secret.reveal() == API_SECRET
+    assert creds.access_token.reveal() == TOKEN
+    for text in (repr(creds), str(creds), repr(view), repr(accounts.list())):
+        assert API_KEY not in text and API_SECRET not in text and TOKEN not in text
+    assert accounts.list()[0].token_state == "valid"
+    ctx.clock.advance(timedelta(hours=19))
+    assert accounts.list()[0].token_state == "expiring"
+    ctx.clock.advance(timedelta(hours=2))
+    assert accounts.list()[0].token_state == "lapsed"
+
+
+def test_nothing_in_plain_text_on_disk_or_in_logs(accounts, ctx, caplog):
+    caplog.set_level(logging.DEBUG)
+    view = accounts.add_kite(API_KEY, API_SECRET)
+    accounts.store_access_token(view.id, TOKEN, ctx.clock.now() + timedelta(hours=5))
+    accounts.credentials(view.id)
+    rotate_master_key(ctx)
+    accounts.credentials(view.id)
+    secrets = [API_KEY, API_SECRET, TOKEN]
+    with ctx.db.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM broker_accounts")).all()
+        dump = repr(rows)
+    assert all(s not in dump for s in secrets)
+    if ctx.db.dialect.name == "sqlite":
+        ctx.db.dispose()
+        for path in Path(ctx.db.url.database).parent.glob("test.db*"):
+            blob = path.read_bytes()
+            assert all(s.encode() not in blob for s in secrets), path
+    for path in ctx.settings.data_dir.rglob("*"):
+        if path.is_file():
+            assert all(s.encode() not in path.read_bytes() for s in secrets), path
+    assert all(s not in caplog.text for s in secrets)
+
+
+def test_tampered_ciphertext_is_detected(accounts, ctx):
+    view = accounts.add_kite(API_KEY, API_SECRET)
+    with ctx.db.begin() as conn:
+        enc = conn.execute(sa.text("SELECT api_secret_enc FROM broker_accounts")).scalar_one()
+        flipped = enc[:-6] + ("A" if enc[-6] != "A" else "B") + enc[-5:]
+        conn.execute(sa.text("UPDATE broker_accounts SET api_secret_enc = :v"), {"v": flipped})
+    with pytest.raises(VaultError) as err:
+        accounts.credentials(view.id)
+    assert API_SECRET not in str(err.value)
+
+
+def test_ciphertext_moved_to_another_column_fails(accounts, ctx):
+    view = accounts.add_kite(API_KEY, API_SECRET)
+    with ctx.db.begin() as conn:
+        conn.execute(sa.text("UPDATE broker_accounts SET api_secret_enc = api_key_enc"))
+    with pytest.raises(VaultError):
+        accounts.credentials(view.id)
+
+
+def test_database_refuses_plaintext_credentials(accounts, ctx):
+    accounts.add_kite(API_KEY, API_SECRET)
+    with pytest.raises(sa.exc.IntegrityError), ctx.db.begin() as conn:
+        conn.execute(sa.text("UPDATE broker_accounts SET api_key_enc = :v"), {"v": API_KEY})
+
+
+def test_rotation_keeps_every_row_readable(accounts, ctx):
+    ids = [accounts.add_kite(f"key{i}abcdef12", f"secret-{i}", label=f"acct {i}").id
+           for i in range(5)]
+    accounts.store_access_token(ids[0], TOKEN, ctx.clock.now() + timedelta(hours=3))
+    before = ctx.vault.current_key_id()
+    report = rotate_master_key(ctx)
+    assert report.ok and report.rotated == 11 and before in report.retired
+    assert ctx.vault.current_key_id() != before
+    for i, account_id in enumerate(ids):
+        assert accounts.credentials(account_id).api_secret.reveal() == f"secret-{i}"
+    assert accounts.credentials(ids[0]).access_token.reveal() == TOKEN
+
+
+def test_missing_master_key_is_one_clear_error(accounts, ctx):
+    view = accounts.add_kite(API_KEY, API_SECRET)
+    (ctx.settings.data_dir / "master.key").unlink()
+    ctx.vault.keystore.__init__(ctx.settings.data_dir / "master.key")
+    with pytest.raises(VaultError, match="master key .* missing"):
+        accounts.credentials(view.id)
+
+
+def test_bad_kite_keys(accounts):
+    with pytest.raises(ValidationError, match="api_key"):
+        accounts.add_kite("", "x")
+    with pytest.raises(ValidationError, match="api_key"):
+        accounts.add_kite("bad key!", "x")
+    with pytest.raises(ValidationError, match="api_secret"):
+        accounts.add_kite("goodkey123", "")
+    assert accounts.list() == []

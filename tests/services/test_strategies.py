@@ -1,0 +1,90 @@
+"""Strategy creation rules: one clear error naming the field, and nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_trader.db.models import Strategy
+from tui_trader.domain.enums import StrategyStatus
+from tui_trader.domain.errors import StateError, ValidationError
+from tui_trader.services.auth import AuthService
+from tui_trader.services.strategies import StrategyService
+
+GOOD = {"name": "Morning INFY", "symbol": "infy", "buy_time": "09:30", "sell_time": "15:00:30",
+        "stop_loss": "1450.50", "quantity": "10", "mode": "paper"}
+
+
+@pytest.fixture
+def service(ctx):
+    user = AuthService(ctx).sign_up("a@example.com", "password-a")
+    return StrategyService(ctx, user.id)
+
+
+def _count(ctx) -> int:
+    with ctx.session() as s:
+        return len(s.exec(__import__("sqlmodel").select(Strategy)).all())
+
+
+def test_create_good_strategy(service, ctx):
+    spec = service.create(GOOD)
+    assert spec.symbol == "INFY" and str(spec.stop_loss) == "1450.50" and spec.quantity == 10
+    assert spec.buy_time.isoformat() == "09:30:00" and spec.sell_time.isoformat() == "15:00:30"
+    assert spec.status == StrategyStatus.CREATED
+    assert [r.name for r in service.rows()] == ["Morning INFY"]
+
+
+@pytest.mark.parametrize("override,field,fragment", [
+    ({"buy_time": "15:00", "sell_time": "09:30"}, "sell_time", "later than buy_time"),
+    ({"buy_time": "10:00", "sell_time": "10:00"}, "sell_time", "later than buy_time"),
+    ({"stop_loss": ""}, "stop_loss", "required"),
+    ({"stop_loss": "0"}, "stop_loss", "greater than 0"),
+    ({"stop_loss": "abc"}, "stop_loss", "number"),
+    ({"stop_loss": "NaN"}, "stop_loss", "finite"),
+    ({"stop_loss": "10.001"}, "stop_loss", "2 decimal"),
+    ({"quantity": "0"}, "quantity", "greater than 0"),
+    ({"quantity": "1.5"}, "quantity", "whole number"),
+    ({"symbol": "NOSUCHSTOCK"}, "symbol", "instruments"),
+    ({"symbol": "IN FY"}, "symbol", "NSE trading symbol"),
+    ({"buy_time": "25:61"}, "buy_time", "real time"),
+    ({"name": ""}, "name", "required"),
+    ({"name": "x" * 81}, "name", "at most 80"),
+    ({"name": "evil\x1b[31m"}, "name", "control characters"),
+    ({"mode": "YOLO"}, "mode", "PAPER or LIVE"),
+])
+def test_bad_input_names_field_and_writes_nothing(service, ctx, override, field, fragment):
+    with pytest.raises(ValidationError) as err:
+        service.create({**GOOD, **override})
+    assert err.value.field == field
+    assert fragment in str(err.value)
+    assert _count(ctx) == 0
+    assert field in service.check({**GOOD, **override})
+
+
+def test_check_collects_every_error(service):
+    errors = service.check({"name": "", "symbol": "", "buy_time": "x", "sell_time": "",
+                            "stop_loss": "-1", "quantity": "0"})
+    assert set(errors) == {"name", "symbol", "buy_time", "sell_time", "stop_loss", "quantity"}
+    assert service.check(GOOD) == {}
+
+
+def test_duplicate_update_delete(service, ctx):
+    spec = service.create(GOOD)
+    copy = service.duplicate(spec.id)
+    assert copy.name == "Morning INFY (copy)" and copy.id != spec.id
+    assert service.duplicate(spec.id).name == "Morning INFY (copy) 2"
+    with pytest.raises(ValidationError, match="name"):
+        service.update(copy.id, GOOD)  # the name belongs to the first one
+    updated = service.update(copy.id, {**GOOD, "name": "Copy", "quantity": "5"})
+    assert updated.quantity == 5
+    service.delete(copy.id)
+    assert len(service.list()) == 2
+
+
+def test_running_strategy_cannot_be_edited_or_deleted(service, ctx):
+    spec = service.create(GOOD)
+    with ctx.session() as s:
+        s.get(Strategy, spec.id).status = StrategyStatus.RUNNING
+    with pytest.raises(StateError):
+        service.update(spec.id, GOOD)
+    with pytest.raises(StateError):
+        service.delete(spec.id)

@@ -1,0 +1,125 @@
+"""Journeys at the door: first-run sign-up, demo account, log in, wrong password, lockout,
+bad input at each field, log out."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from .conftest import PASSWORD, booted, field_error, log_in, settle, type_into, wait_until
+
+
+async def test_first_run_offers_sign_up_and_creates_the_first_user(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        assert app.screen.signup, "a fresh install starts on sign-up"
+        await type_into(pilot, "#input-email", "first@example.com")
+        await type_into(pilot, "#input-name", "First Trader")
+        await type_into(pilot, "#input-password", "a-long-password")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.user_session is not None, what="sign-up")
+        assert app.current_mode == "positions"
+        assert app.user_session.user.email == "first@example.com"
+        assert app.status.user == "first@example.com"
+
+
+async def test_demo_account_brings_a_paper_broker_and_two_strategies(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await type_into(pilot, "#input-password", "demo-password")
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.user_session is not None, what="demo")
+        await settle(pilot)
+        session = app.user_session
+        assert session.user.email == "demo@tui-trader.local"
+        assert [a.broker.value for a in session.brokers.list()] == ["paper"]
+        assert sorted(s.symbol for s in session.strategies.list()) == ["INFY", "TCS"]
+
+
+async def test_log_in(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        assert not app.screen.signup
+        await log_in(pilot)
+        assert app.current_mode == "positions"
+
+
+async def test_wrong_password_shows_at_the_field_and_keeps_what_was_typed(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await type_into(pilot, "#input-email", "asha@example.com")
+        await type_into(pilot, "#input-password", "not-the-password")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: field_error(app, "password"), what="inline error")
+        assert field_error(app, "password") == "email or password is incorrect"
+        assert app.user_session is None
+        assert app.screen.query_one("#input-email", Input).value == "asha@example.com"
+        assert app.screen.query_one("#input-password", Input).password, "masked"
+
+
+async def test_lockout_says_how_long_is_left(make_app, user, ctx):
+    app = make_app(ctx=ctx)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await type_into(pilot, "#input-email", "asha@example.com")
+        for _ in range(ctx.settings.max_failed_logins):
+            await type_into(pilot, "#input-password", "wrong-wrong")
+            await pilot.press("enter")
+            await settle(pilot)
+        banner = str(app.screen.query_one("#login-banner").content)
+        assert "locked" in banner and "try again in 15m" in banner
+        await type_into(pilot, "#input-password", PASSWORD)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.user_session is None, "the right password does not open a locked account"
+
+
+async def test_sign_up_messages_at_each_field(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await type_into(pilot, "#input-email", "not-an-email")
+        await type_into(pilot, "#input-password", "short")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: field_error(app, "email"), what="email error")
+        assert "valid address" in field_error(app, "email")
+        await type_into(pilot, "#input-email", "ok@example.com")
+        await type_into(pilot, "#input-password", "short")
+        await pilot.press("enter")
+        await settle(pilot)
+        await wait_until(pilot, lambda: field_error(app, "password"), what="password error")
+        assert "at least 8" in field_error(app, "password")
+        pasted = "ok2@example.com"
+        await type_into(pilot, "#input-email", pasted)
+        app.screen.query_one("#input-name", Input).value = "bad\x07name"
+        await type_into(pilot, "#input-password", "long-enough-1")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: field_error(app, "name"), what="name error")
+        assert "control characters" in field_error(app, "name")
+        assert app.user_session is None
+
+
+async def test_submit_before_start_up_finishes_runs_when_ready(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        # Typed and submitted at once: the database may still be connecting.
+        await type_into(pilot, "#input-email", "asha@example.com")
+        await type_into(pilot, "#input-password", PASSWORD)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.user_session is not None, what="queued sign-in")
+
+
+async def test_log_out_returns_to_the_login_screen(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("L")
+        await wait_until(pilot, lambda: app.current_mode == "login", what="log out")
+        await settle(pilot)
+        assert app.user_session is None
+        assert app.screen.query_one("#input-password", Input).value == ""
+        await log_in(pilot)
+        assert app.current_mode == "positions"

@@ -1,0 +1,114 @@
+"""The status bar and the rule that nothing in the background can take the console down:
+market and IST clock, engine state from events and health, a lost live store, unread
+count from notifications (with toasts), and a failing worker shown as one line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tui_trader.engine.events import EngineStatus, NotificationRaised, PositionChanged
+from tui_trader.ui.messages import EngineEventsBatch
+from tui_trader.ui.status import StatusInfo
+from tui_trader.ui.widgets.status_bar import status_content
+
+from .conftest import FakeEngine, log_in, settle, table_text, wait_until
+
+
+def test_status_line_fits_80_columns_dropping_the_least_important_parts():
+    info = StatusInfo(market="NSE OPEN 10:15:00 IST", market_open=True, engine="running",
+                      entries_allowed=True, store="redis cache.internal:6379",
+                      events_ok=False, unread=12, user="a.very.long.address@example.com")
+    text = status_content(info, 80).plain
+    assert len(text) <= 80
+    assert "NSE OPEN 10:15:00 IST" in text and "engine running" in text
+    assert "✗ down" in text
+    wide = status_content(info, 160).plain
+    assert "12 unread" in wide and "a.very.long.address@example.com" in wide
+
+
+async def test_events_move_the_status_bar_raise_toasts_and_update_positions(
+        make_app, ctx, user, fake_engine):
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        assert app.status.market == "NSE CLOSED 09:00:00 IST"
+        assert app.status.engine == "running"
+        uid = str(user.id)
+        app.post_message(EngineEventsBatch([
+            EngineStatus(user_id="*", state="degraded", entries_allowed=False,
+                         detail="live store unreachable: no new entries"),
+            NotificationRaised(user_id=uid, notification_id="n1", kind="STOPLOSS",
+                               severity="WARNING", title="Stop-loss hit: INFY",
+                               body="sold 10 at 1,499.95"),
+            PositionChanged(user_id=uid, position_id="p1", strategy_id=None, symbol="INFY",
+                            quantity=0, average_price=Decimal("1520"),
+                            ltp=Decimal("1499.95"), unrealized_pnl=Decimal(0),
+                            realized_pnl=Decimal("-200.50"), status="CLOSED"),
+        ]))
+        await settle(pilot)
+        assert app.status.engine == "degraded" and app.status.unread == 1
+        assert "sold 10 at 1,499.95" in app.notices_seen
+        assert table_text(app, "#positions-table") == [
+            ["INFY", "0", "1,520.00", "1,499.95", "0.00", "-200.50", "CLOSED"]]
+
+
+async def test_a_lost_live_store_shows_and_the_console_keeps_running(
+        make_app, ui_settings, clock, user):
+    import redis
+
+    from tui_trader.services.context import bootstrap
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2,
+                       decode_responses=True)
+    ctx = bootstrap(ui_settings, clock=clock, store=dead)
+    try:
+        app = make_app(ctx=ctx, engine=FakeEngine(state="unreachable"), health_interval=0.2)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await log_in(pilot)
+            await wait_until(pilot, lambda: app.status.events_ok is False, what="store down")
+            assert "✗ down" in status_content(app.status, 80).plain
+            assert app.status.engine == "unreachable"
+            await pilot.press("2")
+            await settle(pilot)
+            assert app.current_mode == "strategies", "still usable"
+    finally:
+        ctx.close()
+
+
+async def test_a_failing_worker_is_one_line_and_the_app_stays_up(
+        make_app, ctx, user, fake_engine, monkeypatch):
+    from tui_trader.services.trading import TradingViews
+
+    def boom(self, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(TradingViews, "orders", boom)
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert "RuntimeError: disk on fire" in app.notices_seen
+        assert app.is_running
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.current_mode == "positions"
+
+
+async def test_a_database_that_cannot_be_reached_is_one_line_on_the_login_screen(
+        make_app, tmp_path, monkeypatch, clock):
+    from tui_trader.config import load_settings
+    from tui_trader.ui.app import TraderApp
+
+    monkeypatch.setenv("TUI_TRADER_KEYSTORE", "file")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "config.toml"))
+    settings = load_settings(database_url="postgresql://nobody@127.0.0.1:1/none",
+                             data_dir=tmp_path)
+    app = TraderApp(settings, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.boot_error, timeout=30, what="start-up error")
+        banner = str(app.screen.query_one("#login-banner").content)
+        assert banner.startswith("Cannot start:") and "\n" not in banner
+        assert app.status.engine == "offline"
+        assert app.is_running
+    app.backend.close()

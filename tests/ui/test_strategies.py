@@ -1,0 +1,175 @@
+"""Strategies: the editor checks every field as you type and saves nothing until all are
+valid; copy and delete (confirmed); LIVE needs a typed confirmation; the kill switch asks."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from .conftest import field_error, log_in, settle, table_text, type_into, wait_until
+
+GOOD = {"name": "INFY morning", "symbol": "INFY", "buy_time": "09:30", "sell_time": "15:00",
+        "stop_loss": "1500", "quantity": "10"}
+
+
+async def open_editor(pilot):
+    await log_in(pilot)
+    await pilot.press("2")
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    assert pilot.app.screen.__class__.__name__ == "StrategyEditor"
+
+
+async def fill(pilot, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        await type_into(pilot, f"#input-{name}", value)
+
+
+async def test_bad_input_stays_in_the_form_with_a_message_at_each_field(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, {"name": "x" * 81, "symbol": "ZZZZ9", "buy_time": "25:61",
+                           "sell_time": "09:00", "stop_loss": "-5", "quantity": "ten"})
+        # As-you-type: each touched field already says what is wrong.
+        assert field_error(app, "name") == "must be at most 80 characters"
+        assert field_error(app, "symbol") == "is not in the instruments list"
+        assert field_error(app, "buy_time") == "must be a real time of day (00:00-23:59)"
+        assert field_error(app, "stop_loss") == "must be greater than 0"
+        assert field_error(app, "quantity") == "must be a whole number"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategyEditor", "the form stays open"
+        assert app.screen.query_one("#input-buy_time", Input).value == "25:61", "kept as typed"
+        assert app.user_session.strategies.list() == [], "nothing written"
+        # Pasted control characters and an inverted window.
+        app.screen.query_one("#input-name", Input).value = "tab\there"
+        await fill(pilot, {"buy_time": "15:00", "sell_time": "09:30"})
+        await pilot.pause()
+        assert field_error(app, "name") == "must not contain control characters"
+        assert field_error(app, "sell_time") == "must be later than buy_time"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategiesScreen"
+        assert app.user_session.strategies.list() == []
+
+
+async def test_bad_stop_loss_then_a_good_one(make_app, user, paper_account):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, {**GOOD, "stop_loss": "0"})
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert field_error(app, "stop_loss") == "must be greater than 0"
+        assert app.user_session.strategies.list() == []
+        await fill(pilot, {"stop_loss": "1500.005"})
+        assert field_error(app, "stop_loss") == "must have at most 2 decimal places"
+        await fill(pilot, {"stop_loss": "1500"})
+        assert field_error(app, "stop_loss") == ""
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
+                         what="editor closed")
+        await settle(pilot)
+        (row,) = table_text(app, "#strategies-table")
+        assert row == ["○", "INFY morning", "INFY",
+                       "09:30-15:00", "1,500.00", "10", "PAPER", "0.00"]
+
+
+async def test_symbol_completes_from_the_instrument_list(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await type_into(pilot, "#input-symbol", "relia")
+        await pilot.press("right")  # accept the suggestion
+        await pilot.pause()
+        assert app.screen.query_one("#input-symbol", Input).value == "RELIANCE"
+        assert field_error(app, "symbol") == ""
+
+
+async def test_unicode_name_is_fine(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, GOOD)
+        app.screen.query_one("#input-name", Input).value = "इन्फोसिस सुबह"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
+                         what="editor closed")
+        assert [s.name for s in app.user_session.strategies.list()] == ["इन्फोसिस सुबह"]
+
+
+async def test_copy_edit_and_delete(make_app, ctx, user):
+    from tui_trader.services.strategies import StrategyService
+
+    StrategyService(ctx, user.id).create(GOOD)
+    app = make_app(ctx=ctx)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("c")
+        await wait_until(pilot, lambda: len(table_text(app, "#strategies-table")) == 2,
+                         what="copy")
+        names = sorted(r[1] for r in table_text(app, "#strategies-table"))
+        assert names == ["INFY morning", "INFY morning (copy)"]
+        await pilot.press("e")
+        await settle(pilot)
+        assert app.screen.query_one("#input-stop_loss", Input).value == "1500.00"
+        await fill(pilot, {"quantity": "25"})
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
+                         what="saved")
+        await settle(pilot)
+        assert "25" in [r[5] for r in table_text(app, "#strategies-table")]
+        await pilot.press("d")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        await pilot.press("y")
+        await wait_until(pilot, lambda: len(table_text(app, "#strategies-table")) == 1,
+                         what="delete")
+
+
+async def test_live_start_needs_typed_confirmation(make_app, ctx, user, fake_engine):
+    from tui_trader.services.strategies import StrategyService
+
+    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE"})
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        await type_into(pilot, "#confirm-typed", "yes")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "type LIVE exactly" in str(app.screen.query_one("#confirm-error").content)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert fake_engine.started == []
+        await pilot.press("s")
+        await settle(pilot)
+        await type_into(pilot, "#confirm-typed", "LIVE")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(fake_engine.started) == 1
+
+
+async def test_kill_switch_asks_first(make_app, ctx, user, fake_engine):
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("K")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert fake_engine.killed == 0
+        await pilot.press("K")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert fake_engine.killed == 1
+        assert any("Kill switch" in text for text in app.notices_seen)

@@ -1,0 +1,2 @@
+"""Brokers: the `Broker` protocol the engine calls, the built-in paper broker, broker adapters
+(Kite first) and the market feeds (simulated, replay, broker tickers)."""

@@ -1,0 +1,174 @@
+"""The simulated market: a seeded geometric random walk per instrument, on the tick grid.
+
+Each symbol walks from its reference price in `universe` with its own random stream (seeded
+by the feed seed and the symbol), so a symbol's path does not depend on which other symbols
+are subscribed. A step is a whole number of ticks, sized in proportion to the price
+(geometric), so every price is exactly on the 0.05 grid and never reaches zero.
+
+Two ways to drive it, with identical output for the same seed, subscriptions and clock:
+`start(sink)` runs a background thread that emits one batch (one tick per subscribed symbol)
+every `1 / ticks_per_second_per_symbol` seconds; `next_batch()` / `generate(n)` produce the
+same batches with no thread, for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tui_trader.domain.clock import Clock, SystemClock
+from tui_trader.domain.errors import ValidationError
+from tui_trader.domain.universe import BY_SYMBOL, ListedInstrument
+
+from .base import FeedThread, Tick, TickSink, require_not_running
+
+DEFAULT_VOLATILITY = 0.0002  # standard deviation of one tick's return: 2 bp
+
+
+@dataclass(slots=True)
+class _RandomWalk:
+    price: Decimal
+    tick_size: Decimal
+    rng: random.Random
+
+
+def snap_to_grid(price: Decimal, tick_size: Decimal) -> Decimal:
+    """The nearest multiple of `tick_size` (at least one tick)."""
+    steps = (price / tick_size).to_integral_value()
+    return max(steps, Decimal(1)) * tick_size
+
+
+class SimulatedFeed:
+    """A deterministic, seeded market feed over the built-in universe (or `instruments`)."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        symbols: Iterable[str] | None = None,
+        ticks_per_second_per_symbol: float = 4,
+        clock: Clock | None = None,
+        volatility: float = DEFAULT_VOLATILITY,
+        *,
+        instruments: Mapping[str, ListedInstrument] | None = None,
+        max_volume: int = 1000,
+    ) -> None:
+        if ticks_per_second_per_symbol <= 0:
+            raise ValidationError("ticks_per_second_per_symbol", "must be greater than 0")
+        if not 0 <= float(volatility) < 1:
+            raise ValidationError("volatility", "must be a per-tick fraction in [0, 1)")
+        self.seed = seed
+        self.interval = 1.0 / ticks_per_second_per_symbol
+        self._clock: Clock = clock or SystemClock()
+        self._volatility = float(volatility)
+        self._instruments = dict(instruments) if instruments is not None else BY_SYMBOL
+        self._max_volume = max_volume
+        self._lock = threading.Lock()
+        self._walks: dict[str, _RandomWalk] = {}
+        self._subscribed: dict[str, None] = {}  # insertion-ordered set
+        self._forced: dict[str, Decimal] = {}
+        self._seq = 0
+        self._last_tick_at: datetime | None = None
+        self._thread: FeedThread | None = None
+        self.subscribe(self._instruments if symbols is None else symbols)
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def subscribe(self, symbols: Iterable[str]) -> None:
+        wanted = [symbols] if isinstance(symbols, str) else list(symbols)
+        unknown = [s for s in wanted if s not in self._instruments]
+        if unknown:
+            raise ValidationError("symbols", f"not in the simulated universe: {unknown}")
+        with self._lock:
+            for symbol in wanted:
+                if symbol not in self._walks:
+                    inst = self._instruments[symbol]
+                    self._walks[symbol] = _RandomWalk(
+                        price=snap_to_grid(inst.ref_price, inst.tick_size),
+                        tick_size=inst.tick_size,
+                        rng=random.Random(f"{self.seed}:{symbol}"),
+                    )
+                self._subscribed[symbol] = None
+
+    def unsubscribe(self, symbols: Iterable[str]) -> None:
+        wanted = [symbols] if isinstance(symbols, str) else list(symbols)
+        with self._lock:
+            for symbol in wanted:
+                self._subscribed.pop(symbol, None)
+                self._forced.pop(symbol, None)
+
+    def subscriptions(self) -> list[str]:
+        with self._lock:
+            return list(self._subscribed)
+
+    # -- scenario hooks --------------------------------------------------------------------
+
+    def force_price(self, symbol: str, price: Decimal) -> None:
+        """Make the next tick of `symbol` exactly `price`; the walk continues from there."""
+        with self._lock:
+            walk = self._walks.get(symbol)
+            if walk is None:
+                raise ValidationError("symbol", f"{symbol} is not subscribed")
+            if not isinstance(price, Decimal) or price <= 0 or price % walk.tick_size:
+                raise ValidationError(
+                    "price", f"must be a positive Decimal on the {walk.tick_size} grid"
+                )
+            self._forced[symbol] = price
+
+    def price(self, symbol: str) -> Decimal:
+        """The latest simulated price of a subscribed (or once subscribed) symbol."""
+        with self._lock:
+            return self._walks[symbol].price
+
+    # -- thread-free API -------------------------------------------------------------------
+
+    def next_batch(self) -> list[Tick]:
+        """One tick for every subscribed symbol, in subscription order, stamped now."""
+        with self._lock:
+            ts = self._clock.now()
+            batch: list[Tick] = []
+            for symbol in self._subscribed:
+                walk = self._walks[symbol]
+                forced = self._forced.pop(symbol, None)
+                walk.price = forced if forced is not None else self._step(walk)
+                self._seq += 1
+                volume = walk.rng.randint(1, self._max_volume)
+                batch.append(Tick(symbol, walk.price, ts, volume, self._seq))
+            if batch:
+                self._last_tick_at = ts
+            return batch
+
+    def generate(self, n_batches: int) -> Iterator[list[Tick]]:
+        for _ in range(n_batches):
+            yield self.next_batch()
+
+    def _step(self, walk: _RandomWalk) -> Decimal:
+        # The shock is a dimensionless float; money stays Decimal: the price moves by a
+        # whole number of ticks, so it never leaves the grid.
+        shock = walk.rng.gauss(0.0, self._volatility)
+        ticks = round(float(walk.price) * shock / float(walk.tick_size))
+        moved = walk.price + ticks * walk.tick_size
+        return moved if moved > 0 else walk.tick_size
+
+    # -- threaded API ----------------------------------------------------------------------
+
+    def start(self, sink: TickSink) -> None:
+        require_not_running(self._thread, "the simulated feed")
+        self._thread = FeedThread(
+            "simulated-feed", self.next_batch, lambda: self.interval, sink
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def last_tick_at(self) -> datetime | None:
+        with self._lock:
+            return self._last_tick_at

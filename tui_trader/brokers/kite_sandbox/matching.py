@@ -1,0 +1,516 @@
+"""The order book: validation, Kite's status life cycle, matching against the sandbox prices.
+
+A placed order walks Kite's states, each recorded (with its timestamp from the injected clock)
+in the order's history and announced to listeners (the ticker sends them as order updates):
+
+    PUT ORDER REQ RECEIVED -> VALIDATION PENDING -> REJECTED
+                                                 -> OPEN PENDING -> OPEN | TRIGGER PENDING
+    TRIGGER PENDING -> OPEN (triggered) ; OPEN -> COMPLETE | CANCELLED (via CANCEL PENDING)
+    modify: MODIFY VALIDATION PENDING -> MODIFY PENDING -> OPEN | TRIGGER PENDING
+
+Field errors (bad tag, quantity, missing price...) answer HTTP 400 and create no order, as
+Kite does; risk checks (funds, tick size, stop-loss sanity, market protection) create the
+order and REJECT it with a `status_message`. MARKET orders fill at the last price; LIMIT
+when the last price crosses the limit (at the last price, never worse than the limit); SL
+and SL-M wait for their trigger, then act as LIMIT and MARKET. With partial fills on, each
+matching pass fills at most half the order, so fills arrive over several passes.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tui_trader.domain.clock import IST, ensure_utc
+from tui_trader.domain.universe import ListedInstrument
+
+from .config import SandboxConfig
+from .errors import InputError, RateLimitError
+from .market import Market, is_index
+from .wire import is_tick_multiple, ist, num
+
+VARIETIES = ("regular", "amo", "co", "iceberg", "auction")
+SUPPORTED_VARIETIES = ("regular", "amo")
+PRODUCTS = ("CNC", "NRML", "MIS", "MTF")
+ORDER_TYPES = ("MARKET", "LIMIT", "SL", "SL-M")
+VALIDITIES = ("DAY", "IOC", "TTL")
+TRANSACTION_TYPES = ("BUY", "SELL")
+TAG_RE = re.compile(r"^[A-Za-z0-9]{1,20}$")
+
+TERMINAL = frozenset({"COMPLETE", "CANCELLED", "REJECTED"})
+MODIFIABLE = frozenset({"OPEN", "TRIGGER PENDING"})
+# Margin blocked per rupee of exposure: delivery pays in full, intraday gets 5x leverage.
+MARGIN_RATE = {"CNC": Decimal(1), "NRML": Decimal(1), "MTF": Decimal("0.5"),
+               "MIS": Decimal("0.2")}
+
+UNPROTECTED_MARKET = ("Market orders without market protection are not allowed via API. "
+                      "Please set market protection or use a Limit order.")
+
+OrderListener = Callable[[str, dict[str, Any]], None]
+FundsCheck = Callable[["Order"], str | None]
+
+
+@dataclass(slots=True)
+class Trade:
+    trade_id: str
+    order_id: str
+    exchange_order_id: str | None
+    instrument: ListedInstrument
+    product: str
+    transaction_type: str
+    quantity: int
+    price: Decimal
+    at: datetime
+    order_time: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trade_id": self.trade_id,
+            "order_id": self.order_id,
+            "exchange": self.instrument.exchange,
+            "tradingsymbol": self.instrument.symbol,
+            "instrument_token": self.instrument.token,
+            "product": self.product,
+            "average_price": num(self.price),
+            "quantity": self.quantity,
+            "exchange_order_id": self.exchange_order_id,
+            "transaction_type": self.transaction_type,
+            "fill_timestamp": ist(self.at),
+            # Kite's trade book gives the order time as a bare "HH:MM:SS".
+            "order_timestamp": ensure_utc(self.order_time).astimezone(IST).strftime("%H:%M:%S"),
+            "exchange_timestamp": ist(self.at),
+        }
+
+
+@dataclass(slots=True)
+class Order:
+    order_id: str
+    user_id: str
+    variety: str
+    instrument: ListedInstrument
+    transaction_type: str
+    quantity: int
+    product: str
+    order_type: str
+    price: Decimal
+    trigger_price: Decimal
+    validity: str
+    validity_ttl: int | None
+    disclosed_quantity: int
+    tag: str | None
+    market_protection: int
+    algo_id: str | None
+    placed_at: datetime
+    status: str = "PUT ORDER REQ RECEIVED"
+    status_message: str | None = None
+    exchange_order_id: str | None = None
+    updated_at: datetime | None = None
+    exchange_timestamp: datetime | None = None
+    average_price: Decimal = Decimal(0)
+    filled_quantity: int = 0
+    cancelled_quantity: int = 0
+    modified: bool = False
+    modifications: int = 0
+    triggered: bool = False
+    guid: str = field(default_factory=lambda: secrets.token_hex(8))
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def pending_quantity(self) -> int:
+        if self.status in TERMINAL:
+            return 0
+        return self.quantity - self.filled_quantity - self.cancelled_quantity
+
+    @property
+    def is_stop(self) -> bool:
+        return self.order_type in ("SL", "SL-M")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "placed_by": self.user_id,
+            "order_id": self.order_id,
+            "exchange_order_id": self.exchange_order_id,
+            "parent_order_id": None,
+            "status": self.status,
+            "status_message": self.status_message,
+            "status_message_raw": self.status_message,
+            "order_timestamp": ist(self.updated_at or self.placed_at),
+            "exchange_update_timestamp": ist(self.exchange_timestamp and self.updated_at),
+            "exchange_timestamp": ist(self.exchange_timestamp),
+            "variety": self.variety,
+            "modified": self.modified,
+            "exchange": self.instrument.exchange,
+            "tradingsymbol": self.instrument.symbol,
+            "instrument_token": self.instrument.token,
+            "order_type": self.order_type,
+            "transaction_type": self.transaction_type,
+            "validity": self.validity,
+            "validity_ttl": self.validity_ttl or 0,
+            "product": self.product,
+            "quantity": self.quantity,
+            "disclosed_quantity": self.disclosed_quantity,
+            "price": num(self.price),
+            "trigger_price": num(self.trigger_price),
+            "average_price": num(self.average_price),
+            "filled_quantity": self.filled_quantity,
+            "pending_quantity": self.pending_quantity,
+            "cancelled_quantity": self.cancelled_quantity,
+            "market_protection": self.market_protection,
+            "meta": {},
+            "tag": self.tag,
+            "tags": [self.tag] if self.tag else [],
+            "guid": self.guid,
+            "algo_id": self.algo_id,
+        }
+
+
+# -- field parsing -----------------------------------------------------------------------------
+
+
+def _int(form: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise InputError(f"Invalid `{name}`.") from None
+    if value != value.to_integral_value():
+        raise InputError(f"Invalid `{name}`: must be a whole number.")
+    return int(value)
+
+
+def _price(form: Mapping[str, str], name: str) -> Decimal | None:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise InputError(f"Invalid `{name}`.") from None
+    if not value.is_finite() or value < 0:
+        raise InputError(f"Invalid `{name}`.")
+    return value
+
+
+def _choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...],
+            default: str | None = None) -> str:
+    value = form.get(name) or default
+    if value is None:
+        raise InputError(f"Missing `{name}`.")
+    if value not in allowed:
+        raise InputError(f"Invalid `{name}`: {value}.")
+    return value
+
+
+def _market_protection(form: Mapping[str, str], default: int = 0) -> int:
+    value = _int(form, "market_protection", default)
+    assert value is not None
+    if value != -1 and not 0 <= value <= 100:
+        raise InputError("Invalid `market_protection`: -1 (auto) or 0 to 100.")
+    return value
+
+
+def _check_prices(order_type: str, price: Decimal | None, trigger: Decimal | None) -> None:
+    if order_type in ("LIMIT", "SL") and (price is None or price <= 0):
+        raise InputError("Invalid `price`: a LIMIT or SL order needs a price above 0.")
+    if order_type in ("SL", "SL-M") and (trigger is None or trigger <= 0):
+        raise InputError("Invalid `trigger_price`: an SL or SL-M order needs a trigger price.")
+
+
+class OrderBook:
+    """All orders and trades of the sandbox. Every public method takes the shared lock."""
+
+    def __init__(self, config: SandboxConfig, market: Market,
+                 lock: threading.RLock | None = None) -> None:
+        self._config = config
+        self._market = market
+        self._lock = lock or threading.RLock()
+        self.orders: dict[str, Order] = {}
+        self.trades: list[Trade] = []
+        self.partial_fills = config.partial_fills
+        self.reject_unprotected_market = config.reject_unprotected_market
+        self.funds_check: FundsCheck | None = None
+        self._listeners: list[OrderListener] = []
+        self._seq = 0
+        self._trade_seq = 0
+
+    def add_listener(self, listener: OrderListener) -> None:
+        self._listeners.append(listener)
+
+    def _now(self) -> datetime:
+        return ensure_utc(self._config.clock.now())
+
+    def _next_order_id(self, now: datetime) -> str:
+        self._seq += 1
+        return now.astimezone(IST).strftime("%y%m%d") + f"{self._seq:09d}"
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def _transition(self, order: Order, status: str, message: str | None = None) -> None:
+        order.status = status
+        order.status_message = message
+        order.updated_at = self._now()
+        snapshot = order.to_dict()
+        order.history.append(snapshot)
+        payload = dict(snapshot)
+        payload.update({
+            "account_id": order.user_id,
+            "user_id": order.user_id,
+            "unfilled_quantity": order.pending_quantity,
+            "checksum": "",
+            "app_id": 0,
+        })
+        for listener in self._listeners:
+            listener(order.user_id, payload)
+
+    def place(self, user_id: str, variety: str, form: Mapping[str, str]) -> Order:
+        """Validate the fields (InputError -> no order) and record the order as received."""
+        with self._lock:
+            if variety not in VARIETIES:
+                raise InputError(f"Invalid `variety`: {variety}.")
+            if variety not in SUPPORTED_VARIETIES:
+                raise InputError(f"The sandbox does not support `{variety}` orders.")
+            exchange = _choice(form, "exchange", ("NSE", "BSE", "NFO", "CDS", "BFO", "MCX",
+                                                  "BCD"))
+            symbol = form.get("tradingsymbol") or ""
+            instrument = self._market.by_symbol(exchange, symbol)
+            if instrument is None:
+                raise InputError(f"Invalid `tradingsymbol`: {exchange}:{symbol} not found.")
+            if is_index(instrument):
+                raise InputError(f"{symbol} is an index and cannot be traded.")
+            side = _choice(form, "transaction_type", TRANSACTION_TYPES)
+            quantity = _int(form, "quantity")
+            if quantity is None or quantity <= 0:
+                raise InputError("Invalid `quantity`: must be a whole number above 0.")
+            if quantity % instrument.lot_size:
+                raise InputError(f"Quantity should be a multiple of lot size "
+                                 f"{instrument.lot_size}.")
+            product = _choice(form, "product", PRODUCTS)
+            order_type = _choice(form, "order_type", ORDER_TYPES)
+            price = _price(form, "price")
+            trigger = _price(form, "trigger_price")
+            _check_prices(order_type, price, trigger)
+            validity = _choice(form, "validity", VALIDITIES, "DAY")
+            ttl = _int(form, "validity_ttl")
+            if validity == "TTL" and (ttl is None or ttl <= 0):
+                raise InputError("Invalid `validity_ttl`: TTL orders need minutes above 0.")
+            disclosed = _int(form, "disclosed_quantity", 0) or 0
+            if not 0 <= disclosed <= quantity:
+                raise InputError("Invalid `disclosed_quantity`.")
+            tag = form.get("tag") or None
+            if tag is not None and not TAG_RE.match(tag):
+                raise InputError("Invalid `tag`: alphanumeric, at most 20 characters.")
+            protection = _market_protection(form)
+            now = self._now()
+            order = Order(
+                order_id=self._next_order_id(now), user_id=user_id, variety=variety,
+                instrument=instrument, transaction_type=side, quantity=quantity,
+                product=product, order_type=order_type,
+                price=price if order_type in ("LIMIT", "SL") and price else Decimal(0),
+                trigger_price=trigger if order_type in ("SL", "SL-M") and trigger
+                else Decimal(0),
+                validity=validity, validity_ttl=ttl if validity == "TTL" else None,
+                disclosed_quantity=disclosed, tag=tag, market_protection=protection,
+                algo_id=form.get("algo_id") or None, placed_at=now,
+            )
+            self.orders[order.order_id] = order
+            first = "AMO REQ RECEIVED" if variety == "amo" else "PUT ORDER REQ RECEIVED"
+            self._transition(order, first)
+            self._transition(order, "VALIDATION PENDING")
+            return order
+
+    def accept(self, order_id: str) -> None:
+        """Risk checks, then hand the order to the 'exchange' and try to match it."""
+        with self._lock:
+            order = self.orders.get(order_id)
+            if order is None or order.status != "VALIDATION PENDING":
+                return  # cancelled meanwhile
+            reason = self._risk_reason(order)
+            if reason is not None:
+                order.cancelled_quantity = 0
+                self._transition(order, "REJECTED", reason)
+                return
+            order.exchange_order_id = "1100000" + order.order_id[-9:]
+            order.exchange_timestamp = self._now()
+            self._transition(order, "OPEN PENDING")
+            self._transition(order, "TRIGGER PENDING" if order.is_stop else "OPEN")
+            self._match(order, first_pass=True)
+
+    def _risk_reason(self, order: Order) -> str | None:
+        tick = order.instrument.tick_size
+        ltp = self._market.last_price(order.instrument.token)
+        if (self.reject_unprotected_market and order.order_type in ("MARKET", "SL-M")
+                and order.market_protection == 0):
+            return UNPROTECTED_MARKET
+        for name, value in (("price", order.price), ("trigger price", order.trigger_price)):
+            if value and not is_tick_multiple(value, tick):
+                return (f"Tick size for this script is {tick}. Kindly enter {name} in the "
+                        f"multiple of tick size for this script")
+        if order.is_stop:
+            buy = order.transaction_type == "BUY"
+            if order.order_type == "SL":
+                if buy and order.trigger_price > order.price:
+                    return "Trigger price for stoploss buy orders cannot be above the price."
+                if not buy and order.trigger_price < order.price:
+                    return "Trigger price for stoploss sell orders cannot be below the price."
+            if buy and order.trigger_price <= ltp:
+                return ("Trigger price for stoploss buy orders should be higher than the last "
+                        "traded price.")
+            if not buy and order.trigger_price >= ltp:
+                return ("Trigger price for stoploss sell orders should be lower than the last "
+                        "traded price.")
+        if self.funds_check is not None:
+            return self.funds_check(order)
+        return None
+
+    def modify(self, order_id: str, form: Mapping[str, str]) -> Order:
+        with self._lock:
+            order = self._get(order_id)
+            if order.status not in MODIFIABLE:
+                raise InputError(f"Order cannot be modified as it is {order.status}.")
+            if order.modifications >= self._config.rate_limits.modifications_per_order:
+                raise RateLimitError("Maximum allowed order modifications exceeded.")
+            order_type = _choice(form, "order_type", ORDER_TYPES, order.order_type)
+            quantity = _int(form, "quantity", order.quantity)
+            assert quantity is not None
+            if quantity <= order.filled_quantity or quantity % order.instrument.lot_size:
+                raise InputError("Invalid `quantity`.")
+            price = _price(form, "price")
+            trigger = _price(form, "trigger_price")
+            new_price = price if price is not None else order.price
+            new_trigger = trigger if trigger is not None else order.trigger_price
+            _check_prices(order_type, new_price, new_trigger)
+            validity = _choice(form, "validity", VALIDITIES, order.validity)
+            disclosed = _int(form, "disclosed_quantity", order.disclosed_quantity) or 0
+            protection = _market_protection(form, order.market_protection)
+            if order.triggered and order_type != order.order_type:
+                raise InputError("A triggered stop-loss order cannot change its order type.")
+            tick = order.instrument.tick_size
+            for value in (new_price, new_trigger):
+                if order_type != "MARKET" and value and not is_tick_multiple(value, tick):
+                    raise InputError(f"Tick size for this script is {tick}.")
+            if (self.reject_unprotected_market and order_type in ("MARKET", "SL-M")
+                    and protection == 0):
+                raise InputError(UNPROTECTED_MARKET)
+            self._transition(order, "MODIFY VALIDATION PENDING")
+            self._transition(order, "MODIFY PENDING")
+            order.order_type = order_type
+            order.quantity = quantity
+            order.price = new_price if order_type in ("LIMIT", "SL") else Decimal(0)
+            order.trigger_price = new_trigger if order_type in ("SL", "SL-M") else Decimal(0)
+            order.validity = validity
+            order.disclosed_quantity = min(disclosed, quantity)
+            order.market_protection = protection
+            order.modified = True
+            order.modifications += 1
+            waiting = order.is_stop and not order.triggered
+            self._transition(order, "TRIGGER PENDING" if waiting else "OPEN")
+            self._match(order)
+            return order
+
+    def cancel(self, order_id: str) -> Order:
+        with self._lock:
+            order = self._get(order_id)
+            if order.status in TERMINAL:
+                raise InputError(f"Order cannot be cancelled as it is {order.status}.")
+            self._transition(order, "CANCEL PENDING")
+            order.cancelled_quantity = order.quantity - order.filled_quantity
+            self._transition(order, "CANCELLED")
+            return order
+
+    def _get(self, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise InputError("Couldn't find that `order_id`.")
+        return order
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def match_all(self) -> None:
+        with self._lock:
+            for order in list(self.orders.values()):
+                if order.status in MODIFIABLE:
+                    self._match(order)
+
+    def match_token(self, token: int) -> None:
+        with self._lock:
+            for order in list(self.orders.values()):
+                if order.status in MODIFIABLE and order.instrument.token == token:
+                    self._match(order)
+
+    def _match(self, order: Order, first_pass: bool = False) -> None:
+        ltp = self._market.last_price(order.instrument.token)
+        buy = order.transaction_type == "BUY"
+        if order.status == "TRIGGER PENDING":
+            hit = ltp >= order.trigger_price if buy else ltp <= order.trigger_price
+            if not hit:
+                return
+            order.triggered = True
+            self._transition(order, "OPEN")
+        if order.status != "OPEN":
+            return
+        fill_price: Decimal | None
+        if order.order_type in ("MARKET", "SL-M"):
+            fill_price = ltp
+        elif buy:
+            fill_price = ltp if ltp <= order.price else None
+        else:
+            fill_price = ltp if ltp >= order.price else None
+        if fill_price is not None:
+            pending = order.pending_quantity
+            size = pending
+            if self.partial_fills and pending > 1:
+                size = min(pending, max(1, order.quantity // 2))
+            self._fill(order, size, fill_price)
+        if order.status == "OPEN" and order.validity == "IOC" and first_pass:
+            order.cancelled_quantity = order.pending_quantity
+            self._transition(order, "CANCELLED", "IOC order could not be filled in full.")
+
+    def _fill(self, order: Order, quantity: int, price: Decimal) -> None:
+        now = self._now()
+        self._trade_seq += 1
+        trade = Trade(
+            trade_id=str(10_000_000 + self._trade_seq), order_id=order.order_id,
+            exchange_order_id=order.exchange_order_id, instrument=order.instrument,
+            product=order.product, transaction_type=order.transaction_type,
+            quantity=quantity, price=price, at=now, order_time=order.placed_at,
+        )
+        self.trades.append(trade)
+        value = order.average_price * order.filled_quantity + price * quantity
+        order.filled_quantity += quantity
+        order.average_price = (value / order.filled_quantity).quantize(Decimal("0.01"))
+        done = order.filled_quantity >= order.quantity
+        # A partial fill is announced as an update of the still-OPEN order, as Kite does.
+        self._transition(order, "COMPLETE" if done else "OPEN")
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def list_orders(self, user_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [o.to_dict() for o in self.orders.values() if o.user_id == user_id]
+
+    def history(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            order = self._get(order_id)
+            if order.user_id != user_id:
+                raise InputError("Couldn't find that `order_id`.")
+            return [dict(h) for h in order.history]
+
+    def order_trades(self, user_id: str, order_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            order = self._get(order_id)
+            if order.user_id != user_id:
+                raise InputError("Couldn't find that `order_id`.")
+            return [t.to_dict() for t in self.trades if t.order_id == order_id]
+
+    def list_trades(self, user_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [t.to_dict() for t in self.trades
+                    if self.orders[t.order_id].user_id == user_id]

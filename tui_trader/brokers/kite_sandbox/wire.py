@@ -1,0 +1,38 @@
+"""Formatting at the protocol edge: IST timestamps, JSON numbers, tick rounding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from tui_trader.domain.clock import IST, ensure_utc
+
+
+def ist(value: datetime | None) -> str | None:
+    """Kite's timestamp: IST wall clock, "YYYY-MM-DD HH:MM:SS" (19 chars, the client's test)."""
+    if value is None:
+        return None
+    return ensure_utc(value).astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def num(value: Decimal | int | None) -> float:
+    """Decimal inside, float in JSON: the client does arithmetic on floats anyway."""
+    if value is None:
+        return 0.0
+    return float(value)
+
+
+def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    if tick <= 0:
+        return price
+    steps = (price / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return (steps * tick).quantize(tick)
+
+
+def is_tick_multiple(price: Decimal, tick: Decimal) -> bool:
+    return tick <= 0 or price % tick == 0
+
+
+def paise(price: Decimal) -> int:
+    """Ticker packets carry prices as unsigned integers in paise."""
+    return max(0, int((price * 100).to_integral_value(rounding=ROUND_HALF_UP)))

@@ -1,0 +1,140 @@
+"""Typed settings: environment variables (TUI_TRADER_*) over a TOML file in the config dir.
+
+`TUI_TRADER_CONFIG` points at another TOML file (tests use it). Defaults need no setup: a
+SQLite file in the user data dir and an embedded in-process Redis-compatible store.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .domain.errors import ConfigError
+
+APP_NAME = "tui-trader"
+
+
+def default_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def config_file_path() -> Path:
+    override = os.environ.get("TUI_TRADER_CONFIG")
+    return Path(override) if override else default_config_dir() / "config.toml"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the TOML config file; a broken file is a ConfigError, not a traceback."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = config_file_path()
+        self._data: dict[str, Any] = {}
+        if path.exists():
+            try:
+                self._data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(str(path), f"not valid TOML ({exc})") from None
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by base
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TUI_TRADER_", extra="ignore")
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Field(default_factory=default_data_dir)
+    market_timezone: str = "Asia/Kolkata"
+    theme: str = "trader-dark"
+    engine_mode: str = "embedded"  # embedded: engine thread in the TUI; attach: a server runs it
+    session_hours: int = 12
+    max_failed_logins: int = 5
+    lockout_minutes: int = 15
+    kite_root: str | None = None  # e.g. http://127.0.0.1:5010 to practise on the sandbox
+    kite_orders_per_second: int = 10
+    kite_orders_per_minute: int = 400
+    kite_orders_per_day: int = 5000
+    feed_symbols: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
+                                   dotenv_settings, file_secret_settings):
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme
+        if not scheme.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError(f"must start with sqlite:// or postgresql://, got scheme "
+                             f"'{scheme or '(none)'}'")
+        if scheme in ("postgres", "postgresql"):
+            value = "postgresql+psycopg" + value[len(scheme):]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"must start with redis://, rediss:// or unix://, got "
+                             f"'{scheme or '(none)'}'")
+        return value
+
+    @field_validator("engine_mode")
+    @classmethod
+    def _check_engine_mode(cls, value: str) -> str:
+        if value not in ("embedded", "attach"):
+            raise ValueError("must be 'embedded' or 'attach'")
+        return value
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'tui-trader.db'}"
+
+    @property
+    def holidays_file(self) -> Path:
+        return default_config_dir() / "holidays.txt" if "TUI_TRADER_CONFIG" not in os.environ \
+            else config_file_path().parent / "holidays.txt"
+
+    def store_label(self) -> str:
+        """What the status bar shows for the live store: never credentials."""
+        if not self.redis_url:
+            return "embedded"
+        parts = urlsplit(self.redis_url)
+        return f"redis {parts.hostname or 'socket'}:{parts.port or 6379}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; any problem becomes one ConfigError naming the setting."""
+    try:
+        return Settings(**overrides)
+    except PydanticValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err.get("loc") else "config"
+        msg = err.get("msg", "invalid").removeprefix("Value error, ")
+        raise ConfigError(f"TUI_TRADER_{name.upper()}", msg) from None

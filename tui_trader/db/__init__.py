@@ -1,0 +1,1 @@
+"""SQL persistence: SQLModel tables, the engine/session factory, migrations runner, repositories."""

@@ -1,0 +1,16 @@
+"""Every read and write of the tables goes through these; user-owned data is scoped so one
+user can never read or change another's rows, whatever id is passed in."""
+
+from .brokers import BrokerAccountRepository
+from .instruments import InstrumentRepository
+from .notifications import NotificationRepository
+from .scoped import ScopedRepository
+from .strategies import StrategyRepository, running_strategies
+from .trading import OrderRepository, PositionRepository
+from .users import SessionRepository, UserRepository
+
+__all__ = [
+    "BrokerAccountRepository", "InstrumentRepository", "NotificationRepository",
+    "ScopedRepository", "StrategyRepository", "running_strategies", "OrderRepository",
+    "PositionRepository", "SessionRepository", "UserRepository",
+]

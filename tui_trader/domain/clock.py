@@ -1,0 +1,66 @@
+"""Time: an injectable clock that only ever yields UTC-aware datetimes, and IST helpers.
+
+Storage is UTC; market logic is in Asia/Kolkata whatever the server's own zone.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, UTC-aware."""
+        ...
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock for tests: stands still until moved, thread-safe."""
+
+    def __init__(self, at: datetime) -> None:
+        self._lock = threading.Lock()
+        self._now = ensure_utc(at)
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, at: datetime) -> None:
+        with self._lock:
+            self._now = ensure_utc(at)
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self._now = self._now + delta
+
+
+def ensure_utc(value: datetime) -> datetime:
+    """Refuse naive datetimes; convert aware ones to UTC."""
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise ValueError("naive datetime: every timestamp must carry a timezone")
+    return value.astimezone(UTC)
+
+
+def to_ist(value: datetime) -> datetime:
+    return ensure_utc(value).astimezone(IST)
+
+
+def ist_datetime(day: date, at: time) -> datetime:
+    """An IST wall-clock time on a day, as a UTC-aware instant."""
+    return datetime.combine(day, at, tzinfo=IST).astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

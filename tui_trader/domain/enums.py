@@ -1,0 +1,167 @@
+"""Every closed set of values in the system; the database restricts columns to these."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    TRADER = "trader"
+    INVESTOR = "investor"
+    ADMIN = "admin"
+
+
+class BrokerKind(StrEnum):
+    PAPER = "paper"
+    KITE = "kite"
+    ANGEL = "angel"
+    UPSTOX = "upstox"
+    ICICI = "icici"
+
+
+class StrategyKind(StrEnum):
+    SCHEDULED = "scheduled"
+    EMA_CROSSOVER = "ema_crossover"
+    RSI = "rsi"
+
+
+class ExecutionMode(StrEnum):
+    PAPER = "PAPER"
+    LIVE = "LIVE"
+
+
+class StrategyStatus(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class OrderKind(StrEnum):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    SL = "SL"
+    SL_M = "SL-M"
+
+
+class Side(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderReason(StrEnum):
+    BUY = "BUY"
+    SELL = "SELL"
+    STOPLOSS = "STOPLOSS"
+    EXIT = "EXIT"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "PENDING"
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+class IntentState(StrEnum):
+    """The exactly-once guard on an order intent: only one executor moves ARMED -> FIRING."""
+
+    ARMED = "ARMED"
+    FIRING = "FIRING"
+    SENT = "SENT"
+    UNKNOWN = "UNKNOWN"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+class PositionStatus(StrEnum):
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+    PARTIALLY_CLOSED = "PARTIALLY_CLOSED"
+
+
+class PositionAction(StrEnum):
+    OPEN = "OPEN"
+    INCREASE = "INCREASE"
+    DECREASE = "DECREASE"
+    CLOSE = "CLOSE"
+
+
+class RuntimePosition(StrEnum):
+    """The live per-strategy position state kept in `runtime:{id}`."""
+
+    NONE = "none"
+    BOUGHT = "bought"
+    SOLD = "sold"
+
+
+class TriggerEvent(StrEnum):
+    """What lands on `queue:orders`."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+    STOPLOSS = "STOPLOSS"
+    EXIT = "EXIT"
+
+
+class InstrumentType(StrEnum):
+    EQ = "EQ"
+    INDEX = "INDEX"
+    FUT = "FUT"
+    CE = "CE"
+    PE = "PE"
+
+
+class Exchange(StrEnum):
+    NSE = "NSE"
+    BSE = "BSE"
+    NFO = "NFO"
+    BFO = "BFO"
+    MCX = "MCX"
+    CDS = "CDS"
+
+
+class Severity(StrEnum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+class NotificationKind(StrEnum):
+    FILL = "FILL"
+    REJECTION = "REJECTION"
+    STOPLOSS = "STOPLOSS"
+    RISK = "RISK"
+    TOKEN_EXPIRY = "TOKEN_EXPIRY"
+    SYSTEM = "SYSTEM"
+
+
+class RiskRuleKind(StrEnum):
+    DAILY_LOSS_LIMIT = "DAILY_LOSS_LIMIT"
+    MAX_POSITION_SIZE = "MAX_POSITION_SIZE"
+    MAX_DRAWDOWN_PCT = "MAX_DRAWDOWN_PCT"
+    MAX_RISK_PER_TRADE = "MAX_RISK_PER_TRADE"
+
+
+class Timeframe(StrEnum):
+    MINUTE = "minute"
+    MIN3 = "3minute"
+    MIN5 = "5minute"
+    MIN15 = "15minute"
+    MIN30 = "30minute"
+    MIN60 = "60minute"
+    DAY = "day"
+
+
+class BacktestStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"

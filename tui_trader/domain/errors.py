@@ -1,0 +1,69 @@
+"""The error types every layer raises; each renders as one line a user can act on.
+
+A user-facing error names the field or setting and the rule it broke. Messages never carry
+secrets: callers pass names, never values, of anything sensitive.
+"""
+
+from __future__ import annotations
+
+
+class TuiTraderError(Exception):
+    """Base of every error meant to reach a user as one clear line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(TuiTraderError):
+    """Input broke a rule; `field` names the input, `rule` says what was expected."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class ConfigError(TuiTraderError):
+    """A setting is malformed or the server it names cannot be reached."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+
+
+class NotFoundError(TuiTraderError):
+    """The thing does not exist for the acting user (also raised for other users' things)."""
+
+    def __init__(self, kind: str, ident: object) -> None:
+        super().__init__(f"{kind} {ident} not found")
+        self.kind = kind
+
+
+class AuthError(TuiTraderError):
+    """Login, session or permission failure."""
+
+
+class AccountLockedError(AuthError):
+    """Too many failed logins; carries when the lock ends."""
+
+    def __init__(self, seconds_left: int) -> None:
+        minutes, seconds = divmod(max(seconds_left, 0), 60)
+        super().__init__(f"account locked after repeated failed logins; try again in "
+                         f"{minutes}m {seconds:02d}s")
+        self.seconds_left = seconds_left
+
+
+class VaultError(TuiTraderError):
+    """A credential could not be encrypted or decrypted (missing key, tampered data)."""
+
+
+class BrokerError(TuiTraderError):
+    """A broker refused or failed a request; the message is safe to show."""
+
+
+class StateError(TuiTraderError):
+    """An operation is not allowed in the current state (e.g. editing a running strategy)."""

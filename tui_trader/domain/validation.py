@@ -1,0 +1,115 @@
+"""Input rules shared by services, forms and the database checks.
+
+Each function returns the cleaned value or raises ValidationError naming the field and rule.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import time
+from decimal import Decimal, InvalidOperation
+
+from .errors import ValidationError
+
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9&_.\-]{0,29}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+MAX_NAME = 100
+MAX_QUANTITY = 1_000_000
+MAX_PRICE = Decimal("10000000")
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+
+
+def clean_text(field: str, value: str | None, *, max_len: int, required: bool = True) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(field, "is required")
+    if len(text) > max_len:
+        raise ValidationError(field, f"must be at most {max_len} characters")
+    if _has_control(text):
+        raise ValidationError(field, "must not contain control characters")
+    return text
+
+
+def email(value: str | None) -> str:
+    text = clean_text("email", value, max_len=254).lower()
+    if not EMAIL_RE.match(text):
+        raise ValidationError("email", "must be a valid address like name@example.com")
+    return text
+
+
+def password(value: str | None) -> str:
+    text = value or ""
+    if len(text) < MIN_PASSWORD:
+        raise ValidationError("password", f"must be at least {MIN_PASSWORD} characters")
+    if len(text) > MAX_PASSWORD:
+        raise ValidationError("password", f"must be at most {MAX_PASSWORD} characters")
+    if _has_control(text):
+        raise ValidationError("password", "must not contain control characters")
+    return text
+
+
+def symbol(value: str | None) -> str:
+    text = clean_text("symbol", value, max_len=30).upper()
+    if not SYMBOL_RE.match(text):
+        raise ValidationError("symbol", "must be an NSE trading symbol such as INFY")
+    return text
+
+
+def market_time(field: str, value: str | time | None) -> time:
+    if isinstance(value, time):
+        return value.replace(microsecond=0, tzinfo=None)
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError(field, "is required (HH:MM or HH:MM:SS, IST)")
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", text)
+    if not match:
+        raise ValidationError(field, "must be a time as HH:MM or HH:MM:SS (IST)")
+    hh, mm, ss = int(match[1]), int(match[2]), int(match[3] or 0)
+    if hh > 23 or mm > 59 or ss > 59:
+        raise ValidationError(field, "must be a real time of day (00:00-23:59)")
+    return time(hh, mm, ss)
+
+
+def price(field: str, value: str | Decimal | int | None, *, required: bool = True) -> Decimal:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(field, "is required")
+    if isinstance(value, float):
+        raise ValidationError(field, "must be given as an exact decimal, not a float")
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation as exc:
+        raise ValidationError(field, "must be a number like 1520.50") from exc
+    if not amount.is_finite():
+        raise ValidationError(field, "must be a finite number")
+    if amount <= 0:
+        raise ValidationError(field, "must be greater than 0")
+    if amount > MAX_PRICE:
+        raise ValidationError(field, f"must be at most {MAX_PRICE}")
+    if amount.as_tuple().exponent < -2:
+        raise ValidationError(field, "must have at most 2 decimal places")
+    return amount
+
+
+def quantity(value: str | int | None, field: str = "quantity") -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError(field, "is required")
+    try:
+        qty = int(str(value).strip())
+    except ValueError as exc:
+        raise ValidationError(field, "must be a whole number") from exc
+    if qty <= 0:
+        raise ValidationError(field, "must be greater than 0")
+    if qty > MAX_QUANTITY:
+        raise ValidationError(field, f"must be at most {MAX_QUANTITY:,}")
+    return qty
+
+
+def buy_before_sell(buy: time, sell: time) -> None:
+    if buy >= sell:
+        raise ValidationError("sell_time", "must be later than buy_time")

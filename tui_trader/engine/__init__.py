@@ -1,0 +1,1 @@
+"""The live loop: feed -> tick router -> triggers -> order queue -> executor -> broker."""

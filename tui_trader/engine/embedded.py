@@ -1,0 +1,481 @@
+"""The engine as one object: `start()` / `stop()`, run as a thread inside the console or as
+`tui-trader engine` on a server — the same code either way.
+
+Start is fail-closed: no new entries until live state is rebuilt (if Redis came back empty)
+and every unresolved intent is reconciled with the broker. While running, a maintenance
+loop flushes coalesced prices, marks positions, lets paper brokers match, runs due jobs,
+retries unknown outcomes, and watches for Redis losing its data.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from ..brokers.base import BrokerError, OrderRequest
+from ..brokers.feeds.base import Feed, Tick
+from ..brokers.paper import PaperBroker
+from ..db.models import BrokerAccount, Order, Position, Strategy, User
+from ..db.repositories.strategies import running_strategies, to_spec
+from ..domain.enums import (
+    ExecutionMode,
+    IntentState,
+    NotificationKind,
+    OrderKind,
+    OrderReason,
+    OrderStatus,
+    PositionStatus,
+    RuntimePosition,
+    Severity,
+    Side,
+    StrategyStatus,
+    TriggerEvent,
+)
+from ..domain.errors import NotFoundError, StateError
+from ..domain.schedule import sell_today
+from ..domain.strategy import RuntimeSnapshot, StrategySpec
+from ..domain.universe import BY_SYMBOL
+from ..live import keys
+from ..live.order_queue import OrderEvent, OrderQueue
+from ..live.rebuild import rebuild_from
+from ..live.state import LiveState
+from .control import EngineHealth, EngineResources, KillReport, StartResult
+from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
+from .events import EngineStatus, StrategyStatusChanged
+from .executor import EntryGate, OrderExecutor, trading_day
+from .intents import IntentDraft, IntentLedger, intent_key, leg_for
+from .positions import PositionKeeper
+from .publisher import EventPublisher, Notifier
+from .remote import ControlListener
+from .router import PRICE_FLUSH_INTERVAL, StopLossWatch, TickRouter
+from .scheduler import APSchedulerClock, JobRunner, LegScheduler
+
+log = logging.getLogger(__name__)
+UNKNOWN_GRACE = timedelta(seconds=60)
+STRATEGIES = Strategy.__table__
+ORDERS = Order.__table__
+
+
+class EmbeddedEngine:
+    def __init__(self, ctx: EngineResources, *, feed: Feed | None = None,
+                 runner: JobRunner | None = None, consumer: str | None = None,
+                 live_factory: LiveBrokerFactory | None = None,
+                 fault: Callable[[str], None] | None = None,
+                 paper_factory: Callable[[uuid.UUID], PaperBroker] | None = None,
+                 maintenance_interval: float = 0.25) -> None:
+        self.ctx = ctx
+        self.clock = ctx.clock
+        self.feed = feed
+        self.live = LiveState(ctx.store)
+        self.consumer = consumer or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+        self.queue = OrderQueue(ctx.store, consumer=self.consumer)
+        self.publisher = EventPublisher(ctx.store)
+        self.notifier = Notifier(ctx.db, self.publisher)
+        self.ledger = IntentLedger(ctx.db)
+        self.strategies = StrategyDirectory()
+        self.gate = EntryGate()
+        self.router = TickRouter(self._on_stoploss, known_symbols=BY_SYMBOL)
+        self.positions = PositionKeeper(ctx.db, self.publisher.publish)
+        self.brokers = BrokerDirectory(self.clock, self._on_broker_update, live_factory,
+                                       paper_factory)
+        self.executor = OrderExecutor(
+            ledger=self.ledger, live=self.live, queue=self.queue, brokers=self.brokers,
+            strategies=self.strategies, positions=self.positions, router=self.router,
+            publisher=self.publisher, notifier=self.notifier, clock=self.clock,
+            calendar=ctx.calendar, gate=self.gate, fault=fault)
+        self.scheduler = LegScheduler(runner or APSchedulerClock(), ctx.calendar, self.clock,
+                                      self._on_leg)
+        self.control = ControlListener(ctx.store, self.consumer, {
+            "start": lambda f: {"message": self.start_strategy(
+                uuid.UUID(f["user_id"]), uuid.UUID(f["strategy_id"])).message},
+            "stop": lambda f: self.stop_strategy(uuid.UUID(f["user_id"]),
+                                                 uuid.UUID(f["strategy_id"])) or {},
+            "kill": lambda f: self._kill_body(uuid.UUID(f["user_id"])),
+        })
+        self.maintenance_interval = maintenance_interval
+        self.state = "stopped"
+        self.detail = ""
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._control_lock = threading.RLock()
+        self._last_price_flush = 0.0
+        self._lapsed_token: dict[uuid.UUID, str | None] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, *, threads: bool = True) -> None:
+        """Recover, reconcile, then run. With threads=False nothing runs in the background
+        (tests drive `executor.drain()`, `maintain()` and the feed by hand)."""
+        self._set_state("starting", "loading strategies")
+        self._stop.clear()
+        self.restore()
+        self.scheduler.runner.start()
+        if self.feed is not None:
+            self.feed.subscribe(self.router.symbols() | self.positions.symbols())
+            self.feed.start(self.on_ticks)
+        if threads:
+            self._spawn("executor", lambda: self.executor.run(self._stop))
+            self._spawn("maintenance", self._maintenance_loop)
+            self._spawn("control", self._control_loop)
+        self.gate.allowed = True
+        self.gate.reason = ""
+        self._set_state("running", "")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.feed is not None:
+            self.feed.stop()
+        self.scheduler.runner.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=3)
+        self._threads.clear()
+        self.brokers.close()
+        self.ledger.close()
+        self._set_state("stopped", "")
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _set_state(self, state: str, detail: str) -> None:
+        self.state, self.detail = state, detail
+        self.publisher.publish(EngineStatus(user_id="*", state=state,
+                                            entries_allowed=self.gate.allowed, detail=detail))
+
+    def health(self) -> EngineHealth:
+        return EngineHealth(self.state, self.gate.allowed, self.detail)
+
+    def restore(self) -> None:
+        """Rebuild live state if Redis lost it, load running strategies, reconcile."""
+        self.gate.allowed = False
+        self.gate.reason = "reconciling with the broker"
+        self._set_state("reconciling", "reconciling open intents")
+        specs = self._load_running()
+        self.queue.ensure_group()
+        if self.live.is_fresh():
+            rebuild_from(self.live, [(s, self._runtime_from_sql(s)) for s in specs])
+            log.log(logging.WARNING if specs else logging.INFO,
+                    "live store was empty: rebuilt %d running strategies from SQL", len(specs))
+        self.positions.load_open()
+        positions = self._runtime_positions([s.id for s in specs])
+        for spec in specs:
+            self._watch(spec, positions.get(spec.id))
+        self.reconcile()
+        # Reconciled: work already queued (and unacknowledged) may now go through.
+        self.gate.allowed = True
+        self.gate.reason = ""
+        self.executor.recover()
+        self.live.mark_alive()
+
+    def _load_running(self) -> list[StrategySpec]:
+        with self.ctx.session() as s:
+            specs = running_strategies(s)
+        for spec in specs:
+            self.strategies.put(spec)
+        return specs
+
+    def _runtime_from_sql(self, spec: StrategySpec) -> RuntimeSnapshot:
+        """SQL is the truth: an open position means bought; a done exit today means sold."""
+        day = trading_day(self.clock.now())
+        with self.ctx.db.connect() as conn:
+            open_pos = conn.execute(sa.select(Position.__table__.c.id).where(
+                Position.__table__.c.strategy_id == spec.id,
+                Position.__table__.c.status == PositionStatus.OPEN)).first()
+            rows = conn.execute(sa.select(ORDERS.c.reason, ORDERS.c.broker_order_id,
+                                          ORDERS.c.intent_state).where(
+                ORDERS.c.strategy_id == spec.id, ORDERS.c.trading_day == day)).all()
+        buy = next((r.broker_order_id for r in rows if r.reason == OrderReason.BUY), None)
+        sell = next((r.broker_order_id for r in rows if r.reason != OrderReason.BUY
+                     and r.intent_state in (IntentState.SENT, IntentState.DONE)), None)
+        if open_pos is not None:
+            position = RuntimePosition.BOUGHT
+        elif sell is not None:
+            position = RuntimePosition.SOLD
+        else:
+            position = RuntimePosition.NONE
+        return RuntimeSnapshot(position=position, last_buy_order=buy, last_sell_order=sell)
+
+    def _runtime_positions(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+        """Each strategy's runtime position in one pipelined round trip."""
+        pipe = self.live.client.pipeline(transaction=False)
+        for ident in ids:
+            pipe.hget(keys.runtime(ident), "position")
+        return dict(zip(ids, pipe.execute(), strict=True))
+
+    def _watch(self, spec: StrategySpec, position: str | None = None) -> None:
+        if position is None:
+            runtime = self.live.get_runtime(spec.id)
+            position = runtime.position.value if runtime is not None else None
+        armed = position == RuntimePosition.BOUGHT.value
+        self.router.watch(StopLossWatch(spec.id, spec.user_id, spec.symbol, spec.stop_loss,
+                                        armed=armed))
+        self.scheduler.schedule(spec)
+        if armed:
+            at = sell_today(self.ctx.calendar, self.clock.now(), spec.sell_time)
+            if at is not None:
+                self.scheduler.schedule_sell_only(spec, at)
+
+    def reconcile(self, older_than: datetime | None = None) -> int:
+        """Settle intents whose outcome is not known by asking their broker.
+
+        Found at the broker: adopted. FIRING and not found: the process died before the call
+        left, and its stream entry is still pending, so it is re-armed to fire again. UNKNOWN
+        and not found: a broker may list a timed-out order late, so it is asked again on
+        every pass; only after UNKNOWN_GRACE is it declared not placed — never re-sent.
+        """
+        settled = 0
+        now = self.clock.now()
+        for row in self.ledger.unresolved(older_than):
+            if row["intent_state"] == IntentState.SENT and row["status"] in ("FILLED",):
+                continue
+            try:
+                broker = self.brokers.for_account(row["user_id"], row["broker_account_id"])
+                found = broker.orders_by_tag(row["client_tag"])
+            except BrokerError as exc:
+                log.warning("reconcile %s postponed: %s", row["client_tag"], exc)
+                continue
+            if found:
+                self.executor.resolve(row["id"], broker)
+                settled += 1
+            elif row["intent_state"] == IntentState.FIRING:
+                self.ledger.rearm(row["id"], now,
+                                  "reconciled: broker has no such order; re-armed")
+                settled += 1
+            elif row["intent_state"] == IntentState.UNKNOWN and \
+                    now - row["updated_at"] >= UNKNOWN_GRACE:
+                self._declare_not_placed(row, now)
+                settled += 1
+        return settled
+
+    def _declare_not_placed(self, row, now: datetime) -> None:
+        message = (f"the broker has no order with tag {row['client_tag']} "
+                   f"{int(UNKNOWN_GRACE.total_seconds())} s after a lost answer: not placed")
+        self.ledger.mark_failed(row["id"], now, message, status=OrderStatus.CANCELLED)
+        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        if spec is not None:
+            if row["event_id"]:
+                self.live.locks.release(spec.id, row["event_id"])
+            if row["reason"] != OrderReason.BUY:
+                self.router.set_armed(spec.id, True)  # still holding: keep watching
+        self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
+                             f"{row['symbol']}: {row['reason']} order not placed", message, now)
+
+    # -- the feed and the legs -------------------------------------------------------------
+    def on_ticks(self, batch: list[Tick]) -> None:
+        self.router.on_batch(batch)
+
+    def _on_stoploss(self, watch: StopLossWatch, price, ts: datetime) -> None:
+        self.queue.publish(OrderEvent(strategy_id=watch.strategy_id, user_id=watch.user_id,
+                                      event=TriggerEvent.STOPLOSS, symbol=watch.symbol,
+                                      trigger_price=price, created_at=self.clock.now()))
+
+    def _on_leg(self, spec: StrategySpec, leg: TriggerEvent, now: datetime) -> None:
+        self.queue.publish(OrderEvent(strategy_id=spec.id, user_id=spec.user_id, event=leg,
+                                      symbol=spec.symbol, trigger_price=None, created_at=now))
+
+    def _on_broker_update(self, update) -> None:
+        try:
+            self.executor.apply_update(update)
+        except Exception:
+            log.exception("broker update %s not applied", update.broker_order_id)
+
+    def _kill_body(self, user_id: uuid.UUID) -> dict:
+        report = self.kill_switch(user_id)
+        return {"strategies_stopped": report.strategies_stopped,
+                "exit_orders": report.exit_orders, "errors": report.errors}
+
+    def _control_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.control.poll(block_ms=500)
+            except Exception:
+                log.warning("control channel unavailable; retrying")
+                self._stop.wait(1.0)
+
+    # -- maintenance -----------------------------------------------------------------------
+    def _maintenance_loop(self) -> None:
+        while not self._stop.wait(self.maintenance_interval):
+            try:
+                self.maintain()
+            except Exception:
+                log.exception("maintenance pass failed; continuing")
+
+    def maintain(self) -> None:
+        now = self.clock.now()
+        if time.monotonic() - self._last_price_flush >= PRICE_FLUSH_INTERVAL:
+            self._last_price_flush = time.monotonic()
+            prices = self.router.take_dirty_prices()
+            if prices:
+                try:
+                    self.live.set_prices(prices)
+                except Exception:
+                    log.debug("price flush skipped: live store unreachable")
+        self.brokers.push_prices(self.router.last_price, now)
+        self.positions.mark_prices(self.router.last_price)
+        self.positions.flush(now)
+        try:
+            self.control.beat(self.state, self.gate.allowed, self.detail)
+        except Exception:
+            log.debug("heartbeat skipped: live store unreachable")
+        runner = self.scheduler.runner
+        if hasattr(runner, "run_due"):
+            runner.run_due(now)
+        self.reconcile(older_than=now - timedelta(seconds=5))
+        self._lift_token_blocks(now)
+        try:
+            if self.live.is_fresh():
+                self.restore()
+                self.gate.allowed = True
+                self._set_state("running", "live store was rebuilt from SQL")
+        except Exception:
+            self.gate.allowed = False
+            self.gate.reason = "live store unreachable"
+            self._set_state("degraded", "live store unreachable: no new entries")
+
+    def _lift_token_blocks(self, now: datetime) -> None:
+        """A user who logged in again since the lapse (a different token stored, in date)
+        may trade again; the notification at the lapse told them to."""
+        lapsed = list(self.gate.token_lapsed_at)
+        if not lapsed:
+            return
+        table = BrokerAccount.__table__
+        with self.ctx.db.connect() as conn:
+            rows = conn.execute(sa.select(table.c.id, table.c.access_token_enc,
+                                          table.c.token_expires_at).where(
+                table.c.id.in_(lapsed))).all()
+        for row in rows:
+            # The ciphertext seen when the lapse was first noticed; a new login changes it.
+            seen = self._lapsed_token.setdefault(row.id, row.access_token_enc)
+            if row.access_token_enc != seen and row.token_expires_at is not None and \
+                    row.token_expires_at > now:
+                self.gate.blocked_accounts.pop(row.id, None)
+                self.gate.token_lapsed_at.pop(row.id, None)
+                self._lapsed_token.pop(row.id, None)
+                log.info("broker account %s logged in again: entries allowed", row.id)
+
+    # -- control (EngineControl) -----------------------------------------------------------
+    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult:
+        with self._control_lock:
+            with self.ctx.session() as s:
+                row = s.get(Strategy, strategy_id)
+                if row is None or row.user_id != user_id:
+                    raise NotFoundError("strategy", strategy_id)
+                if row.status == StrategyStatus.RUNNING and strategy_id in \
+                        {x.id for x in self.strategies.all()}:
+                    raise StateError("status: strategy is already running")
+                if row.execution_mode == ExecutionMode.LIVE and self._simulated_feed():
+                    raise StateError("mode: LIVE strategies need live market data, and this "
+                                     "engine runs on the simulated feed (use `tui-trader "
+                                     "engine --feed kite`)")
+                row.status = StrategyStatus.RUNNING
+                row.last_run = self.clock.now()
+                s.flush()
+                spec = to_spec(row)
+                owner = s.get(User, user_id)
+                email = owner.email if owner else ""
+            self.strategies.put(spec)
+            self.live.put_user(user_id, email, broker_connected=True)
+            self.live.activate(spec, self._runtime_from_sql(spec))
+            if self.feed is not None:
+                self.feed.subscribe([spec.symbol])
+            self._watch(spec)
+            plan = self.scheduler.plan_for(spec.id)
+            note = plan.note if plan else "running"
+            with self.ctx.session() as s:
+                s.get(Strategy, spec.id).status_reason = note[:200]
+            self.publisher.publish(StrategyStatusChanged(str(user_id), str(spec.id), "running",
+                                                         note))
+            return StartResult(spec.id, note)
+
+    def _simulated_feed(self) -> bool:
+        """A stop-loss on a real account must never be judged on made-up prices."""
+        from ..brokers.feeds.replay import ReplayFeed
+        from ..brokers.feeds.simulated import SimulatedFeed
+
+        return isinstance(self.feed, SimulatedFeed | ReplayFeed)
+
+    def stop_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> None:
+        with self._control_lock:
+            with self.ctx.session() as s:
+                row = s.get(Strategy, strategy_id)
+                if row is None or row.user_id != user_id:
+                    raise NotFoundError("strategy", strategy_id)
+                row.status = StrategyStatus.STOPPED
+                holding = self.positions.open_for_strategy(strategy_id) is not None
+                row.status_reason = ("stopped with an open position (use the kill switch to "
+                                     "square off)" if holding else "stopped")
+                reason, symbol = row.status_reason, row.symbol
+            self._forget(strategy_id, symbol)
+            self.publisher.publish(StrategyStatusChanged(str(user_id), str(strategy_id),
+                                                         "stopped", reason))
+
+    def _forget(self, strategy_id: uuid.UUID, symbol: str) -> None:
+        self.scheduler.cancel(strategy_id)
+        self.router.unwatch(strategy_id)
+        self.strategies.remove(strategy_id)
+        try:
+            self.live.remove_strategy(strategy_id, symbol)
+        except Exception:  # Redis down: SQL says stopped, and a rebuild will not restore it
+            log.warning("live keys of %s not removed (live store unreachable)", strategy_id)
+
+    def kill_switch(self, user_id: uuid.UUID) -> KillReport:
+        """Stop every strategy of the user and square off every open position. Goes straight
+        to SQL and the broker, so it works with the feed or the live store down."""
+        errors: list[str] = []
+        stopped = 0
+        with self._control_lock:
+            with self.ctx.session() as s:
+                rows = s.exec(select(Strategy).where(
+                    Strategy.user_id == user_id,
+                    Strategy.status == StrategyStatus.RUNNING)).all()
+                for row in rows:
+                    row.status = StrategyStatus.STOPPED
+                    row.status_reason = "stopped by the kill switch"
+                targets = [(r.id, r.symbol) for r in rows]
+            for strategy_id, symbol in targets:
+                self._forget(strategy_id, symbol)
+                stopped += 1
+                self.publisher.publish(StrategyStatusChanged(str(user_id), str(strategy_id),
+                                                             "stopped", "kill switch"))
+            exits = 0
+            for pos in self.positions.open_for_user(user_id):
+                try:
+                    if self._square_off(pos):
+                        exits += 1
+                except Exception as exc:
+                    errors.append(f"{pos.symbol}: {exc}")
+        return KillReport(stopped, exits, errors)
+
+    def _square_off(self, pos) -> bool:
+        now = self.clock.now()
+        owner = pos.strategy_id or pos.id
+        draft = IntentDraft(
+            user_id=pos.user_id, strategy_id=pos.strategy_id, broker_account_id=None,
+            key=intent_key(owner, leg_for(OrderReason.EXIT), trading_day(now)),
+            event_id=None, trading_day=trading_day(now), symbol=pos.symbol,
+            exchange=pos.exchange, side=Side.SELL if pos.quantity > 0 else Side.BUY,
+            kind=OrderKind.MARKET, reason=OrderReason.EXIT, quantity=abs(pos.quantity))
+        claim = self.ledger.claim(draft, now)
+        if not claim.won:
+            return False  # an exit for this position is already placed today
+        broker = self.brokers.paper(pos.user_id)
+        price = self.router.last_price(pos.symbol) or pos.ltp
+        if price is not None:
+            broker.on_tick(pos.symbol, price, now)
+        try:
+            result = broker.place_order(OrderRequest(
+                client_tag=claim.client_tag, symbol=pos.symbol, side=draft.side,
+                kind=OrderKind.MARKET, quantity=draft.quantity, exchange=pos.exchange))
+        except BrokerError as exc:
+            self.ledger.mark_failed(claim.order_id, now, exc.message)
+            raise
+        self.executor.apply_update(result)
+        return True

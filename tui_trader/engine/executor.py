@@ -1,0 +1,503 @@
+"""Takes order events from `queue:orders` and turns each into exactly one broker order.
+
+Per event: win the strategy's lock (Redis, the fast path), claim the intent in SQL (the real
+guard), write the intent before calling the broker, call it with a client tag derived from the
+intent, record the answer and every status change, move `runtime:{id}`, apply fills to the
+position, publish, and only then acknowledge the stream entry. A crash at any step leaves the
+entry pending; the next executor re-reads it and every step above is safe to repeat. A broker
+call whose outcome is unknown is never re-sent: it is resolved by asking the broker by tag.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from ..brokers.base import (
+    Broker,
+    BrokerOrder,
+    BrokerUnavailable,
+    OrderRejected,
+    OrderRequest,
+    OutcomeUnknown,
+    TokenExpired,
+)
+from ..domain.calendar import NseCalendar
+from ..domain.clock import IST, Clock
+from ..domain.enums import (
+    IntentState,
+    NotificationKind,
+    OrderKind,
+    OrderReason,
+    OrderStatus,
+    RuntimePosition,
+    Severity,
+    Side,
+    TriggerEvent,
+)
+from ..domain.errors import BrokerError
+from ..domain.strategy import StrategySpec
+from ..live.order_queue import OrderEvent, OrderQueue, QueuedEvent
+from ..live.scripts import AcquireStatus, next_position, order_field_for
+from ..live.state import LiveState
+from .directory import BrokerDirectory, StrategyDirectory
+from .events import OrderStatusChanged
+from .intents import Claim, IntentDraft, IntentLedger, intent_key, leg_for
+from .positions import PositionKeeper
+from .publisher import EventPublisher, Notifier
+from .router import TickRouter
+
+log = logging.getLogger(__name__)
+
+LOCK_TTL_MS = 30_000
+HOLD_RETRY_S = 0.05
+STEPS = ("taken", "locked", "intent", "broker_called", "recorded", "completed")
+
+
+class SimulatedCrash(BaseException):
+    """Raised by a fault hook to model the process dying at a step (tests only)."""
+
+
+class Outcome(StrEnum):
+    PLACED = "placed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    HELD = "held"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    MALFORMED = "malformed"
+
+
+@dataclass
+class ExecutorCounters:
+    events: int = 0
+    placed: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    malformed: int = 0
+    held: int = 0
+    errors: int = 0
+
+
+REASON_FOR = {TriggerEvent.BUY: OrderReason.BUY, TriggerEvent.SELL: OrderReason.SELL,
+              TriggerEvent.STOPLOSS: OrderReason.STOPLOSS, TriggerEvent.EXIT: OrderReason.EXIT}
+
+
+def trading_day(now: datetime):
+    return now.astimezone(IST).date()
+
+
+@dataclass
+class EntryGate:
+    """Whether new entries (BUY) may be placed now, and why not."""
+
+    allowed: bool = False
+    reason: str = "engine starting: reconciling with the broker"
+    blocked_accounts: dict[uuid.UUID, str] = field(default_factory=dict)
+    token_lapsed_at: dict[uuid.UUID, datetime] = field(default_factory=dict)
+
+    def block_for_token(self, account_id: uuid.UUID, at: datetime) -> None:
+        self.blocked_accounts[account_id] = "broker token lapsed: log in again"
+        self.token_lapsed_at.setdefault(account_id, at)
+
+    def check(self, spec: StrategySpec) -> str | None:
+        if not self.allowed:
+            return self.reason
+        if spec.broker_account_id is not None and spec.broker_account_id in \
+                self.blocked_accounts:
+            return self.blocked_accounts[spec.broker_account_id]
+        return None
+
+
+class OrderExecutor:
+    def __init__(self, *, ledger: IntentLedger, live: LiveState, queue: OrderQueue,
+                 brokers: BrokerDirectory, strategies: StrategyDirectory,
+                 positions: PositionKeeper, router: TickRouter, publisher: EventPublisher,
+                 notifier: Notifier, clock: Clock, calendar: NseCalendar, gate: EntryGate,
+                 fault: Callable[[str], None] | None = None,
+                 on_broker_call: Callable[[OrderRequest], None] | None = None,
+                 claim_stale_ms: int = LOCK_TTL_MS) -> None:
+        self.ledger = ledger
+        self.live = live
+        self.queue = queue
+        self.brokers = brokers
+        self.strategies = strategies
+        self.positions = positions
+        self.router = router
+        self.publisher = publisher
+        self.notifier = notifier
+        self.clock = clock
+        self.calendar = calendar
+        self.gate = gate
+        self.fault = fault or (lambda step: None)
+        self.on_broker_call = on_broker_call
+        self.counters = ExecutorCounters()
+        self.claim_stale_ms = claim_stale_ms
+        self._held: dict[str, tuple[float, QueuedEvent]] = {}
+        self._update_lock = threading.RLock()
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self, stop: threading.Event, block_ms: int = 100) -> None:
+        while not stop.is_set():
+            try:
+                self.run_once(block_ms)
+            except SimulatedCrash:
+                raise
+            except Exception:
+                self.counters.errors += 1
+                log.exception("executor loop error; continuing")
+                stop.wait(0.2)
+
+    def run_once(self, block_ms: int = 100, *, retry_held_now: bool = False) -> int:
+        done = 0
+        now = time.monotonic()
+        for entry_id, (due, queued) in list(self._held.items()):
+            if due <= now or retry_held_now:
+                del self._held[entry_id]
+                self.process(queued)
+                done += 1
+        wait = block_ms if not self._held else min(block_ms, int(HOLD_RETRY_S * 1000) or 1)
+        for queued in self.queue.read(count=50, block_ms=max(wait, 1)):
+            self.process(queued)
+            done += 1
+        return done
+
+    def recover(self) -> int:
+        """Re-process this consumer's unacknowledged entries and claim dead consumers'."""
+        count = 0
+        for queued in self.queue.pending_own(count=1000):
+            self.process(queued)
+            count += 1
+        for queued in self.queue.claim_stale(min_idle_ms=self.claim_stale_ms, count=1000):
+            self.process(queued)
+            count += 1
+        return count
+
+    def drain(self, max_rounds: int = 100) -> None:
+        """Process until nothing is pending or held (tests and benchmarks)."""
+        for _ in range(max_rounds):
+            if self.run_once(block_ms=1, retry_held_now=True) == 0 and not self._held:
+                return
+
+    # -- one event -------------------------------------------------------------------------
+    def process(self, queued: QueuedEvent) -> Outcome:
+        self.counters.events += 1
+        self.fault("taken")
+        if queued.malformed:
+            self.counters.malformed += 1
+            try:
+                _ = queued.event
+            except Exception as exc:  # MalformedEvent carries the reason
+                log.warning("dropped a malformed order event: %s", exc)
+            self.queue.ack(queued.entry_id)
+            return Outcome.MALFORMED
+        event = queued.event
+        spec = self.strategies.get(event.strategy_id)
+        if spec is None:
+            log.info("%s for strategy %s ignored: it is not running", event.event.value,
+                     event.strategy_id)
+            return self._finish(queued, Outcome.IGNORED)
+        if event.event is TriggerEvent.BUY:
+            blocked = self.gate.check(spec)
+            if blocked is not None:
+                return self._hold_or_drop(queued, spec, blocked)
+        owner = event.event_id
+        acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
+        self.fault("locked")
+        if acquired.status is AcquireStatus.BUSY:
+            return self._hold(queued)
+        if acquired.status is AcquireStatus.MISSING:
+            return self._hold_or_drop(queued, spec, "live state missing (rebuilding)")
+        draft = self._draft(spec, event)
+        if acquired.status is AcquireStatus.NOT_ALLOWED:
+            existing = self.ledger.by_tag(draft.client_tag)
+            if existing is not None and existing["intent_state"] in (
+                    IntentState.SENT, IntentState.DONE, IntentState.UNKNOWN):
+                return self._finish(queued, Outcome.DUPLICATE)
+            log.info("%s for %s ignored: position is %s", event.event.value, spec.name,
+                     acquired.position.value if acquired.position else "unknown")
+            return self._finish(queued, Outcome.IGNORED)
+        outcome = self._fire(spec, event, draft, owner)
+        return self._finish(queued, outcome)
+
+    def _finish(self, queued: QueuedEvent, outcome: Outcome) -> Outcome:
+        self.fault("completed")
+        self.queue.ack(queued.entry_id)
+        name = {Outcome.PLACED: "placed", Outcome.DUPLICATE: "duplicates",
+                Outcome.IGNORED: "ignored", Outcome.REJECTED: "rejected",
+                Outcome.UNKNOWN: "unknown"}.get(outcome)
+        if name:
+            setattr(self.counters, name, getattr(self.counters, name) + 1)
+        return outcome
+
+    def _hold(self, queued: QueuedEvent) -> Outcome:
+        self.counters.held += 1
+        self._held[queued.entry_id] = (time.monotonic() + HOLD_RETRY_S, queued)
+        return Outcome.HELD
+
+    def _hold_or_drop(self, queued: QueuedEvent, spec: StrategySpec, why: str) -> Outcome:
+        age = (self.clock.now() - queued.event.created_at).total_seconds()
+        if age < 60:
+            return self._hold(queued)
+        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                             f"{spec.name}: {queued.event.event.value} skipped",
+                             f"Not placed: {why}.", self.clock.now())
+        return self._finish(queued, Outcome.IGNORED)
+
+    def _draft(self, spec: StrategySpec, event: OrderEvent) -> IntentDraft:
+        reason = REASON_FOR[event.event]
+        day = trading_day(event.created_at)
+        return IntentDraft(
+            user_id=spec.user_id, strategy_id=spec.id,
+            broker_account_id=spec.broker_account_id if spec.mode.value == "LIVE" else None,
+            key=intent_key(spec.id, leg_for(reason), day), event_id=event.event_id,
+            trading_day=day, symbol=spec.symbol, exchange=spec.exchange,
+            side=Side.BUY if reason is OrderReason.BUY else Side.SELL, kind=OrderKind.MARKET,
+            reason=reason, quantity=spec.quantity)
+
+    # -- firing ----------------------------------------------------------------------------
+    def _fire(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
+              owner: str) -> Outcome:
+        now = self.clock.now()
+        claim = self.ledger.claim(draft, now)
+        self.fault("intent")
+        if not claim.won:
+            return self._already_claimed(spec, event, draft, claim, owner)
+        try:
+            broker = self.brokers.for_spec(spec)
+        except TokenExpired as exc:
+            if spec.broker_account_id is not None:
+                self.gate.block_for_token(spec.broker_account_id, self.clock.now())
+            return self._failed(spec, event, claim, owner, str(exc), token_lapsed=True)
+        except BrokerError as exc:
+            return self._failed(spec, event, claim, owner, str(exc))
+        return self._call_broker(broker, spec, event, draft, claim, owner)
+
+    def _call_broker(self, broker: Broker, spec: StrategySpec, event: OrderEvent,
+                     draft: IntentDraft, claim: Claim, owner: str) -> Outcome:
+        request = OrderRequest(client_tag=claim.client_tag, symbol=draft.symbol,
+                               side=draft.side, kind=draft.kind, quantity=draft.quantity,
+                               exchange=draft.exchange)
+        if hasattr(broker, "on_tick"):  # paper: match against the engine's latest price
+            price = self.router.last_price(draft.symbol)
+            if price is not None:
+                broker.on_tick(draft.symbol, price, self.clock.now())
+        if self.on_broker_call is not None:
+            self.on_broker_call(request)
+        try:
+            result = broker.place_order(request)
+        except OrderRejected as exc:
+            self.fault("broker_called")
+            if exc.order is not None:
+                self.apply_update(exc.order)
+            return self._failed(spec, event, claim, owner, exc.message, rejected=True)
+        except OutcomeUnknown as exc:
+            self.fault("broker_called")
+            return self._unknown(broker, spec, event, claim, owner, exc.message)
+        except TokenExpired as exc:
+            self.fault("broker_called")
+            if spec.broker_account_id is not None:
+                self.gate.block_for_token(spec.broker_account_id, self.clock.now())
+            return self._failed(spec, event, claim, owner, exc.message, token_lapsed=True)
+        except (BrokerUnavailable, BrokerError) as exc:
+            self.fault("broker_called")
+            return self._failed(spec, event, claim, owner, exc.message)
+        self.fault("broker_called")
+        self.apply_update(result)
+        self.fault("recorded")
+        self._complete(spec, event, owner, result.broker_order_id)
+        return Outcome.PLACED
+
+    def _complete(self, spec: StrategySpec, event: OrderEvent, owner: str,
+                  broker_order_id: str) -> None:
+        position = next_position(event.event)
+        self.live.locks.complete(spec.id, owner, position, order_field_for(event.event),
+                                 broker_order_id)
+        self.router.set_armed(spec.id, position is RuntimePosition.BOUGHT)
+
+    def _failed(self, spec: StrategySpec, event: OrderEvent, claim: Claim, owner: str,
+                message: str, *, rejected: bool = False, token_lapsed: bool = False
+                ) -> Outcome:
+        now = self.clock.now()
+        row = self.ledger.get(claim.order_id)
+        if row["intent_state"] != IntentState.DONE:
+            self.ledger.mark_failed(claim.order_id, now, message)
+        self.live.locks.release(spec.id, owner)
+        if event.event is not TriggerEvent.BUY:
+            self.router.set_armed(spec.id, True)  # the exit failed: keep watching
+        if token_lapsed:
+            self.notifier.notify(spec.user_id, NotificationKind.TOKEN_EXPIRY, Severity.CRITICAL,
+                                 "Broker session expired: log in again",
+                                 f"{spec.name}: {event.event.value} not placed. {message}. "
+                                 f"No new orders for this account until you log in from "
+                                 f"the Brokers screen; positions are still watched.", now)
+        else:
+            self.notifier.notify(spec.user_id, NotificationKind.REJECTION, Severity.ERROR,
+                                 f"{spec.name}: {event.event.value} order rejected", message,
+                                 now)
+        self._publish_order(claim.order_id)
+        return Outcome.REJECTED
+
+    def _unknown(self, broker: Broker, spec: StrategySpec, event: OrderEvent, claim: Claim,
+                 owner: str, message: str) -> Outcome:
+        now = self.clock.now()
+        self.ledger.mark_unknown(claim.order_id, now, f"outcome unknown: {message}")
+        self._publish_order(claim.order_id)
+        # Ask once now; the reconciler keeps asking while it stays unknown.
+        if self.resolve(claim.order_id, broker):
+            return Outcome.PLACED
+        return Outcome.UNKNOWN
+
+    def _already_claimed(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
+                         claim: Claim, owner: str) -> Outcome:
+        if claim.state in (IntentState.SENT, IntentState.DONE):
+            row = self.ledger.get(claim.order_id)
+            self._complete(spec, event, owner, row["broker_order_id"] or "")
+            return Outcome.DUPLICATE
+        if claim.state is IntentState.FAILED:
+            self.live.locks.release(spec.id, owner)
+            return Outcome.DUPLICATE
+        # FIRING or UNKNOWN: a previous attempt died mid-call. Ask the broker, never resend.
+        broker = self.brokers.for_spec(spec)
+        found = broker.orders_by_tag(claim.client_tag)
+        if found:
+            self.apply_update(found[-1])
+            self._complete(spec, event, owner, found[-1].broker_order_id)
+            return Outcome.DUPLICATE
+        if claim.state is IntentState.UNKNOWN:
+            # The answer was lost once already; a broker may list it late. The reconciler
+            # keeps asking and decides; this event never re-sends it.
+            return Outcome.UNKNOWN
+        self.ledger.rearm(claim.order_id, self.clock.now(),
+                          "broker has no order with this tag: re-armed")
+        again = self.ledger.claim(draft, self.clock.now())
+        if not again.won:
+            return self._hold_retry_later(spec, owner)
+        return self._call_broker(broker, spec, event, draft, again, owner)
+
+    def _hold_retry_later(self, spec: StrategySpec, owner: str) -> Outcome:
+        self.live.locks.release(spec.id, owner)
+        return Outcome.DUPLICATE
+
+    # -- broker answers --------------------------------------------------------------------
+    def resolve(self, order_id: uuid.UUID, broker: Broker | None = None) -> bool:
+        """Settle an UNKNOWN or FIRING intent by asking the broker for its tag."""
+        row = self.ledger.get(order_id)
+        broker = broker or self.brokers.for_account(row["user_id"], row["broker_account_id"])
+        try:
+            found = broker.orders_by_tag(row["client_tag"])
+        except BrokerError as exc:
+            log.warning("reconcile of %s postponed: %s", row["client_tag"], exc)
+            return False
+        if not found:
+            return False
+        self.apply_update(found[-1])
+        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        if spec is not None:
+            reason = OrderReason(row["reason"])
+            position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
+                RuntimePosition.SOLD
+            self._force_runtime(spec, position, found[-1].broker_order_id, reason)
+        return True
+
+    def _force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
+                       reason: OrderReason) -> None:
+        field_name = "last_buy_order" if reason is OrderReason.BUY else "last_sell_order"
+        key = f"runtime:{spec.id}"
+        self.live.client.hset(key, mapping={"position": position.value, field_name: order_id,
+                                            "lock_state": "0"})
+        self.live.client.delete(f"{key}:lock")
+        self.router.set_armed(spec.id, position is RuntimePosition.BOUGHT)
+
+    def apply_update(self, update: BrokerOrder) -> None:
+        """Apply a broker snapshot (return value, listener or reconciliation): idempotent."""
+        with self._update_lock:
+            row = self.ledger.by_tag(update.client_tag)
+            if row is None:
+                log.warning("broker update for unknown tag %s ignored", update.client_tag)
+                return
+            before_avg = row["average_price"]
+            before_filled = row["filled_quantity"]
+            now = self.clock.now()
+            delta, before_status, merged = self.ledger.record(row["id"], update, now)
+            if delta > 0:
+                price = _delta_price(before_avg, before_filled, update.average_price,
+                                     update.filled_quantity, delta)
+                outcome = self.positions.apply_fill(
+                    user_id=row["user_id"], strategy_id=row["strategy_id"],
+                    symbol=row["symbol"], exchange=row["exchange"], side=Side(row["side"]),
+                    quantity=delta, price=price, order_id=row["id"], now=now)
+                if outcome.closed and row["strategy_id"] is not None:
+                    self._record_trade(row, outcome.realized, now)
+            status = update.status
+            if status != before_status or delta > 0:
+                self._publish_order(row["id"], merged)
+                self._notify_status(row, update, before_status)
+
+    def _record_trade(self, row, realized: Decimal, now: datetime) -> None:
+        try:
+            self.live.incr_daily_stats(row["strategy_id"], trading_day(now), trades=1,
+                                       wins=1 if realized > 0 else 0,
+                                       losses=1 if realized < 0 else 0, pnl=realized)
+        except Exception:  # stats are a convenience; the SQL position is the record
+            log.warning("daily stats not updated for %s", row["strategy_id"])
+
+    def _notify_status(self, row, update: BrokerOrder, before: OrderStatus | None) -> None:
+        if update.status == before:
+            return
+        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        name = spec.name if spec else row["symbol"]
+        now = self.clock.now()
+        if update.status is OrderStatus.FILLED:
+            reason = OrderReason(row["reason"])
+            kind = NotificationKind.STOPLOSS if reason is OrderReason.STOPLOSS else \
+                NotificationKind.FILL
+            title = (f"{name}: stop-loss hit, sold {update.filled_quantity} {row['symbol']}"
+                     if reason is OrderReason.STOPLOSS else
+                     f"{name}: {row['side'].lower()} {update.filled_quantity} {row['symbol']} "
+                     f"filled")
+            self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
+                                 f"at {update.average_price}", now)
+        elif update.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and \
+                update.filled_quantity == 0 and before is not None and \
+                before not in (OrderStatus.PENDING,):
+            # Rejected after it was accepted: undo the optimistic runtime move.
+            if spec is not None:
+                reason = OrderReason(row["reason"])
+                back = RuntimePosition.NONE if reason is OrderReason.BUY else \
+                    RuntimePosition.BOUGHT
+                self.live.client.hset(f"runtime:{spec.id}", "position", back.value)
+                self.router.set_armed(spec.id, back is RuntimePosition.BOUGHT)
+            self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
+                                 f"{name}: order {update.status.value.lower()}",
+                                 update.message or "", now)
+
+    def _publish_order(self, order_id: uuid.UUID, row=None) -> None:
+        row = row or self.ledger.get(order_id)
+        self.publisher.publish(OrderStatusChanged(
+            user_id=str(row["user_id"]), order_id=str(row["id"]),
+            strategy_id=str(row["strategy_id"]) if row["strategy_id"] else None,
+            symbol=row["symbol"], side=str(row["side"]), reason=str(row["reason"]),
+            status=str(row["status"]), quantity=row["quantity"],
+            filled_quantity=row["filled_quantity"], average_price=row["average_price"],
+            message=row.get("error")))
+
+
+def _delta_price(before_avg: Decimal | None, before_filled: int, after_avg: Decimal | None,
+                 after_filled: int, delta: int) -> Decimal:
+    """The price of the newly filled quantity, from the average before and after."""
+    if after_avg is None:
+        raise ValueError("a fill without an average price")
+    if not before_filled or before_avg is None:
+        return after_avg
+    total = after_avg * after_filled - before_avg * before_filled
+    return (total / delta).quantize(Decimal("0.0001"))

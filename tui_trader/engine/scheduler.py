@@ -1,0 +1,152 @@
+"""Fires each running strategy's BUY at buy_time and SELL at sell_time, IST, trading days
+only. `APSchedulerClock` runs jobs on wall time; `ManualSchedule` runs them when told (tests,
+frozen clocks, benchmarks). After a pair fires the next trading day's pair is planned."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from ..domain.calendar import NseCalendar
+from ..domain.clock import IST, Clock
+from ..domain.enums import TriggerEvent
+from ..domain.schedule import LegPlan, plan_legs
+from ..domain.strategy import StrategySpec
+
+log = logging.getLogger(__name__)
+
+LegSink = Callable[[StrategySpec, TriggerEvent, datetime], None]
+
+
+class JobRunner(Protocol):
+    def add(self, job_id: str, run_at: datetime, fn: Callable[[], None]) -> None: ...
+    def remove(self, job_id: str) -> None: ...
+    def start(self) -> None: ...
+    def shutdown(self) -> None: ...
+
+
+class ManualSchedule:
+    """Jobs run only when `run_due(now)` is called."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, tuple[datetime, Callable[[], None]]] = {}
+
+    def add(self, job_id: str, run_at: datetime, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self._jobs[job_id] = (run_at, fn)
+
+    def remove(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.pop(job_id, None)
+
+    def start(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._jobs.clear()
+
+    def jobs(self) -> dict[str, datetime]:
+        with self._lock:
+            return {k: v[0] for k, v in self._jobs.items()}
+
+    def run_due(self, now: datetime) -> int:
+        with self._lock:
+            due = sorted(((at, k, fn) for k, (at, fn) in self._jobs.items() if at <= now),
+                         key=lambda item: item[0])
+            for _, key, _ in due:
+                del self._jobs[key]
+        for _, _, fn in due:
+            fn()
+        return len(due)
+
+
+class APSchedulerClock:
+    """Wall-clock jobs on APScheduler's background thread (imported lazily)."""
+
+    def __init__(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self._scheduler = BackgroundScheduler(timezone=IST)
+
+    def add(self, job_id: str, run_at: datetime, fn: Callable[[], None]) -> None:
+        self._scheduler.add_job(fn, "date", run_date=run_at, id=job_id, replace_existing=True,
+                                misfire_grace_time=60, coalesce=True)
+
+    def remove(self, job_id: str) -> None:
+        try:
+            self._scheduler.remove_job(job_id)
+        except Exception:  # JobLookupError: it already ran or never existed
+            pass
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def shutdown(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+
+@dataclass
+class Planned:
+    plan: LegPlan
+    buy_id: str
+    sell_id: str
+
+
+class LegScheduler:
+    def __init__(self, runner: JobRunner, calendar: NseCalendar, clock: Clock,
+                 sink: LegSink) -> None:
+        self.runner = runner
+        self.calendar = calendar
+        self.clock = clock
+        self.sink = sink
+        self._planned: dict[uuid.UUID, Planned] = {}
+        self._lock = threading.Lock()
+
+    def schedule(self, spec: StrategySpec) -> LegPlan:
+        plan = plan_legs(self.calendar, self.clock.now(), spec.buy_time, spec.sell_time)
+        buy_id, sell_id = f"{spec.id}:BUY", f"{spec.id}:SELL"
+        self.runner.add(buy_id, plan.buy_at, lambda: self._fire(spec, TriggerEvent.BUY))
+        self.runner.add(sell_id, plan.sell_at, lambda: self._fire(spec, TriggerEvent.SELL))
+        with self._lock:
+            self._planned[spec.id] = Planned(plan, buy_id, sell_id)
+        return plan
+
+    def schedule_sell_only(self, spec: StrategySpec, at: datetime) -> None:
+        """A restarted strategy that already holds today's position still sells today."""
+        self.runner.add(f"{spec.id}:SELL-TODAY", at, lambda: self._fire_sell_only(spec))
+
+    def _fire_sell_only(self, spec: StrategySpec) -> None:
+        self.sink(spec, TriggerEvent.SELL, self.clock.now())
+
+    def cancel(self, strategy_id: uuid.UUID) -> None:
+        with self._lock:
+            planned = self._planned.pop(strategy_id, None)
+        for job in (f"{strategy_id}:BUY", f"{strategy_id}:SELL", f"{strategy_id}:SELL-TODAY"):
+            self.runner.remove(job)
+        if planned is None:
+            return
+
+    def plan_for(self, strategy_id: uuid.UUID) -> LegPlan | None:
+        planned = self._planned.get(strategy_id)
+        return planned.plan if planned else None
+
+    def _fire(self, spec: StrategySpec, leg: TriggerEvent) -> None:
+        now = self.clock.now()
+        if not self.calendar.is_trading_day(now.astimezone(IST).date()):
+            log.info("%s %s skipped: not a trading day", spec.name, leg.value)
+        else:
+            try:
+                self.sink(spec, leg, now)
+            except Exception:
+                log.exception("%s %s could not be queued", spec.name, leg.value)
+        if leg is TriggerEvent.SELL and spec.id in self._planned:
+            # The day's pair is done: plan the next trading day's.
+            self.schedule(spec)

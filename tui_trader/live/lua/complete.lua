@@ -1,0 +1,24 @@
+-- complete: the lock owner records the transition and frees the lock, in one step.
+-- KEYS[1] runtime:{id}   KEYS[2] runtime:{id}:lock
+-- ARGV[1] owner token   ARGV[2] new position   ARGV[3] order field ('' for none)   ARGV[4] order id
+-- Returns 'OK', or 'LOST_LOCK' when the lock expired or belongs to someone else (then nothing
+-- is written: a late executor must not overwrite the state a newer owner produced).
+local holder = redis.call('GET', KEYS[2])
+if holder ~= ARGV[1] then
+  -- A client retry whose first attempt succeeded but whose reply was lost: the lock is gone
+  -- and our (unique) order id is already recorded with our position. Report it done.
+  if not holder and ARGV[3] ~= '' then
+    local seen = redis.call('HMGET', KEYS[1], 'position', ARGV[3])
+    if seen[1] == ARGV[2] and seen[2] == ARGV[4] then
+      return 'OK'
+    end
+  end
+  return 'LOST_LOCK'
+end
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'position', ARGV[2], ARGV[3], ARGV[4], 'lock_state', '0')
+else
+  redis.call('HSET', KEYS[1], 'position', ARGV[2], 'lock_state', '0')
+end
+redis.call('DEL', KEYS[2])
+return 'OK'

@@ -1,0 +1,202 @@
+"""Broker accounts: add, list (masked), remove, credentials for adapters, access tokens,
+and master-key rotation over every stored credential."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+
+from ..db.models import BrokerAccount, TokenRefreshLog
+from ..db.repositories import BrokerAccountRepository
+from ..domain import validation as v
+from ..domain.enums import BrokerKind
+from ..domain.errors import ValidationError
+from ..security.rotation import EncryptedField, RotationReport, rotate_all
+from ..security.secret import Secret
+from .context import AppContext
+from .views import BrokerAccountView
+
+ENCRYPTED_COLUMNS = ("api_key_enc", "api_secret_enc", "access_token_enc")
+EXPIRY_WARNING = timedelta(hours=2)
+
+
+def _context(account_id: uuid.UUID, column: str) -> str:
+    # Bound into the ciphertext: a value copied to another row or column fails to decrypt.
+    return f"broker_accounts:{account_id}:{column}"
+
+
+@dataclass(frozen=True)
+class BrokerCredentials:
+    account_id: uuid.UUID
+    broker: BrokerKind
+    api_key: Secret | None
+    api_secret: Secret | None
+    access_token: Secret | None
+    token_expires_at: datetime | None
+    api_root: str | None
+
+    def __repr__(self) -> str:
+        return f"BrokerCredentials(account_id={self.account_id}, broker={self.broker})"
+
+
+class BrokerAccountService:
+    def __init__(self, ctx: AppContext, user_id: uuid.UUID) -> None:
+        self.ctx = ctx
+        self.user_id = user_id
+
+    # -- views -------------------------------------------------------------------------
+    def _view(self, row: BrokerAccount) -> BrokerAccountView:
+        hint = None
+        if row.api_key_enc:
+            key = self.ctx.vault.decrypt(row.api_key_enc, row.key_id,
+                                         context=_context(row.id, "api_key_enc")).reveal()
+            hint = "••••" + key[-4:] if len(key) > 8 else "••••"
+        now = self.ctx.clock.now()
+        if row.access_token_enc is None or row.token_expires_at is None:
+            state = "none" if row.broker != BrokerKind.PAPER else "valid"
+        elif row.token_expires_at <= now:
+            state = "lapsed"
+        elif row.token_expires_at - now <= EXPIRY_WARNING:
+            state = "expiring"
+        else:
+            state = "valid"
+        return BrokerAccountView(id=row.id, broker=row.broker, label=row.label,
+                                 api_key_hint=hint, has_secret=row.api_secret_enc is not None,
+                                 has_token=row.access_token_enc is not None,
+                                 token_expires_at=row.token_expires_at, token_state=state,
+                                 is_active=row.is_active)
+
+    def list(self) -> list[BrokerAccountView]:
+        with self.ctx.session() as s:
+            return [self._view(r) for r in BrokerAccountRepository(s, self.user_id).list()]
+
+    # -- changes -----------------------------------------------------------------------
+    def _label(self, label: str | None, default: str) -> str:
+        return v.clean_text("label", label or default, max_len=60)
+
+    def add_paper(self, label: str | None = None) -> BrokerAccountView:
+        name = self._label(label, "Paper")
+        with self.ctx.session() as s:
+            repo = BrokerAccountRepository(s, self.user_id)
+            if any(r.label == name for r in repo.list()):
+                raise ValidationError("label", f"'{name}' is already used by another account")
+            return self._view(repo.add(BrokerAccount(broker=BrokerKind.PAPER, label=name)))
+
+    def add_kite(self, api_key: str, api_secret: str, label: str | None = None,
+                 api_root: str | None = None) -> BrokerAccountView:
+        key = v.clean_text("api_key", api_key, max_len=64)
+        secret = v.clean_text("api_secret", api_secret, max_len=128)
+        if not key.isalnum():
+            raise ValidationError("api_key", "must be letters and digits only")
+        name = self._label(label, "Zerodha Kite")
+        with self.ctx.session() as s:
+            repo = BrokerAccountRepository(s, self.user_id)
+            if any(r.label == name for r in repo.list()):
+                raise ValidationError("label", f"'{name}' is already used by another account")
+            row = BrokerAccount(broker=BrokerKind.KITE, label=name, api_root=api_root)
+            self._seal(row, "api_key_enc", key)
+            self._seal(row, "api_secret_enc", secret)
+            return self._view(repo.add(row))
+
+    def _seal(self, row: BrokerAccount, column: str, plaintext: str) -> None:
+        # One key_id per row: re-seal the other encrypted columns if the current key changed.
+        sealed = self.ctx.vault.encrypt(plaintext, context=_context(row.id, column))
+        if row.key_id is not None and row.key_id != sealed.key_id:
+            for other in ENCRYPTED_COLUMNS:
+                value = getattr(row, other)
+                if other != column and value is not None:
+                    moved = self.ctx.vault.reencrypt(value, row.key_id,
+                                                     context=_context(row.id, other))
+                    setattr(row, other, moved.ciphertext)
+        setattr(row, column, sealed.ciphertext)
+        row.key_id = sealed.key_id
+
+    def update_kite_keys(self, account_id: uuid.UUID | str, api_key: str | None = None,
+                         api_secret: str | None = None, label: str | None = None) -> None:
+        with self.ctx.session() as s:
+            row = BrokerAccountRepository(s, self.user_id).get(account_id)
+            if label is not None:
+                row.label = self._label(label, row.label)
+            if api_key:
+                self._seal(row, "api_key_enc", v.clean_text("api_key", api_key, max_len=64))
+                row.access_token_enc = None  # a new app key invalidates the old session
+                row.token_expires_at = None
+            if api_secret:
+                self._seal(row, "api_secret_enc",
+                           v.clean_text("api_secret", api_secret, max_len=128))
+
+    def remove(self, account_id: uuid.UUID | str) -> None:
+        with self.ctx.session() as s:
+            BrokerAccountRepository(s, self.user_id).delete(account_id)
+
+    def credentials(self, account_id: uuid.UUID | str) -> BrokerCredentials:
+        with self.ctx.session() as s:
+            row = BrokerAccountRepository(s, self.user_id).get(account_id)
+
+            def open_(column: str) -> Secret | None:
+                value = getattr(row, column)
+                if value is None:
+                    return None
+                return self.ctx.vault.decrypt(value, row.key_id, context=_context(row.id, column))
+
+            return BrokerCredentials(account_id=row.id, broker=row.broker,
+                                     api_key=open_("api_key_enc"),
+                                     api_secret=open_("api_secret_enc"),
+                                     access_token=open_("access_token_enc"),
+                                     token_expires_at=row.token_expires_at, api_root=row.api_root)
+
+    def store_access_token(self, account_id: uuid.UUID | str, token: str,
+                           expires_at: datetime, broker_user_id: str | None = None) -> None:
+        text = v.clean_text("access_token", token, max_len=512)
+        with self.ctx.session() as s:
+            repo = BrokerAccountRepository(s, self.user_id)
+            row = repo.get(account_id)
+            self._seal(row, "access_token_enc", text)
+            row.token_expires_at = expires_at
+            if broker_user_id:
+                row.broker_user_id = broker_user_id
+            repo.log_refresh(TokenRefreshLog(broker_account_id=row.id, user_id=self.user_id,
+                                             succeeded=True, expires_at=expires_at,
+                                             message="access token stored"))
+
+    def log_failed_login(self, account_id: uuid.UUID | str, message: str) -> None:
+        with self.ctx.session() as s:
+            repo = BrokerAccountRepository(s, self.user_id)
+            row = repo.get(account_id)
+            repo.log_refresh(TokenRefreshLog(broker_account_id=row.id, user_id=self.user_id,
+                                             succeeded=False, message=message[:300]))
+
+
+def rotate_master_key(ctx: AppContext, *, retire_old: bool = True) -> RotationReport:
+    """Re-encrypt every stored credential of every user under a new master key.
+
+    Old keys are retired only after the re-encrypted rows are committed, so a failure at any
+    point leaves every row readable.
+    """
+    with ctx.session() as s:
+        rows = list(s.exec(select(BrokerAccount)).all())
+        by_id = {r.id: r for r in rows}
+        fields = [EncryptedField(row_id=r.id, column=c, ciphertext=getattr(r, c),
+                                 key_id=r.key_id, context=_context(r.id, c))
+                  for r in rows for c in ENCRYPTED_COLUMNS if getattr(r, c) is not None]
+
+        def save(field: EncryptedField, sealed) -> None:
+            row = by_id[field.row_id]
+            setattr(row, field.column, sealed.ciphertext)
+            row.key_id = sealed.key_id
+
+        report = rotate_all(ctx.vault, fields, save, retire_old=False)
+        if not report.ok:
+            s.rollback()
+            return report
+    if retire_old:
+        retired = []
+        for key_id in report.old_key_ids:
+            ctx.vault.retire(key_id)
+            retired.append(key_id)
+        report = dataclasses.replace(report, retired=tuple(retired))
+    return report

@@ -1,0 +1,53 @@
+"""What the console may ask of the engine, whether it runs in-process or on a server.
+
+`EngineControl` is implemented by the embedded engine (direct calls) and by
+`RemoteEngineControl` (commands over the live store to a `tui-trader engine` process).
+`StrategyControl` is the per-user use case on top: ownership, LIVE confirmation, messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+from ..db.repositories import StrategyRepository
+from ..domain.enums import ExecutionMode, StrategyStatus
+from ..domain.errors import StateError, ValidationError
+from ..engine.control import EngineHealth, KillReport, StartResult
+from .context import AppContext
+
+
+class EngineControl(Protocol):
+    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult: ...
+    def stop_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> None: ...
+    def kill_switch(self, user_id: uuid.UUID) -> KillReport: ...
+    def health(self) -> EngineHealth: ...
+
+
+class StrategyControl:
+    """Start/stop with the checks a trader expects before anything reaches the engine."""
+
+    def __init__(self, ctx: AppContext, user_id: uuid.UUID, engine: EngineControl) -> None:
+        self.ctx = ctx
+        self.user_id = user_id
+        self.engine = engine
+
+    def start(self, strategy_id: uuid.UUID | str, *, confirm_live: bool = False) -> StartResult:
+        with self.ctx.session() as s:
+            row = StrategyRepository(s, self.user_id).get(strategy_id)
+            if row.status == StrategyStatus.RUNNING:
+                raise StateError("status: strategy is already running")
+            if row.execution_mode == ExecutionMode.LIVE and not confirm_live:
+                raise ValidationError("mode", "LIVE strategies place real orders: confirm to "
+                                              "start")
+            ident = row.id
+        return self.engine.start_strategy(self.user_id, ident)
+
+    def stop(self, strategy_id: uuid.UUID | str) -> None:
+        with self.ctx.session() as s:
+            row = StrategyRepository(s, self.user_id).get(strategy_id)
+            ident = row.id
+        self.engine.stop_strategy(self.user_id, ident)
+
+    def kill_switch(self) -> KillReport:
+        return self.engine.kill_switch(self.user_id)

@@ -1,0 +1,87 @@
+"""Delivers a user's engine events to a UI, coalesced: at most one batch per interval.
+
+A background thread listens on `events:{user_id}` and `events:engine`, keeps only the newest
+event per key (notifications all kept), and hands the batch to `on_batch` at most every
+`interval` seconds. `on_batch` must be thread-safe and cheap — a Textual app passes a function
+that posts one message. A lost connection is reported through `on_health` and retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from uuid import UUID
+
+import redis
+
+from ..engine.events import ENGINE_CHANNEL, EngineEvent, NotificationRaised, decode_event
+from ..live import keys
+
+log = logging.getLogger(__name__)
+
+
+class UserEventStream:
+    def __init__(self, store: redis.Redis, user_id: UUID | str,
+                 on_batch: Callable[[list[EngineEvent]], None],
+                 on_health: Callable[[bool, str], None] | None = None,
+                 interval: float = 0.1) -> None:
+        self._store = store
+        self._channels = [keys.events(str(user_id)), ENGINE_CHANNEL]
+        self._on_batch = on_batch
+        self._on_health = on_health or (lambda ok, detail: None)
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.malformed = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="event-stream", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                pubsub = self._store.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(*self._channels)
+                self._on_health(True, "events connected")
+                backoff = 0.5
+                self._pump(pubsub)
+                pubsub.close()
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                self._on_health(False, f"live store unreachable ({type(exc).__name__})")
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _pump(self, pubsub) -> None:
+        pending: dict[tuple[str, ...], EngineEvent] = {}
+        deadline = time.monotonic() + self._interval
+        while not self._stop.is_set():
+            wait = max(deadline - time.monotonic(), 0.0)
+            message = pubsub.get_message(timeout=wait) if wait > 0 else None
+            if message is not None and message.get("type") == "message":
+                event = decode_event(message["data"])
+                if event is None:
+                    self.malformed += 1
+                    log.warning("dropped a malformed event on %s", message.get("channel"))
+                elif isinstance(event, NotificationRaised):
+                    pending[event.key] = event
+                else:
+                    pending.pop(event.key, None)  # re-insert so order follows recency
+                    pending[event.key] = event
+            if time.monotonic() >= deadline:
+                if pending:
+                    batch = list(pending.values())
+                    pending.clear()
+                    try:
+                        self._on_batch(batch)
+                    except Exception:  # a UI bug must not kill the stream
+                        log.exception("event batch handler failed")
+                deadline = time.monotonic() + self._interval

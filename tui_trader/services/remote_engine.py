@@ -1,0 +1,61 @@
+"""`EngineControl` for a console attached to a server engine (TUI_TRADER_ENGINE_MODE=attach)."""
+
+from __future__ import annotations
+
+import uuid
+
+import redis
+
+from ..domain.errors import StateError, TuiTraderError, ValidationError
+from ..engine.control import EngineHealth, KillReport, StartResult
+from ..engine.remote import HEARTBEAT, send_command
+
+
+def _raise(body: dict) -> None:
+    """Re-raise the engine's error as the same kind of one-line error."""
+    message = body.get("error", "engine: command failed")
+    kind = body.get("kind")
+    if kind == "StateError":
+        raise StateError(message)
+    if kind == "ValidationError" and ": " in message:
+        field, rule = message.split(": ", 1)
+        raise ValidationError(field, rule)
+    raise TuiTraderError(message)
+
+
+class RemoteEngineControl:
+    def __init__(self, store: redis.Redis, timeout_s: float = 5.0) -> None:
+        self.store = store
+        self.timeout_s = timeout_s
+
+    def _call(self, command: str, **fields: str) -> dict:
+        try:
+            body = send_command(self.store, command, self.timeout_s, **fields)
+        except (redis.RedisError, OSError) as exc:
+            raise TuiTraderError(f"engine: live store unreachable ({type(exc).__name__})") \
+                from None
+        if not body.get("ok"):
+            _raise(body)
+        return body
+
+    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult:
+        body = self._call("start", user_id=str(user_id), strategy_id=str(strategy_id))
+        return StartResult(strategy_id, body.get("message", "running"))
+
+    def stop_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> None:
+        self._call("stop", user_id=str(user_id), strategy_id=str(strategy_id))
+
+    def kill_switch(self, user_id: uuid.UUID) -> KillReport:
+        body = self._call("kill", user_id=str(user_id))
+        return KillReport(int(body.get("strategies_stopped", 0)),
+                          int(body.get("exit_orders", 0)), list(body.get("errors", [])))
+
+    def health(self) -> EngineHealth:
+        try:
+            beat = self.store.hgetall(HEARTBEAT)
+        except (redis.RedisError, OSError):
+            return EngineHealth("unreachable", False, "live store unreachable")
+        if not beat:
+            return EngineHealth("unreachable", False, "no server engine heartbeat")
+        return EngineHealth(beat.get("state", "unknown"), beat.get("entries_allowed") == "1",
+                            beat.get("detail", ""))

@@ -1,0 +1,154 @@
+"""Strategy use cases: create, edit, duplicate, delete, list with today's P&L.
+
+Starting and stopping live in `strategy_control` (they touch the live store and engine).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from ..db.models import Position, Strategy
+from ..db.repositories import BrokerAccountRepository, InstrumentRepository, StrategyRepository
+from ..db.repositories.strategies import to_spec
+from ..domain.clock import IST, ist_datetime
+from ..domain.enums import StrategyStatus
+from ..domain.errors import StateError, ValidationError
+from ..domain.strategy import StrategySpec
+from ..domain.strategy_rules import StrategyDraft, check_strategy_form, require_valid
+from .context import AppContext
+from .views import StrategyRow
+
+
+class StrategyService:
+    def __init__(self, ctx: AppContext, user_id: uuid.UUID) -> None:
+        self.ctx = ctx
+        self.user_id = user_id
+
+    # -- validation --------------------------------------------------------------------
+    def check(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        """Every field error of a form, including an unknown symbol (for as-you-type UI)."""
+        draft, errors = check_strategy_form(raw)
+        if "symbol" not in errors and raw.get("symbol"):
+            with self.ctx.session() as s:
+                symbol = str(raw.get("symbol")).strip().upper()
+                if InstrumentRepository(s).get(symbol, str(raw.get("exchange") or "NSE")) is None:
+                    errors["symbol"] = "is not in the instruments list"
+        return errors
+
+    def _validated(self, s: Session, raw: Mapping[str, Any]) -> StrategyDraft:
+        draft = require_valid(raw)
+        if InstrumentRepository(s).get(draft.symbol, draft.exchange) is None:
+            raise ValidationError("symbol", f"{draft.symbol} is not in the instruments list")
+        return draft
+
+    def _broker(self, s: Session, raw: Mapping[str, Any]) -> uuid.UUID | None:
+        account = raw.get("broker_account_id")
+        if not account:
+            return None
+        return BrokerAccountRepository(s, self.user_id).get(account).id
+
+    # -- changes -----------------------------------------------------------------------
+    def create(self, raw: Mapping[str, Any]) -> StrategySpec:
+        try:
+            with self.ctx.session() as s:
+                draft = self._validated(s, raw)
+                repo = StrategyRepository(s, self.user_id)
+                if repo.by_name(draft.name) is not None:
+                    raise ValidationError("name", f"'{draft.name}' is already used by another "
+                                                  f"strategy")
+                row = repo.add(Strategy(
+                    user_id=self.user_id, name=draft.name, kind=draft.kind, symbol=draft.symbol,
+                    exchange=draft.exchange, buy_time=draft.buy_time, sell_time=draft.sell_time,
+                    stop_loss=draft.stop_loss, quantity=draft.quantity,
+                    execution_mode=draft.mode, broker_account_id=self._broker(s, raw)))
+                return to_spec(row)
+        except IntegrityError:
+            raise ValidationError("name", "is already used by another strategy") from None
+
+    def update(self, strategy_id: uuid.UUID | str, raw: Mapping[str, Any]) -> StrategySpec:
+        with self.ctx.session() as s:
+            repo = StrategyRepository(s, self.user_id)
+            row = repo.get(strategy_id)
+            if row.status == StrategyStatus.RUNNING:
+                raise StateError("status: stop the strategy before editing it")
+            draft = self._validated(s, raw)
+            other = repo.by_name(draft.name)
+            if other is not None and other.id != row.id:
+                raise ValidationError("name", f"'{draft.name}' is already used by another "
+                                              f"strategy")
+            row.name, row.kind, row.symbol, row.exchange = (draft.name, draft.kind, draft.symbol,
+                                                            draft.exchange)
+            row.buy_time, row.sell_time = draft.buy_time, draft.sell_time
+            row.stop_loss, row.quantity, row.execution_mode = (draft.stop_loss, draft.quantity,
+                                                               draft.mode)
+            if "broker_account_id" in raw:
+                row.broker_account_id = self._broker(s, raw)
+            s.flush()
+            return to_spec(row)
+
+    def duplicate(self, strategy_id: uuid.UUID | str) -> StrategySpec:
+        with self.ctx.session() as s:
+            repo = StrategyRepository(s, self.user_id)
+            row = repo.get(strategy_id)
+            base = f"{row.name} (copy)"[:74]
+            name, n = base, 2
+            while repo.by_name(name) is not None:
+                name, n = f"{base} {n}", n + 1
+            copy = repo.add(Strategy(
+                user_id=self.user_id, name=name, kind=row.kind, symbol=row.symbol,
+                exchange=row.exchange, buy_time=row.buy_time, sell_time=row.sell_time,
+                stop_loss=row.stop_loss, quantity=row.quantity, parameters=dict(row.parameters),
+                execution_mode=row.execution_mode, broker_account_id=row.broker_account_id))
+            return to_spec(copy)
+
+    def delete(self, strategy_id: uuid.UUID | str) -> None:
+        with self.ctx.session() as s:
+            repo = StrategyRepository(s, self.user_id)
+            if repo.get(strategy_id).status == StrategyStatus.RUNNING:
+                raise StateError("status: stop the strategy before deleting it")
+            repo.delete(strategy_id)
+
+    # -- reads -------------------------------------------------------------------------
+    def get(self, strategy_id: uuid.UUID | str) -> StrategySpec:
+        with self.ctx.session() as s:
+            return to_spec(StrategyRepository(s, self.user_id).get(strategy_id))
+
+    def list(self) -> list[StrategySpec]:
+        with self.ctx.session() as s:
+            return [to_spec(r) for r in StrategyRepository(s, self.user_id).list()]
+
+    def rows(self) -> list[StrategyRow]:
+        """The strategies table: config, status and today's realized + unrealized P&L."""
+        # "Today" is the IST trading day, whatever the server's zone.
+        local = self.ctx.clock.now().astimezone(IST)
+        day_start = ist_datetime(local.date(), time(0, 0))
+        with self.ctx.session() as s:
+            strategies = StrategyRepository(s, self.user_id).list()
+            pnl: dict[uuid.UUID, Decimal] = {}
+            positions = s.exec(select(Position).where(
+                Position.user_id == self.user_id,
+                col(Position.updated_at) >= day_start)).all()
+            for p in positions:
+                if p.strategy_id is not None:
+                    pnl[p.strategy_id] = (pnl.get(p.strategy_id, Decimal(0)) + p.realized_pnl
+                                          + p.unrealized_pnl)
+            return [StrategyRow(id=r.id, name=r.name, symbol=r.symbol,
+                                buy_time=r.buy_time.strftime("%H:%M:%S"),
+                                sell_time=r.sell_time.strftime("%H:%M:%S"),
+                                stop_loss=r.stop_loss, quantity=r.quantity,
+                                mode=r.execution_mode.value, status=r.status.value,
+                                status_reason=r.status_reason,
+                                pnl_today=pnl.get(r.id, Decimal(0))) for r in strategies]
+
+    def count_running(self) -> int:
+        with self.ctx.session() as s:
+            return s.exec(select(func.count()).select_from(Strategy).where(
+                Strategy.user_id == self.user_id,
+                Strategy.status == StrategyStatus.RUNNING)).one()

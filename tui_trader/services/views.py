@@ -1,0 +1,59 @@
+"""Plain, immutable views the UI and CLI receive instead of ORM rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ..domain.enums import BrokerKind, Role
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: uuid.UUID
+    email: str
+    name: str | None
+    role: Role
+    theme: str | None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: UserView
+    token: str  # opaque session token; only its hash is stored
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return f"LoginResult(user={self.user!r}, token='********', expires_at={self.expires_at})"
+
+
+@dataclass(frozen=True)
+class BrokerAccountView:
+    id: uuid.UUID
+    broker: BrokerKind
+    label: str
+    api_key_hint: str | None  # e.g. "••••k3y9": enough to recognise, never the key
+    has_secret: bool
+    has_token: bool
+    token_expires_at: datetime | None
+    token_state: str  # "none", "valid", "expiring", "lapsed"
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class StrategyRow:
+    """One row of the strategies table, with today's P&L."""
+
+    id: uuid.UUID
+    name: str
+    symbol: str
+    buy_time: str
+    sell_time: str
+    stop_loss: Decimal
+    quantity: int
+    mode: str
+    status: str
+    status_reason: str | None
+    pnl_today: Decimal

@@ -1,0 +1,266 @@
+"""The console application: start-up, sign-in, sections (Textual modes), engine events and
+the one place worker errors are shown. Screens do the rest; `run` is the entry point."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App
+from textual.reactive import var
+
+from . import keymap
+from .backend import Backend, BootResult, UserSession
+from .commands import KeymapCommands
+from .formatting import one_line
+from .messages import (
+    BootFailed,
+    BootFinished,
+    Done,
+    EngineEventsBatch,
+    EngineHealthChanged,
+    SignedIn,
+    StoreHealth,
+    UnreadChanged,
+    WorkerFailed,
+)
+from .screens.login import LoginScreen
+from .status import StatusInfo
+from .themes import DEFAULT_THEME, FALLBACK, load_themes
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..domain.clock import Clock
+    from ..services.context import AppContext
+    from ..services.engine_control import EngineControl
+
+log = logging.getLogger(__name__)
+
+
+def _section(mode: str):
+    """A factory for a section's screen, imported on first use (keeps start-up fast)."""
+    def make():
+        from .screens import sections
+
+        return sections.SCREENS[mode]()
+    return make
+
+
+# Every screen's stylesheet (kept beside its module), loaded once at start: a screen that
+# brings its own CSS makes Textual re-style the whole app the first time it opens.
+STYLESHEETS = sorted(str(p) for p in (Path(__file__).parent / "screens").glob("*.tcss"))
+
+
+class TraderApp(App[int]):
+    TITLE = "tui-trader"
+    CSS_PATH = STYLESHEETS
+    MODES = {"login": LoginScreen}
+    DEFAULT_MODE = "login"
+    BINDINGS = keymap.APP
+    COMMANDS = {KeymapCommands}
+    # -wide: room for the positions table and the P&L chart side by side.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
+
+    status: var[StatusInfo] = var(StatusInfo)
+    boot: var[BootResult | None] = var(None)
+    boot_error: var[str] = var("")
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 ctx: AppContext | None = None, engine: EngineControl | None = None,
+                 event_interval: float = 0.1, health_interval: float = 5.0) -> None:
+        super().__init__()
+        self.settings = settings
+        self.backend = Backend(settings, clock=clock, ctx=ctx, engine=engine,
+                               event_interval=event_interval)
+        self.clock = clock or (ctx.clock if ctx is not None else None)
+        self.user_session: UserSession | None = None
+        self.live_screens: set[Any] = set()
+        self._health_interval = health_interval
+        self.theme_names: list[str] = []
+        for theme in load_themes():
+            self.register_theme(theme)
+            self.theme_names.append(theme.name)
+        self.apply_theme(settings.theme)
+        from ..config import config_file_path
+
+        self.user_keys = keymap.user_keymap(config_file_path())
+        if self.user_keys:
+            self.set_keymap(self.user_keys)
+        self.status = StatusInfo(store=settings.store_label(), market=self._market_line())
+
+    # -- start-up -------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._boot)
+        self.set_interval(1.0, self._tick)
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    @work(thread=True, exit_on_error=False, name="start-up")
+    def _boot(self) -> None:
+        try:
+            result = self.backend.boot()
+            from .screens import sections  # noqa: F401  (warm the imports off the UI thread)
+        except Exception as exc:  # shown on the login screen; the app stays up
+            log.exception("start-up failed")
+            self.post_message(BootFailed(one_line(str(exc) or type(exc).__name__)))
+            return
+        self.post_message(BootFinished(result))
+
+    def on_boot_finished(self, message: BootFinished) -> None:
+        result = message.result
+        self.clock = self.backend.ctx.clock
+        self._set_health(result.engine_health)
+        self.boot = result
+        for notice in result.notices:
+            self.notify(one_line(notice), severity="warning", timeout=10)
+        self.set_interval(self._health_interval, self._poll_health)
+        self._tick()
+
+    def on_unmount(self) -> None:
+        self.backend.stop_listening()
+
+    def on_boot_failed(self, message: BootFailed) -> None:
+        self.boot_error = message.message
+        self.status = replace(self.status, engine="offline", engine_detail=message.message)
+        self.notify(message.message, title="Start-up failed", severity="error", timeout=30)
+
+    def _market_line(self) -> str:
+        from ..domain.clock import IST, utc_now
+
+        now = self.clock.now() if self.clock else utc_now()
+        if self.boot is not None and self.backend.ctx is not None:
+            return self.backend.ctx.calendar.status_line(now)
+        return f"NSE {now.astimezone(IST):%H:%M:%S} IST"
+
+    def _tick(self) -> None:
+        ctx = self.backend.ctx
+        is_open = ctx.calendar.is_open(ctx.clock.now()) if self.boot and ctx else None
+        self.status = replace(self.status, market=self._market_line(), market_open=is_open)
+        session = self.user_session
+        if session is not None and session.book.loaded and session.book.sample(ctx.clock.now()):
+            for screen in list(self.live_screens):
+                screen.data_changed("chart")
+
+    # -- engine health and the live store ---------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, name="engine-health", group="health")
+    def _poll_health(self) -> None:
+        self.post_message(EngineHealthChanged(self.backend.engine_health()))
+
+    def on_engine_health_changed(self, message: EngineHealthChanged) -> None:
+        self._set_health(message.health)
+
+    def _set_health(self, health: Any) -> None:
+        if health is not None:
+            self.status = replace(self.status, engine=health.state,
+                                  entries_allowed=health.entries_allowed,
+                                  engine_detail=health.detail)
+
+    def on_store_health(self, message: StoreHealth) -> None:
+        if self.user_session is None:
+            return
+        was = self.status.events_ok
+        self.status = replace(self.status, events_ok=message.ok, events_detail=message.detail)
+        if was is not None and was != message.ok:
+            self.notify(one_line(message.detail), title="Live store",
+                        severity="information" if message.ok else "error")
+
+    def on_engine_events_batch(self, message: EngineEventsBatch) -> None:
+        from .events import route_events
+
+        if self.user_session is not None:
+            route_events(self, self.user_session, message.events)
+
+    # -- sign in and out ------------------------------------------------------------------
+    def on_signed_in(self, message: SignedIn) -> None:
+        from .session_flow import start_session
+
+        start_session(self, message.result, demo=message.demo)
+
+    def action_logout(self) -> None:
+        from .session_flow import end_session
+
+        if self.user_session is not None:
+            self.run_worker(end_session(self), exclusive=True, group="logout")
+
+    def action_goto(self, mode: str) -> None:
+        if self.user_session is not None and mode in keymap.SECTIONS:
+            self.switch_mode(mode)
+
+    async def run_command(self, section: str | None, action: str) -> None:
+        """Run a palette command: switch to its section first if it belongs to one."""
+        if section and self.current_mode != section:
+            await self.switch_mode(section)
+        await self.run_action(action, self.screen if section else self)
+
+    def add_sections(self) -> None:
+        for mode in keymap.SECTIONS:
+            self.add_mode(mode, _section(mode))
+
+    # -- app-wide actions -------------------------------------------------------------------
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.current_mode, self.user_keys))
+
+    def action_kill_switch(self) -> None:
+        from .session_flow import confirm_kill_switch
+
+        if self.user_session is not None:
+            confirm_kill_switch(self)
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names or [self.theme]
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+
+    def apply_theme(self, name: str | None) -> None:
+        if name and name in self.available_themes:
+            self.theme = name
+        elif self.theme_names:
+            self.theme = DEFAULT_THEME if DEFAULT_THEME in self.theme_names else self.theme_names[0]
+        else:
+            self.theme = FALLBACK.get(name or "", "textual-dark")
+
+    def _theme_changed(self, theme: Any) -> None:
+        session = self.user_session
+        if session is not None and session.user.theme != theme.name:
+            session.remember_theme(theme.name)
+            self._save_theme(session, theme.name)
+
+    @work(thread=True, exit_on_error=False, name="save-theme", group="theme")
+    def _save_theme(self, session: UserSession, name: str) -> None:
+        session.auth.set_theme(session.user_id, name)
+
+    # -- one place for results and errors of background work -------------------------------
+    def on_done(self, message: Done) -> None:
+        self.notify(one_line(message.text), severity=message.severity)  # type: ignore[arg-type]
+
+    def on_worker_failed(self, message: WorkerFailed) -> None:
+        from .errors import describe
+
+        text, title = describe(message.error, message.where)
+        self.notify(text, title=title, severity="error", timeout=8)
+
+    def on_unread_changed(self, message: UnreadChanged) -> None:
+        self.status = replace(self.status, unread=message.count)
+
+    def on_worker_state_changed(self, event) -> None:
+        from .screens.base import report_worker_errors
+
+        report_worker_errors(self, event)
+
+
+def run(settings: Settings) -> int:
+    """Build and run the console; stop the engine and close connections after it ends."""
+    from .logsetup import logs_to_file
+
+    with logs_to_file(settings.data_dir):
+        app = TraderApp(settings)
+        try:
+            app.run()
+        finally:
+            app.backend.close()
+    return app.return_code or 0

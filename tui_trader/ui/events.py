@@ -1,0 +1,38 @@
+"""Route one coalesced batch of engine events: status bar, toasts, the positions book, then
+every live section screen (each applies only what it shows)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..engine.events import EngineStatus, NotificationRaised, PositionChanged
+from .formatting import one_line
+
+if TYPE_CHECKING:
+    from ..engine.events import EngineEvent
+    from .app import TraderApp
+    from .backend import UserSession
+
+SEVERITY = {"INFO": "information", "WARNING": "warning", "ERROR": "error",
+            "CRITICAL": "error"}
+
+
+def route_events(app: TraderApp, session: UserSession, events: list[EngineEvent]) -> None:
+    positions = [e for e in events if isinstance(e, PositionChanged)]
+    if positions:
+        session.book.apply(positions)
+    status = app.status
+    for event in events:
+        if isinstance(event, EngineStatus):
+            status = replace(status, engine=event.state, entries_allowed=event.entries_allowed,
+                             engine_detail=event.detail)
+        elif isinstance(event, NotificationRaised):
+            status = replace(status, unread=status.unread + 1)
+            body = one_line(event.body) if event.body else ""
+            app.notify(body or one_line(event.title), title=one_line(event.title, 60),
+                       severity=SEVERITY.get(event.severity, "information"),  # type: ignore[arg-type]
+                       timeout=8 if event.severity in ("ERROR", "CRITICAL") else 5)
+    app.status = status
+    for screen in list(app.live_screens):
+        screen.apply_events(events)

@@ -1,0 +1,168 @@
+"""Every key of the console in one table.
+
+Screens take their `BINDINGS` from here, the footer shows them, the help screen lists them and
+the command palette is generated from them, so nothing is reachable only one way. Every
+binding has an `id`, which is what a user keymap (`App.set_keymap`) remaps.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.binding import Binding
+
+# The sections a signed-in user moves between (Textual modes), in nav-bar order.
+SECTIONS: dict[str, str] = {
+    "positions": "Positions",
+    "strategies": "Strategies",
+    "orders": "Orders",
+    "brokers": "Brokers",
+    "notifications": "Alerts",
+}
+
+APP: list[Binding] = [
+    Binding("1", "goto('positions')", "Positions", id="nav.positions", show=False),
+    Binding("2", "goto('strategies')", "Strategies", id="nav.strategies", show=False),
+    Binding("3", "goto('orders')", "Orders", id="nav.orders", show=False),
+    Binding("4", "goto('brokers')", "Brokers", id="nav.brokers", show=False),
+    Binding("5", "goto('notifications')", "Alerts", id="nav.notifications", show=False),
+    Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
+    Binding("K", "kill_switch", "Kill switch", id="app.kill_switch", show=False,
+            tooltip="Stop every strategy and square off every open position"),
+    Binding("ctrl+t", "cycle_theme", "Theme", id="app.theme", show=False),
+    Binding("L", "logout", "Log out", id="app.logout", show=False),
+    Binding("q", "quit", "Quit", id="app.quit"),
+]
+
+# Table movement shared by every list screen (vi keys beside the arrows).
+TABLE: list[Binding] = [
+    Binding("j", "cursor_down", "Down", id="table.down", show=False),
+    Binding("k", "cursor_up", "Up", id="table.up", show=False),
+    Binding("g", "scroll_top", "Top", id="table.top", show=False),
+    Binding("G", "scroll_bottom", "Bottom", id="table.bottom", show=False),
+]
+
+LOGIN: list[Binding] = [
+    # Priority, so Enter moves to the next field before any typed-ahead keys are delivered.
+    Binding("enter", "enter", "Next / submit", id="login.enter", priority=True, show=False),
+    Binding("f2", "toggle_signup", "Sign up / log in", id="login.toggle"),
+    Binding("f3", "demo", "Demo account", id="login.demo"),
+    Binding("ctrl+q", "app.quit", "Quit", id="login.quit"),
+]
+
+POSITIONS: list[Binding] = [
+    Binding("a", "toggle_closed", "Open/all", id="positions.toggle_closed"),
+    Binding("c", "toggle_chart", "Chart", id="positions.toggle_chart"),
+    Binding("r", "refresh", "Refresh", id="positions.refresh"),
+    Binding("K", "app.kill_switch", "Kill switch", id="positions.kill_switch"),
+]
+
+STRATEGIES: list[Binding] = [
+    Binding("n", "new", "New", id="strategies.new"),
+    Binding("e", "edit", "Edit", id="strategies.edit"),
+    Binding("s", "start", "Start", id="strategies.start"),
+    Binding("x", "stop", "Stop", id="strategies.stop"),
+    Binding("c", "duplicate", "Copy", id="strategies.duplicate"),
+    Binding("d", "delete", "Delete", id="strategies.delete"),
+    Binding("r", "refresh", "Refresh", id="strategies.refresh", show=False),
+    Binding("K", "app.kill_switch", "Kill switch", id="strategies.kill_switch"),
+]
+
+ORDERS: list[Binding] = [
+    Binding("enter", "open_order", "Details", id="orders.open"),
+    Binding("f", "filter", "Filter", id="orders.filter"),
+    Binding("c", "clear_filters", "Clear filters", id="orders.clear"),
+    Binding("r", "refresh", "Refresh", id="orders.refresh"),
+]
+
+BROKERS: list[Binding] = [
+    Binding("a", "add", "Add", id="brokers.add"),
+    Binding("e", "edit", "Edit", id="brokers.edit"),
+    Binding("d", "remove", "Remove", id="brokers.remove"),
+    Binding("t", "test", "Test", id="brokers.test"),
+    Binding("l", "kite_login", "Kite login", id="brokers.kite_login"),
+    Binding("r", "refresh", "Refresh", id="brokers.refresh", show=False),
+]
+
+NOTIFICATIONS: list[Binding] = [
+    Binding("enter", "mark_read", "Mark read", id="notifications.read"),
+    Binding("m", "mark_all_read", "All read", id="notifications.read_all"),
+    Binding("r", "refresh", "Refresh", id="notifications.refresh"),
+]
+
+EDITOR: list[Binding] = [
+    Binding("ctrl+s", "save", "Save", id="editor.save"),
+    Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+]
+
+MODAL: list[Binding] = [
+    Binding("escape", "cancel", "Close", id="modal.close"),
+]
+
+HELP: list[Binding] = [
+    Binding("escape,question_mark", "cancel", "Close", id="help.close"),
+]
+
+CONFIRM: list[Binding] = [
+    Binding("y", "confirm", "Yes", id="confirm.yes"),
+    Binding("n,escape", "cancel", "No", id="confirm.no"),
+]
+
+BACK: list[Binding] = [
+    Binding("escape", "back", "Back", id="screen.back", show=False),
+]
+
+SECTION_BINDINGS: dict[str, list[Binding]] = {
+    "positions": POSITIONS,
+    "strategies": STRATEGIES,
+    "orders": ORDERS,
+    "brokers": BROKERS,
+    "notifications": NOTIFICATIONS,
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    """A binding as the palette and the help screen present it."""
+
+    section: str | None  # None: app-wide; else the mode it acts in
+    title: str
+    help: str
+    key: str
+    action: str
+    id: str = ""
+
+
+def commands() -> list[Command]:
+    """Every action a signed-in user can take, generated from the tables above."""
+    out: list[Command] = []
+    for b in APP:
+        out.append(Command(None, b.description, b.tooltip or b.description,
+                           b.key_display or b.key, b.action, b.id or ""))
+    for section, bindings in SECTION_BINDINGS.items():
+        title = SECTIONS[section]
+        for b in bindings:
+            if b.action.startswith("app."):
+                continue  # already listed app-wide
+            out.append(Command(section, f"{title}: {b.description}",
+                               b.tooltip or f"{b.description} ({title})",
+                               b.key_display or b.key, b.action, b.id or ""))
+    return out
+
+
+def user_keymap(config_file: Path) -> dict[str, str]:
+    """The `[keys]` table of the config file: binding id -> key(s), e.g.
+    `"strategies.new" = "a"`. Anything malformed is ignored (the defaults stay)."""
+    try:
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    keys = data.get("keys")
+    if not isinstance(keys, dict):
+        return {}
+    known = {b.id for table in (APP, TABLE, LOGIN, EDITOR, MODAL, HELP, CONFIRM, BACK,
+                                *SECTION_BINDINGS.values()) for b in table}
+    return {str(k): v for k, v in keys.items()
+            if k in known and isinstance(v, str) and v.strip()}

@@ -1,0 +1,181 @@
+"""Broker accounts: paper and Zerodha Kite (the list is open to more kinds). Add, edit,
+remove (confirmed), test the connection, and log in to Kite over SSH by pasting the redirect.
+Secrets are never shown: only a hint of the API key, and the access token's expiry."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from ..formatting import ist_datetime, one_line
+from ..keymap import BACK, BROKERS
+from ..messages import DataLoaded, Done
+from ..widgets.table import KeyedTable
+from .base import SectionScreen
+
+BROKER_NAMES = {"paper": "Paper", "kite": "Zerodha Kite", "angel": "Angel One",
+                "upstox": "Upstox", "icici": "ICICI Direct"}
+TOKEN_ROLE = {"valid": "success", "expiring": "bold warning", "lapsed": "bold error",
+              "none": "dim"}
+
+
+def token_text(account) -> str:
+    if account.broker.value == "paper":
+        return "not needed"
+    if account.token_state == "none":
+        return "none: log in (l)"
+    when = ist_datetime(account.token_expires_at)
+    return {"valid": f"valid to {when}", "expiring": f"EXPIRING {when}",
+            "lapsed": f"LAPSED {when}: log in (l)"}.get(account.token_state, when)
+
+
+def check_connection(session, account_id: str) -> str:
+    """One line on whether the account can trade now. Paper always can."""
+    creds = session.brokers.credentials(account_id)
+    if creds.broker.value == "paper":
+        return "Paper: OK (simulated fills; no connection needed)"
+    if creds.broker.value != "kite":
+        return f"{BROKER_NAMES.get(creds.broker.value, creds.broker.value)}: not yet available"
+    try:
+        from ...brokers.kite import KiteBroker
+    except ImportError:
+        return "Kite: connection test not yet available (the Kite adapter is not installed)"
+    if creds.access_token is None:
+        return "Kite: no access token yet; log in first (l)"
+    broker = KiteBroker(creds.api_key, creds.access_token, root=creds.api_root,
+                        token_expires_at=creds.token_expires_at, clock=session.ctx.clock)
+    try:
+        cash = broker.funds()
+    finally:
+        broker.close()
+    return f"Kite: OK, available cash {cash:,.2f}"
+
+
+class BrokersScreen(SectionScreen):
+    SECTION: ClassVar[str] = "brokers"
+    BINDINGS = BACK + BROKERS
+    AUTO_FOCUS = "#brokers-table"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accounts: dict[str, Any] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield KeyedTable(id="brokers-table")
+        yield Static("No broker accounts. Press a to add a paper account (always available) "
+                     "or Zerodha Kite.", id="brokers-empty")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one(KeyedTable)
+        table.add_column("Label", key="label", width=16)
+        table.add_column("Broker", key="broker", width=12)
+        table.add_column("API key", key="key", width=8)
+        table.add_column("Access token", key="token")
+        self.query_one("#brokers-empty").display = False
+
+    def on_screen_resume(self) -> None:
+        # Shown (first time, or again): paint what we have, then read fresh data.
+        self.call_after_refresh(self.reload)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, name="load broker accounts")
+    def reload(self) -> None:
+        self.post_message(DataLoaded("brokers", self.session.brokers.list()))
+
+    @on(DataLoaded)
+    def _loaded(self, event: DataLoaded) -> None:
+        if event.what != "brokers":
+            return
+        self.accounts = {str(a.id): a for a in event.data}
+        rows = []
+        for key, a in self.accounts.items():
+            role = "dim" if a.broker.value == "paper" else TOKEN_ROLE.get(a.token_state, "")
+            rows.append((key, (
+                (a.label, ""), (BROKER_NAMES.get(a.broker.value, a.broker.value), ""),
+                (a.api_key_hint or "-", ""), (token_text(a), role))))
+        self.query_one(KeyedTable).set_rows(rows)
+        self.query_one("#brokers-empty").display = not rows
+
+    def _selected(self):
+        key = self.query_one(KeyedTable).selected_key()
+        if key is None or key not in self.accounts:
+            self.notify("No account selected", severity="warning", timeout=2)
+            return None
+        return self.accounts[key]
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_add(self) -> None:
+        from .broker_form import BrokerForm
+
+        self.app.push_screen(BrokerForm(), self._after_form)
+
+    def action_edit(self) -> None:
+        from .broker_form import BrokerForm
+
+        account = self._selected()
+        if account is not None:
+            self.app.push_screen(BrokerForm(account), self._after_form)
+
+    def _after_form(self, saved) -> None:
+        if saved:
+            self.notify(str(saved))
+            self.reload()
+
+    def action_remove(self) -> None:
+        from .confirm import ConfirmScreen
+
+        account = self._selected()
+        if account is None:
+            return
+        self.app.push_screen(
+            ConfirmScreen("Remove broker account",
+                          f"Remove '{account.label}' and its stored credentials? Strategies "
+                          "using it fall back to no account.", confirm_label="Remove",
+                          danger=True),
+            lambda ok: ok and self._run("remove", str(account.id)))
+
+    def action_test(self) -> None:
+        account = self._selected()
+        if account is not None:
+            self.notify(f"Testing {account.label}…", timeout=2)
+            self._run("test", str(account.id))
+
+    def action_kite_login(self) -> None:
+        from .kite_login import KiteLoginScreen
+
+        account = self._selected()
+        if account is None:
+            return
+        if account.broker.value != "kite":
+            self.notify("Kite login applies to Zerodha Kite accounts only", severity="warning")
+            return
+        self.app.push_screen(KiteLoginScreen(str(account.id), account.label),
+                             lambda ok: ok and self.reload())
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    @work(thread=True, exit_on_error=False, name="broker action", group="broker-action")
+    def _run(self, what: str, account_id: str) -> None:
+        from ...domain.errors import TuiTraderError
+
+        try:
+            if what == "remove":
+                self.session.brokers.remove(account_id)
+                text, severity = "Account removed", "information"
+            else:
+                text, severity = check_connection(self.session, account_id), "information"
+                if "not yet available" in text or "no access token" in text:
+                    severity = "warning"
+        except TuiTraderError as exc:
+            text, severity = one_line(str(exc)), "error"
+        self.post_message(Done(text, severity))
+
+    @on(Done)
+    def _done(self, event: Done) -> None:
+        event.stop()
+        self.notify(event.text, severity=event.severity)  # type: ignore[arg-type]
+        self.reload()

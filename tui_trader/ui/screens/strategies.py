@@ -1,0 +1,204 @@
+"""The user's strategies: status, schedule, stop-loss and today's P&L; create, edit, copy,
+delete (confirmed), start and stop (LIVE needs a typed confirmation)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from ...engine.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
+from ..formatting import money, one_line, quantity, short_time, sign_of, signed_money
+from ..keymap import BACK, STRATEGIES
+from ..messages import DataLoaded, Done
+from ..themes import pnl_colors
+from ..widgets.positions_table import pnl_role, pnl_roles
+from ..widgets.table import KeyedTable
+from .base import SectionScreen
+
+# Status as a shape (play / stop / circle) so it reads without colour, and fits 80 columns.
+STATUS = {"running": ("▶", "bold success"), "stopped": ("■", "warning"),
+          "created": ("○", "")}
+
+
+class StrategiesScreen(SectionScreen):
+    SECTION: ClassVar[str] = "strategies"
+    BINDINGS = BACK + STRATEGIES
+    AUTO_FOCUS = "#strategies-table"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, object] = {}
+        self._stale = False
+
+    def compose_body(self) -> ComposeResult:
+        yield KeyedTable(id="strategies-table")
+        yield Static("No strategies yet. Press n to create one.", id="strategies-empty")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one(KeyedTable)
+        name_width = max(10, min(40, self.app.size.width - 69))
+        table.add_column("", key="status", width=1)
+        table.add_column("Name", key="name", width=name_width)
+        table.add_column("Symbol", key="symbol", width=9)
+        table.add_column("Buy→Sell", key="window", width=14)
+        table.add_column("Stop-loss", key="sl", width=9, right=True)
+        table.add_column("Qty", key="qty", width=5, right=True)
+        table.add_column("Mode", key="mode", width=5)
+        table.add_column("P&L today", key="pnl", width=10, right=True)
+        self.query_one("#strategies-empty").display = False
+        self._colour_pnl()
+        self.app.theme_changed_signal.subscribe(self, lambda _t: self._colour_pnl())
+        self.set_interval(1.0, self._reload_if_stale)
+
+    def on_screen_resume(self) -> None:
+        # Shown (first time, or again): paint what we have, then read fresh data.
+        self.call_after_refresh(self.reload)
+
+    # -- data -------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, name="load strategies")
+    def reload(self) -> None:
+        self.post_message(DataLoaded("strategies", self.session.strategies.rows()))
+
+    def _reload_if_stale(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.reload()
+
+    @on(DataLoaded)
+    def _loaded(self, event: DataLoaded) -> None:
+        if event.what == "strategies":
+            self.rows = {str(r.id): r for r in event.data}
+            self._render_rows()
+
+    def _colour_pnl(self) -> None:
+        tables = self.query(KeyedTable)
+        if not tables:
+            return  # a theme change reached us while composing or being removed
+        table = tables.first()
+        table.roles = pnl_roles(pnl_colors(self.app.current_theme))
+        table.restyle()
+
+    def _render_rows(self) -> None:
+        rows = []
+        for key, r in self.rows.items():
+            glyph, role = STATUS.get(r.status, ("?", ""))
+            rows.append((key, (
+                (glyph, role), (r.name, ""), (r.symbol, ""),
+                (f"{short_time(r.buy_time)}-{short_time(r.sell_time)}", ""),
+                (money(r.stop_loss), ""), (quantity(r.quantity), ""),
+                (r.mode, "bold error" if r.mode == "LIVE" else ""),
+                (signed_money(r.pnl_today), pnl_role(sign_of(r.pnl_today))))))
+        self.query_one(KeyedTable).set_rows(rows)
+        self.query_one("#strategies-empty").display = not rows
+
+    def apply_events(self, events) -> None:
+        for event in events:
+            if isinstance(event, StrategyStatusChanged | PositionChanged | OrderStatusChanged):
+                self._stale = True
+                return
+
+    def data_changed(self, what: str) -> None:
+        if what == "strategies":
+            self.reload()
+
+    def _selected(self):
+        key = self.query_one(KeyedTable).selected_key()
+        if key is None or key not in self.rows:
+            self.notify("No strategy selected", severity="warning", timeout=2)
+            return None
+        return self.rows[key]
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_new(self) -> None:
+        from .strategy_editor import StrategyEditor
+
+        self.app.push_screen(StrategyEditor(), self._after_edit)
+
+    def action_edit(self) -> None:
+        from .strategy_editor import StrategyEditor
+
+        row = self._selected()
+        if row is None:
+            return
+        if row.status == "running":
+            self.notify("Stop the strategy (x) before editing it", severity="warning")
+            return
+        self.app.push_screen(StrategyEditor(str(row.id)), self._after_edit)
+
+    def _after_edit(self, spec) -> None:
+        if spec is not None:
+            self.notify(f"Saved {spec.name}")
+            self.reload()
+
+    def action_duplicate(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._run("copy", row.id)
+
+    def action_delete(self) -> None:
+        from .confirm import ConfirmScreen
+
+        row = self._selected()
+        if row is None:
+            return
+        self.app.push_screen(
+            ConfirmScreen("Delete strategy", f"Delete '{row.name}' ({row.symbol})? Its past "
+                          "orders stay in the order log.", confirm_label="Delete",
+                          danger=True),
+            lambda ok: ok and self._run("delete", row.id))
+
+    def action_start(self) -> None:
+        from .confirm import ConfirmScreen
+
+        row = self._selected()
+        if row is None:
+            return
+        if row.mode == "LIVE":
+            self.app.push_screen(
+                ConfirmScreen("Start LIVE strategy",
+                              f"'{row.name}' will place REAL orders for {row.quantity} "
+                              f"{row.symbol} with your broker.", confirm_label="Start LIVE",
+                              danger=True, typed="LIVE"),
+                lambda ok: ok and self._run("start-live", row.id))
+        else:
+            self._run("start", row.id)
+
+    def action_stop(self) -> None:
+        row = self._selected()
+        if row is not None:
+            self._run("stop", row.id)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    @work(thread=True, exit_on_error=False, name="strategy action", group="strategy-action")
+    def _run(self, what: str, strategy_id) -> None:
+        from ...domain.errors import TuiTraderError
+
+        session = self.session
+        try:
+            if what in ("start", "start-live"):
+                result = session.control.start(strategy_id, confirm_live=what == "start-live")
+                text = f"Started: {result.message}"
+            elif what == "stop":
+                session.control.stop(strategy_id)
+                text = "Strategy stopped"
+            elif what == "copy":
+                text = f"Copied as '{session.strategies.duplicate(strategy_id).name}'"
+            else:
+                session.strategies.delete(strategy_id)
+                text = "Strategy deleted"
+        except TuiTraderError as exc:
+            self.post_message(Done(one_line(str(exc)), "error"))
+            return
+        self.post_message(Done(text))
+
+    @on(Done)
+    def _done(self, event: Done) -> None:
+        event.stop()
+        self.notify(event.text, severity=event.severity)  # type: ignore[arg-type]
+        self.reload()

@@ -1,0 +1,119 @@
+"""Signing a user in and out of the console, and the app-wide kill switch.
+
+Kept out of app.py so the app stays a thin shell of wiring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from . import keymap
+from .backend import UserSession
+from .messages import Done, EngineEventsBatch, StoreHealth, UnreadChanged
+
+if TYPE_CHECKING:
+    from ..services.views import LoginResult
+    from .app import TraderApp
+
+
+def start_session(app: TraderApp, result: LoginResult, *, demo: bool = False) -> None:
+    session = UserSession(app.backend.ctx, result, app.backend.engine)
+    app.user_session = session
+    app.status = replace(app.status, user=result.user.email, events_ok=None, unread=0)
+    if result.user.theme:
+        app.apply_theme(result.user.theme)
+    app.add_sections()
+    app.switch_mode("positions")
+    app.backend.listen(session.user_id,
+                       on_batch=lambda batch: app.post_message(EngineEventsBatch(batch)),
+                       on_health=lambda ok, detail: app.post_message(StoreHealth(ok, detail)))
+    load_session_data(app, session)
+    if demo:
+        app.notify("Demo account ready: a paper broker and two strategies (INFY, TCS). "
+                   "Press 2 to see them.", title="Welcome")
+
+
+def load_session_data(app: TraderApp, session: UserSession) -> None:
+    """Positions, strategy names, symbols and the unread count, read off the UI thread."""
+
+    def work() -> None:
+        session.book.begin_load()
+        lines, names = session.load_positions()
+        app.call_from_thread(apply_book, app, session, lines, names)
+        app.post_message(UnreadChanged(session.views.unread_count()))
+        session.load_symbols()
+        for text in token_warnings(session.brokers.list()):
+            app.post_message(Done(text, "warning"))
+
+    app.run_worker(work, thread=True, exit_on_error=False, name="load positions",
+                   group="session-load", exclusive=True)
+
+
+def token_warnings(accounts) -> list[str]:
+    """One line per broker session that has lapsed or lapses soon (shown at sign-in)."""
+    from .formatting import ist_datetime
+
+    out = []
+    for account in accounts:
+        if account.token_state == "lapsed":
+            out.append(f"{account.label}: the broker session lapsed at "
+                       f"{ist_datetime(account.token_expires_at)}; log in again (4, then l)")
+        elif account.token_state == "expiring":
+            out.append(f"{account.label}: the broker session lapses at "
+                       f"{ist_datetime(account.token_expires_at)}")
+    return out
+
+
+def apply_book(app: TraderApp, session: UserSession, lines, names) -> None:
+    session.book.load(lines, names)
+    session.book.sample(session.ctx.clock.now())
+    for screen in list(app.live_screens):
+        screen.data_changed("positions")
+
+
+async def end_session(app: TraderApp) -> None:
+    session = app.user_session
+    if session is None:
+        return
+    await asyncio.to_thread(app.backend.stop_listening)
+    await app.switch_mode("login")
+    app.user_session = None
+    for mode in keymap.SECTIONS:
+        await app.remove_mode(mode)
+    app.status = replace(app.status, user="", events_ok=None, unread=0)
+    login = app.screen
+    if hasattr(login, "reset"):
+        login.reset()
+    try:
+        await asyncio.to_thread(session.auth.logout, session.login.token)
+    except Exception:  # the session expires on its own; nothing to tell the user
+        pass
+    app.notify("Logged out.")
+
+
+def confirm_kill_switch(app: TraderApp) -> None:
+    from .screens.confirm import ConfirmScreen
+
+    session = app.user_session
+    assert session is not None
+
+    def run(confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+
+        def work() -> None:
+            report = session.control.kill_switch()
+            text = (f"Kill switch: {report.strategies_stopped} strategies stopped, "
+                    f"{report.exit_orders} exit orders sent")
+            if report.errors:
+                text += f"; {len(report.errors)} problems: {report.errors[0]}"
+            app.post_message(Done(text, "warning" if report.errors else "information"))
+
+        app.run_worker(work, thread=True, exit_on_error=False, name="kill switch")
+
+    app.push_screen(ConfirmScreen(
+        "Kill switch",
+        "Stop every strategy and square off every open position at market now?",
+        confirm_label="Square off everything", danger=True), run)

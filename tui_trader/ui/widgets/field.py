@@ -1,0 +1,73 @@
+"""A labelled form field: label and input on one line, its error message on the next.
+
+The error line is always there (blank when fine) so the form does not jump as you type.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.suggester import Suggester
+from textual.widgets import Input, Label
+
+
+class Field(Vertical):
+    DEFAULT_CSS = """
+    Field {
+        height: auto;
+    }
+    Field > Horizontal {
+        height: 1;
+    }
+    Field .field-label {
+        width: 14;
+        color: $foreground-muted;
+    }
+    Field Input {
+        width: 1fr;
+        background: $panel;
+    }
+    Field Input:focus {
+        background: $primary 20%;
+    }
+    Field .field-error {
+        height: 1;
+        padding-left: 14;
+        color: $error;
+    }
+    Field.-invalid .field-label {
+        color: $error;
+    }
+    """
+
+    def __init__(self, name: str, label: str, *, value: str = "", password: bool = False,
+                 placeholder: str = "", suggester: Suggester | None = None,
+                 max_length: int = 500) -> None:
+        super().__init__(id=f"field-{name}")
+        self.field_name = name
+        self._label = label
+        self._input = Input(value=value, password=password, placeholder=placeholder,
+                            suggester=suggester, max_length=max_length, compact=True,
+                            id=f"input-{name}", select_on_focus=False)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Label(self._label, classes="field-label")
+            yield self._input
+        yield Label("", classes="field-error", id=f"error-{self.field_name}")
+
+    @property
+    def input(self) -> Input:
+        return self._input
+
+    @property
+    def value(self) -> str:
+        return self._input.value
+
+    def set_error(self, message: str | None) -> None:
+        self.query_one(".field-error", Label).update(message or "")
+        self.set_class(bool(message), "-invalid")
+
+    @property
+    def error(self) -> str:
+        return str(self.query_one(".field-error", Label).content)

@@ -1,0 +1,60 @@
+"""The one-line status bar: market, IST clock, engine, live store, events link, unread."""
+
+from __future__ import annotations
+
+from textual.app import RenderResult
+from textual.content import Content
+from textual.widget import Widget
+
+from ..status import StatusInfo
+
+_LEVEL = {"ok": "$success", "warn": "$warning", "bad": "$error"}
+
+
+def status_content(info: StatusInfo, width: int) -> Content:
+    """Build the line, dropping the least important parts when the terminal is narrow."""
+    sep = Content.styled(" │ ", "$foreground-muted")
+    market_style = "$success" if info.market_open else "$foreground"
+    parts = [Content.styled(info.market, f"bold {market_style}")]
+    engine = Content.assemble("engine ", (info.engine, f"bold {_LEVEL[info.engine_level]}"))
+    parts.append(engine)
+    if info.store:
+        if info.events_ok is False:
+            link = (" ✗ down", "bold $error")
+        elif info.events_ok:
+            link = (" ●", "$success")
+        else:
+            link = ("", "")
+        parts.append(Content.assemble("store ", (info.store, "bold"), link))
+    if info.unread:
+        parts.append(Content.styled(f"{info.unread} unread", "bold $warning"))
+    if info.user:
+        parts.append(Content.styled(info.user, "$foreground-muted"))
+    while len(parts) > 2 and sum(p.cell_length for p in parts) + 3 * (len(parts) - 1) > width:
+        parts.pop()
+    line = Content(" ")
+    for i, part in enumerate(parts):
+        line += (sep if i else Content("")) + part
+    return line
+
+
+class StatusBar(Widget):
+    """Follows `app.status` (a StatusInfo); re-renders only when it changes."""
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "status", self._changed, init=False)
+
+    def _changed(self, _info: StatusInfo) -> None:
+        self.refresh()
+
+    def render(self) -> RenderResult:
+        info = getattr(self.app, "status", StatusInfo())
+        return status_content(info, self.size.width)
