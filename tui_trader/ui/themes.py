@@ -26,10 +26,12 @@ _FIELDS = ("primary", "secondary", "warning", "error", "success", "accent", "for
 
 
 def theme_dirs() -> list[Path]:
-    """Where theme files may live: $TUI_TRADER_THEMES, the source tree, the install prefix."""
+    """Where theme files may live: $TUI_TRADER_THEMES, the installed package (a wheel
+    carries them as package data, see setup.py), the source tree, the install prefix."""
     dirs = []
     if os.environ.get("TUI_TRADER_THEMES"):
         dirs.append(Path(os.environ["TUI_TRADER_THEMES"]))
+    dirs.append(Path(__file__).resolve().parents[1] / "themes")
     dirs.append(Path(__file__).resolve().parents[2] / "themes")
     dirs.append(Path(sys.prefix) / "share" / "tui-trader" / "themes")
     return dirs
