@@ -154,3 +154,60 @@ def test_block_arguments_are_checked(client) -> None:
         queue.read(block_ms=0)  # would block forever
     with pytest.raises(ValueError):
         queue.read(count=0)
+
+
+def test_publish_and_take_delivers_to_the_publisher_in_one_call(client) -> None:
+    queue = OrderQueue(client, "engine-a")
+    other = OrderQueue(client, "engine-b")
+    event = make_event(TriggerEvent.SELL)
+    taken = queue.publish_and_take(event)
+    assert [q.entry_id for q in taken.entries] == [taken.entry_id]
+    assert [q.event for q in taken.entries] == [event]
+    assert taken.acquired is None  # no lock asked for
+    # It is this consumer's now: pending (recovered after a crash), never delivered again.
+    assert queue.pending_count() == 1
+    assert other.read() == [] and queue.read() == []
+    assert [q.entry_id for q in queue.pending_own()] == [taken.entry_id]
+
+
+def test_publish_and_take_takes_the_backlog_first(client) -> None:
+    queue = OrderQueue(client, "engine-a")
+    earlier = [queue.publish(make_event()) for _ in range(3)]
+    taken = queue.publish_and_take(make_event(TriggerEvent.STOPLOSS))
+    assert [q.entry_id for q in taken.entries] == [*earlier, taken.entry_id]
+    capped = queue.publish_and_take(make_event(), count=1)
+    assert [q.entry_id for q in capped.entries] == [capped.entry_id]
+
+
+def test_publish_and_take_also_takes_the_strategy_lock(client) -> None:
+    from tui_trader.live.scripts import AcquireStatus, PositionLocks
+
+    queue = OrderQueue(client, "engine-a")
+    locks = PositionLocks(client)
+    event = make_event(TriggerEvent.STOPLOSS)
+    client.hset(f"runtime:{event.strategy_id}", "position", "bought")
+    taken = queue.publish_and_take(event, lock_ttl_ms=30_000)
+    assert taken.acquired is not None and taken.acquired.status is AcquireStatus.OK
+    assert client.get(f"runtime:{event.strategy_id}:lock") == event.event_id
+    # The same rule as PositionLocks.acquire: the owner may ask again, others are BUSY.
+    assert locks.acquire(event.strategy_id, TriggerEvent.STOPLOSS, event.event_id, 1000).ok
+    second = make_event(TriggerEvent.SELL)
+    second = OrderEvent(event.strategy_id, second.user_id, second.event, second.symbol,
+                        None, second.created_at)
+    busy = queue.publish_and_take(second, lock_ttl_ms=30_000)
+    assert busy.acquired is not None and busy.acquired.status is AcquireStatus.BUSY
+    assert len(busy.entries) == 1  # published and taken all the same
+    locks.release(event.strategy_id, event.event_id)
+    client.hset(f"runtime:{event.strategy_id}", "position", "none")
+    refused = queue.publish_and_take(second, lock_ttl_ms=30_000)
+    assert refused.acquired is not None and refused.acquired.status is AcquireStatus.NOT_ALLOWED
+    missing = queue.publish_and_take(make_event(TriggerEvent.EXIT), lock_ttl_ms=30_000)
+    assert missing.acquired is not None and missing.acquired.status is AcquireStatus.MISSING
+
+
+def test_publish_and_take_recreates_a_lost_group(client) -> None:
+    queue = OrderQueue(client, "engine-a")
+    client.delete(queue.stream)  # Redis restarted empty: stream and group are gone
+    taken = queue.publish_and_take(make_event())
+    assert [q.entry_id for q in taken.entries] == [taken.entry_id]
+    assert queue.pending_count() == 1

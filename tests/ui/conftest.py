@@ -28,27 +28,6 @@ def pytest_pyfunc_call(pyfuncitem):
     return None
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fakeredis_blocking_reads():
-    """Work around fakeredis 2.40: XREADGROUP with COUNT and BLOCK on an empty stream answers
-    at once instead of blocking (its read helper returns {} rather than None), so every
-    blocking reader of the embedded store spins a core and starves the UI thread. Real
-    Redis blocks. Reported upstream of the UI; remove once the live store handles it."""
-    import functools
-
-    from fakeredis.commands_mixins.streams_mixin import StreamsCommandsMixin
-
-    original = StreamsCommandsMixin._xreadgroup
-
-    @functools.wraps(original)
-    def blocking_when_empty(self, *args, **kwargs):
-        return original(self, *args, **kwargs) or None
-
-    StreamsCommandsMixin._xreadgroup = blocking_when_empty
-    yield
-    StreamsCommandsMixin._xreadgroup = original
-
-
 MONDAY_0900_IST = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
 PASSWORD = "correct-horse-1"
 

@@ -60,6 +60,7 @@ from .scheduler import APSchedulerClock, JobRunner, LegScheduler
 
 log = logging.getLogger(__name__)
 UNKNOWN_GRACE = timedelta(seconds=60)
+CONTROL_BLOCK_MS = 500
 STRATEGIES = Strategy.__table__
 ORDERS = Order.__table__
 
@@ -273,12 +274,12 @@ class EmbeddedEngine:
         self.router.on_batch(batch)
 
     def _on_stoploss(self, watch: StopLossWatch, price, ts: datetime) -> None:
-        self.queue.publish(OrderEvent(strategy_id=watch.strategy_id, user_id=watch.user_id,
+        self.executor.submit(OrderEvent(strategy_id=watch.strategy_id, user_id=watch.user_id,
                                       event=TriggerEvent.STOPLOSS, symbol=watch.symbol,
                                       trigger_price=price, created_at=self.clock.now()))
 
     def _on_leg(self, spec: StrategySpec, leg: TriggerEvent, now: datetime) -> None:
-        self.queue.publish(OrderEvent(strategy_id=spec.id, user_id=spec.user_id, event=leg,
+        self.executor.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id, event=leg,
                                       symbol=spec.symbol, trigger_price=None, created_at=now))
 
     def _on_broker_update(self, update) -> None:
@@ -294,8 +295,14 @@ class EmbeddedEngine:
 
     def _control_loop(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
-                self.control.poll(block_ms=500)
+                if self.control.poll(block_ms=CONTROL_BLOCK_MS) == 0:
+                    # Real Redis blocked for the whole wait; the embedded store answers an
+                    # empty read at once, so wait out the rest here instead of spinning.
+                    rest = CONTROL_BLOCK_MS / 1000 - (time.monotonic() - started)
+                    if rest > 0:
+                        self._stop.wait(rest)
             except Exception:
                 log.warning("control channel unavailable; retrying")
                 self._stop.wait(1.0)

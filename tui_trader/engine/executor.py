@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,7 +46,7 @@ from ..domain.enums import (
 from ..domain.errors import BrokerError
 from ..domain.strategy import StrategySpec
 from ..live.order_queue import OrderEvent, OrderQueue, QueuedEvent
-from ..live.scripts import AcquireStatus, next_position, order_field_for
+from ..live.scripts import AcquireResult, AcquireStatus, next_position, order_field_for
 from ..live.state import LiveState
 from .directory import BrokerDirectory, StrategyDirectory
 from .events import OrderStatusChanged
@@ -58,6 +59,9 @@ log = logging.getLogger(__name__)
 
 LOCK_TTL_MS = 30_000
 HOLD_RETRY_S = 0.05
+# How often an idle executor looks at the stream for events published by another process
+# (this process's own events are handed over directly by `submit`).
+POLL_MS = 50
 STEPS = ("taken", "locked", "intent", "broker_called", "recorded", "completed")
 
 
@@ -144,9 +148,30 @@ class OrderExecutor:
         self.claim_stale_ms = claim_stale_ms
         self._held: dict[str, tuple[float, QueuedEvent]] = {}
         self._update_lock = threading.RLock()
+        # Entries this process published and took in the same round trip, with the lock
+        # result when it was taken there too. Appended by any thread, drained by the loop.
+        self._inbox: deque[tuple[QueuedEvent, AcquireResult | None]] = deque()
+        self._wake = threading.Event()
+
+    # -- publishing ------------------------------------------------------------------------
+    def submit(self, event: OrderEvent) -> str:
+        """Put a trigger on `queue:orders` and hand it straight to this executor.
+
+        One round trip appends the entry, delivers it to this executor's consumer (so a crash
+        from here on leaves it pending, recovered at restart) and, for an exit, takes the
+        strategy's lock for it. The executor thread is woken in-process rather than through
+        a blocked stream read. Exits only: a BUY must pass the entry gate first."""
+        pre_lock = event.event is not TriggerEvent.BUY
+        taken = self.queue.publish_and_take(event, count=50,
+                                            lock_ttl_ms=LOCK_TTL_MS if pre_lock else None)
+        for queued in taken.entries:
+            self._inbox.append((queued, taken.acquired if queued.entry_id == taken.entry_id
+                                else None))
+        self._wake.set()
+        return taken.entry_id
 
     # -- the loop --------------------------------------------------------------------------
-    def run(self, stop: threading.Event, block_ms: int = 100) -> None:
+    def run(self, stop: threading.Event, block_ms: int = POLL_MS) -> None:
         while not stop.is_set():
             try:
                 self.run_once(block_ms)
@@ -157,7 +182,11 @@ class OrderExecutor:
                 log.exception("executor loop error; continuing")
                 stop.wait(0.2)
 
-    def run_once(self, block_ms: int = 100, *, retry_held_now: bool = False) -> int:
+    def run_once(self, block_ms: int = POLL_MS, *, retry_held_now: bool = False) -> int:
+        """Process what is due: held entries, handed-over entries, then new stream entries.
+        With nothing to do, waits up to `block_ms` for a hand-over (never spins: the
+        embedded store cannot block on a stream read)."""
+        self._wake.clear()
         done = 0
         now = time.monotonic()
         for entry_id, (due, queued) in list(self._held.items()):
@@ -165,9 +194,22 @@ class OrderExecutor:
                 del self._held[entry_id]
                 self.process(queued)
                 done += 1
-        wait = block_ms if not self._held else min(block_ms, int(HOLD_RETRY_S * 1000) or 1)
-        for queued in self.queue.read(count=50, block_ms=max(wait, 1)):
+        done += self._drain_inbox()
+        for queued in self.queue.read(count=50):
             self.process(queued)
+            done += 1
+        if done == 0:
+            wait = block_ms if not self._held else min(block_ms, int(HOLD_RETRY_S * 1000))
+            if self._wake.wait(max(wait, 1) / 1000):
+                done += self._drain_inbox()
+        return done
+
+    def _drain_inbox(self) -> int:
+        done = 0
+        inbox = self._inbox
+        while inbox:
+            queued, acquired = inbox.popleft()
+            self.process(queued, acquired)
             done += 1
         return done
 
@@ -189,7 +231,9 @@ class OrderExecutor:
                 return
 
     # -- one event -------------------------------------------------------------------------
-    def process(self, queued: QueuedEvent) -> Outcome:
+    def process(self, queued: QueuedEvent, acquired: AcquireResult | None = None) -> Outcome:
+        """Handle one entry. `acquired` is the lock result when `submit` already took the
+        lock for this very event (same owner token), saving the round trip here."""
         self.counters.events += 1
         self.fault("taken")
         if queued.malformed:
@@ -203,6 +247,8 @@ class OrderExecutor:
         event = queued.event
         spec = self.strategies.get(event.strategy_id)
         if spec is None:
+            if acquired is not None and acquired.ok:
+                self.live.locks.release(event.strategy_id, event.event_id)
             log.info("%s for strategy %s ignored: it is not running", event.event.value,
                      event.strategy_id)
             return self._finish(queued, Outcome.IGNORED)
@@ -211,7 +257,8 @@ class OrderExecutor:
             if blocked is not None:
                 return self._hold_or_drop(queued, spec, blocked)
         owner = event.event_id
-        acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
+        if acquired is None:
+            acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
         self.fault("locked")
         if acquired.status is AcquireStatus.BUSY:
             return self._hold(queued)

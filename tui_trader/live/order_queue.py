@@ -21,11 +21,12 @@ from uuid import UUID
 import redis
 
 from tui_trader.domain.clock import ensure_utc
-from tui_trader.domain.enums import TriggerEvent
+from tui_trader.domain.enums import RuntimePosition, TriggerEvent
 
 from . import keys
+from .scripts import REQUIRED_POSITION, AcquireResult, AcquireStatus, load_lua
 
-__all__ = ["MAXLEN", "MalformedEvent", "OrderEvent", "OrderQueue", "QueuedEvent"]
+__all__ = ["MAXLEN", "MalformedEvent", "OrderEvent", "OrderQueue", "QueuedEvent", "Taken"]
 
 # Bounds memory: ~100k entries is days of a busy desk; trimming is approximate (cheap).
 MAXLEN = 100_000
@@ -135,6 +136,15 @@ class QueuedEvent:
         return f"QueuedEvent({self.entry_id!r}, {inner!r})"
 
 
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What `publish_and_take` got back in its one round trip."""
+
+    entry_id: str  # the published event's stream entry
+    entries: list[QueuedEvent]  # entries now delivered to this consumer (ours, and any backlog)
+    acquired: AcquireResult | None  # the lock for the event, when it was asked for
+
+
 class OrderQueue:
     """Publisher and consumer of `queue:orders` as consumer `consumer` of group `group`.
 
@@ -155,6 +165,10 @@ class OrderQueue:
         self.consumer = consumer
         self.group = group
         self.stream = stream
+        # acquire.lua becomes a local function of the enqueue script: one copy of the rule.
+        self._enqueue = client.register_script(
+            "local function acquire(KEYS, ARGV)\n" + load_lua("acquire") + "\nend\n"
+            + load_lua("enqueue"))
         self.ensure_group()
 
     def ensure_group(self) -> None:
@@ -173,6 +187,43 @@ class OrderQueue:
             self.stream, event.to_fields(), maxlen=MAXLEN, approximate=True
         )
         return entry_id
+
+    def publish_and_take(self, event: OrderEvent, count: int = 50, *,
+                         lock_ttl_ms: int | None = None) -> Taken:
+        """Append the event and read it back as this consumer, in one round trip.
+
+        The publisher and the executor live in one engine process, so the entry is delivered
+        to that executor straight away (it is in this consumer's pending list, as if read
+        with XREADGROUP, and recovered from there after a crash) instead of waking a blocked
+        reader: one script call instead of two round trips and a thread wake. Entries
+        published before it and not yet delivered (a backlog) come back too, oldest first.
+        With `lock_ttl_ms`, the same call also takes the strategy's transition lock for this
+        event (owner token = its event_id), exactly as `PositionLocks.acquire` would.
+        """
+        if count <= 0:
+            raise ValueError("count must be positive")
+        lock = lock_ttl_ms is not None
+        if lock and lock_ttl_ms <= 0:
+            raise ValueError("lock_ttl_ms must be positive")
+        required = REQUIRED_POSITION[event.event].value if lock else ""
+        flat = [part for pair in event.to_fields().items() for part in pair]
+        entry_id, reply, locked = self._enqueue(
+            keys=[self.stream, keys.runtime(event.strategy_id),
+                  keys.runtime_lock(event.strategy_id)],
+            args=[self.group, self.consumer, count, MAXLEN, "1" if lock else "0", required,
+                  event.event_id, lock_ttl_ms or 0, *flat])
+        if reply is None or reply is False:
+            # Redis lost the group with its data: recreate it (from id 0) and take the entry.
+            self.ensure_group()
+            entries = self.read(count=count)
+        else:
+            entries = _entries(reply)
+        acquired = None
+        if locked:
+            status, position = locked
+            acquired = AcquireResult(AcquireStatus(status),
+                                     RuntimePosition(position) if position else None)
+        return Taken(entry_id, entries, acquired)
 
     def read(self, count: int = 10, block_ms: int | None = None) -> list[QueuedEvent]:
         """Up to `count` entries never delivered to any consumer of the group.
@@ -254,11 +305,21 @@ class OrderQueue:
 
 
 def _entries(reply: Any) -> list[QueuedEvent]:
-    """Flatten an XREADGROUP reply ([[stream, [(id, fields), ...]]], RESP2) for our stream."""
+    """Flatten an XREADGROUP reply ([[stream, [(id, fields), ...]]], RESP2) for our stream.
+    Raw replies from a script hold fields as a flat [k, v, ...] list; the embedded store's
+    script replies drop the outer list for a single stream."""
     if not reply:
         return []
+    if isinstance(reply, list) and reply and isinstance(reply[0], str):
+        reply = [reply]
     return [
-        QueuedEvent(entry_id, fields)
+        QueuedEvent(entry_id, _pairs(fields))
         for _stream, messages in reply
         for entry_id, fields in messages
     ]
+
+
+def _pairs(fields: Any) -> Any:
+    if isinstance(fields, list):
+        return dict(zip(fields[::2], fields[1::2], strict=True))
+    return fields
