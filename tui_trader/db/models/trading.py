@@ -20,7 +20,7 @@ from ...domain.enums import (
     Side,
 )
 from ..types import enum_type
-from .base import created_at, fk, json_field, money, pk, ts, updated_at
+from .base import created_at, fk, insert_seq, json_field, money, pk, ts, updated_at
 
 
 class Order(SQLModel, table=True):
@@ -73,7 +73,8 @@ class Order(SQLModel, table=True):
 
 
 class OrderHistory(SQLModel, table=True):
-    """Every status transition of an order, in order."""
+    """Every status transition of an order, in order: by created_at, then seq (stamped at
+    insert), since several transitions are often recorded with the same timestamp."""
 
     __tablename__ = "order_history"
 
@@ -88,6 +89,7 @@ class OrderHistory(SQLModel, table=True):
     message: str | None = Field(default=None, max_length=500)
     raw: dict[str, Any] | None = json_field(default_factory=lambda: None, nullable=True)
     created_at: datetime = created_at()
+    seq: int | None = insert_seq()
 
 
 class Position(SQLModel, table=True):

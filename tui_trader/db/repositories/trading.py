@@ -34,7 +34,7 @@ class OrderRepository(ScopedRepository):
         order = self.get(order_id)
         return list(self.session.exec(
             self._select(OrderHistory).where(OrderHistory.order_id == order.id)
-            .order_by(col(OrderHistory.created_at), col(OrderHistory.id))).all())
+            .order_by(col(OrderHistory.created_at), col(OrderHistory.seq))).all())
 
 
 class PositionRepository(ScopedRepository):
