@@ -10,68 +10,32 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
+from kite_support import MONDAY_10AM as MONDAY_10AM  # re-exported for the tests
+from kite_support import login_redirect, sandbox_config, sandbox_fixtures
 
 from tui_trader.brokers.kite import KiteBroker
-from tui_trader.brokers.kite_sandbox import KiteSandbox, RateLimits, SandboxConfig
-from tui_trader.domain.clock import IST, FrozenClock
+from tui_trader.brokers.kite_sandbox import KiteSandbox, SandboxConfig
+from tui_trader.domain.clock import FrozenClock
 from tui_trader.security.secret import Secret
 
 API_KEY = "kitetestkey1"
 API_SECRET = "kitetestsecret9"
-MONDAY_10AM = datetime(2026, 1, 12, 10, 0, 0, tzinfo=IST)
 BIG = (1_000_000, 1_000_000, 1_000_000)
 
 
 def make_config(clock: FrozenClock, **overrides: Any) -> SandboxConfig:
-    options: dict[str, Any] = {
-        "clock": clock, "seed": 11, "volatility": 0.0,
-        "rate_limits": RateLimits.unlimited(), "tick_interval_s": 0.1,
-    }
-    options.update(overrides)
-    return SandboxConfig(API_KEY, API_SECRET, **options)
+    overrides.setdefault("seed", 11)
+    return sandbox_config(API_KEY, API_SECRET, clock=clock, **overrides)
 
 
 def redirect_location(sandbox: KiteSandbox) -> str:
-    """The browser step: open the login URL and read where Kite redirects to."""
-    response = requests.get(f"{sandbox.url}/connect/login", params={"api_key": API_KEY,
-                                                                     "v": "3"},
-                            allow_redirects=False, timeout=5)
-    assert response.status_code == 302
-    location = response.headers["Location"]
-    assert parse_qs(urlsplit(location).query)["status"] == ["success"]
-    return location
+    return login_redirect(sandbox, API_KEY)
 
 
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(MONDAY_10AM)
-
-
-@pytest.fixture
-def make_sandbox(clock: FrozenClock) -> Iterator[Callable[..., KiteSandbox]]:
-    created: list[KiteSandbox] = []
-
-    def make(**overrides: Any) -> KiteSandbox:
-        overrides.setdefault("clock", clock)
-        sandbox = KiteSandbox(make_config(**overrides))
-        sandbox.start()
-        created.append(sandbox)
-        return sandbox
-
-    yield make
-    for sandbox in created:
-        sandbox.stop()
-
-
-@pytest.fixture
-def sandbox(make_sandbox: Callable[..., KiteSandbox]) -> KiteSandbox:
-    return make_sandbox()
+clock, make_sandbox, sandbox = sandbox_fixtures(make_config)
 
 
 @pytest.fixture

@@ -12,44 +12,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
+from kite_support import MONDAY_10AM as MONDAY_10AM  # re-exported for the tests
+from kite_support import login_redirect, sandbox_config, sandbox_fixtures
 from kiteconnect import KiteConnect, KiteTicker
 
-from tui_trader.brokers.kite_sandbox import KiteSandbox, RateLimits, SandboxConfig
-from tui_trader.domain.clock import IST, FrozenClock
+from tui_trader.brokers.kite_sandbox import KiteSandbox, SandboxConfig
+from tui_trader.domain.clock import FrozenClock
 
 API_KEY = "sbkey123"
 API_SECRET = "sbsecret456"
-# A Monday, mid-session.
-MONDAY_10AM = datetime(2026, 1, 12, 10, 0, 0, tzinfo=IST)
 
 
 def make_config(clock: FrozenClock | None = None, **overrides: Any) -> SandboxConfig:
-    options: dict[str, Any] = {
-        "clock": clock or FrozenClock(MONDAY_10AM),
-        "seed": 7,
-        "volatility": 0.0,  # prices move only when a test moves them
-        "rate_limits": RateLimits.unlimited(),
-        "tick_interval_s": 0.1,
-    }
-    options.update(overrides)
-    return SandboxConfig(API_KEY, API_SECRET, **options)
+    overrides.setdefault("seed", 7)
+    return sandbox_config(API_KEY, API_SECRET, clock=clock, **overrides)
 
 
 def request_token(sandbox: KiteSandbox) -> str:
     """The browser step: follow nothing, read request_token off the redirect."""
-    response = requests.get(f"{sandbox.url}/connect/login",
-                            params={"api_key": API_KEY, "v": "3"},
-                            allow_redirects=False, timeout=5)
-    assert response.status_code == 302
-    query = parse_qs(urlsplit(response.headers["Location"]).query)
-    assert query["status"] == ["success"]
-    return query["request_token"][0]
+    return parse_qs(urlsplit(login_redirect(sandbox, API_KEY)).query)["request_token"][0]
 
 
 def login(sandbox: KiteSandbox, timeout: float = 5) -> KiteConnect:
@@ -58,30 +43,7 @@ def login(sandbox: KiteSandbox, timeout: float = 5) -> KiteConnect:
     return kite
 
 
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(MONDAY_10AM)
-
-
-@pytest.fixture
-def make_sandbox(clock: FrozenClock) -> Iterator[Callable[..., KiteSandbox]]:
-    created: list[KiteSandbox] = []
-
-    def make(**overrides: Any) -> KiteSandbox:
-        overrides.setdefault("clock", clock)
-        sandbox = KiteSandbox(make_config(**overrides))
-        sandbox.start()
-        created.append(sandbox)
-        return sandbox
-
-    yield make
-    for sandbox in created:
-        sandbox.stop()
-
-
-@pytest.fixture
-def sandbox(make_sandbox: Callable[..., KiteSandbox]) -> KiteSandbox:
-    return make_sandbox()
+clock, make_sandbox, sandbox = sandbox_fixtures(make_config)
 
 
 @pytest.fixture
