@@ -100,3 +100,32 @@ def test_an_idle_engine_does_not_spin_its_threads(ctx):
     # Control waits 500 ms per poll, the executor 50 ms per stream read.
     assert len(polls) <= 4
     assert len(reads) <= 30
+
+
+def test_a_burst_of_stoplosses_calls_the_broker_before_any_bookkeeping(ctx, trader, harness):
+    from tui_trader.services.strategies import StrategyService
+
+    from .conftest import FORM
+
+    service = StrategyService(ctx, trader.id)
+    ids = [service.create({**FORM, "name": f"INFY {i}"}).id for i in range(4)]
+    harness.start()
+    for strategy_id in ids:
+        harness.engine.start_strategy(trader.id, strategy_id)
+    harness.tick("INFY", "1520.00")
+    harness.advance_to(9, 30)
+    harness.settle()
+    executor = harness.engine.executor
+    steps: list[str] = []
+    executor.on_broker_call = lambda request: steps.append("call")
+    record = executor.apply_update
+    executor.apply_update = lambda update: steps.append("record") or record(update)
+    harness.tick("INFY", "1499.00")  # all four stops at once
+    executor.drain()
+    assert steps[:4] == ["call"] * 4 and set(steps[4:]) == {"record"}
+    assert executor.counters.placed == 8
+    with ctx.session() as s:
+        exits = s.exec(select(Order).where(Order.reason == "STOPLOSS")).all()
+    assert len(exits) == 4 and {o.status for o in exits} == {OrderStatus.FILLED}
+    runtime = LiveState(ctx.store)
+    assert {runtime.get_runtime(i).position for i in ids} == {RuntimePosition.SOLD}

@@ -284,7 +284,7 @@ class EmbeddedEngine:
 
     def _on_broker_update(self, update) -> None:
         try:
-            self.executor.apply_update(update)
+            self.executor.on_broker_update(update)
         except Exception:
             log.exception("broker update %s not applied", update.broker_order_id)
 

@@ -92,6 +92,18 @@ class ExecutorCounters:
     errors: int = 0
 
 
+@dataclass(slots=True)
+class Placed:
+    """A broker call that went through; its bookkeeping (record, position, runtime, ack) is
+    still to do, after the rest of the batch's calls."""
+
+    spec: StrategySpec
+    event: OrderEvent
+    owner: str
+    result: BrokerOrder
+    queued: QueuedEvent | None = None
+
+
 REASON_FOR = {TriggerEvent.BUY: OrderReason.BUY, TriggerEvent.SELL: OrderReason.SELL,
               TriggerEvent.STOPLOSS: OrderReason.STOPLOSS, TriggerEvent.EXIT: OrderReason.EXIT}
 
@@ -152,6 +164,11 @@ class OrderExecutor:
         # result when it was taken there too. Appended by any thread, drained by the loop.
         self._inbox: deque[tuple[QueuedEvent, AcquireResult | None]] = deque()
         self._wake = threading.Event()
+        # Broker updates announced from inside a call this executor is making (the paper
+        # broker fills synchronously) wait for the batch's bookkeeping instead of running
+        # between two exits.
+        self._firing_thread: int | None = None
+        self._deferred: list[BrokerOrder] = []
 
     # -- publishing ------------------------------------------------------------------------
     def submit(self, event: OrderEvent) -> str:
@@ -187,17 +204,13 @@ class OrderExecutor:
         With nothing to do, waits up to `block_ms` for a hand-over (never spins: the
         embedded store cannot block on a stream read)."""
         self._wake.clear()
-        done = 0
         now = time.monotonic()
-        for entry_id, (due, queued) in list(self._held.items()):
-            if due <= now or retry_held_now:
-                del self._held[entry_id]
-                self.process(queued)
-                done += 1
-        done += self._drain_inbox()
-        for queued in self.queue.read(count=50):
-            self.process(queued)
-            done += 1
+        due = [(queued, None) for entry_id, (at, queued) in list(self._held.items())
+               if at <= now or retry_held_now]
+        for queued, _ in due:
+            del self._held[queued.entry_id]
+        done = self.process_batch(due) + self._drain_inbox()
+        done += self.process_batch([(q, None) for q in self.queue.read(count=50)])
         if done == 0:
             wait = block_ms if not self._held else min(block_ms, int(HOLD_RETRY_S * 1000))
             if self._wake.wait(max(wait, 1) / 1000):
@@ -205,13 +218,11 @@ class OrderExecutor:
         return done
 
     def _drain_inbox(self) -> int:
-        done = 0
         inbox = self._inbox
+        batch = []
         while inbox:
-            queued, acquired = inbox.popleft()
-            self.process(queued, acquired)
-            done += 1
-        return done
+            batch.append(inbox.popleft())
+        return self.process_batch(batch)
 
     def recover(self) -> int:
         """Re-process this consumer's unacknowledged entries and claim dead consumers'."""
@@ -230,10 +241,55 @@ class OrderExecutor:
             if self.run_once(block_ms=1, retry_held_now=True) == 0 and not self._held:
                 return
 
-    # -- one event -------------------------------------------------------------------------
+    # -- events ----------------------------------------------------------------------------
     def process(self, queued: QueuedEvent, acquired: AcquireResult | None = None) -> Outcome:
-        """Handle one entry. `acquired` is the lock result when `submit` already took the
-        lock for this very event (same owner token), saving the round trip here."""
+        """Handle one entry start to finish. `acquired` is the lock result when `submit`
+        already took the lock for this very event (same owner token)."""
+        outcome = self._settle([self._fire_entry(queued, acquired)])
+        return outcome[0]
+
+    def process_batch(self, items: list[tuple[QueuedEvent, AcquireResult | None]]) -> int:
+        """Make every entry's broker call first, then do their bookkeeping. In a burst (a
+        fall through many stop-losses at once) the last exit reaches the broker after N
+        claims and calls, not after N calls and N records. Each entry stays pending until
+        its own bookkeeping is done, so a crash anywhere recovers exactly as for one."""
+        if not items:
+            return 0
+        self._settle([self._fire_entry(queued, acquired) for queued, acquired in items])
+        return len(items)
+
+    def _settle(self, fired: list[Outcome | Placed]) -> list[Outcome]:
+        outcomes = []
+        for item in fired:
+            if isinstance(item, Placed):
+                self.apply_update(item.result)
+                self.fault("recorded")
+                self._complete(item.spec, item.event, item.owner, item.result.broker_order_id)
+                assert item.queued is not None
+                item = self._finish(item.queued, Outcome.PLACED)
+            outcomes.append(item)
+        deferred, self._deferred = self._deferred, []
+        for update in deferred:
+            self.apply_update(update)
+        return outcomes
+
+    def on_broker_update(self, update: BrokerOrder) -> None:
+        """A broker's own announcement (fill, status change): applied now, unless it comes
+        from inside a call this executor is making, then with the batch's bookkeeping."""
+        if self._firing_thread == threading.get_ident():
+            self._deferred.append(update)
+        else:
+            self.apply_update(update)
+
+    def _fire_entry(self, queued: QueuedEvent,
+                    acquired: AcquireResult | None) -> Outcome | Placed:
+        self._firing_thread = threading.get_ident()
+        try:
+            return self._take(queued, acquired)
+        finally:
+            self._firing_thread = None
+
+    def _take(self, queued: QueuedEvent, acquired: AcquireResult | None) -> Outcome | Placed:
         self.counters.events += 1
         self.fault("taken")
         if queued.malformed:
@@ -274,6 +330,9 @@ class OrderExecutor:
                      acquired.position.value if acquired.position else "unknown")
             return self._finish(queued, Outcome.IGNORED)
         outcome = self._fire(spec, event, draft, owner)
+        if isinstance(outcome, Placed):
+            outcome.queued = queued
+            return outcome
         return self._finish(queued, outcome)
 
     def _finish(self, queued: QueuedEvent, outcome: Outcome) -> Outcome:
@@ -313,7 +372,7 @@ class OrderExecutor:
 
     # -- firing ----------------------------------------------------------------------------
     def _fire(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
-              owner: str) -> Outcome:
+              owner: str) -> Outcome | Placed:
         now = self.clock.now()
         claim = self.ledger.claim(draft, now)
         self.fault("intent")
@@ -330,7 +389,7 @@ class OrderExecutor:
         return self._call_broker(broker, spec, event, draft, claim, owner)
 
     def _call_broker(self, broker: Broker, spec: StrategySpec, event: OrderEvent,
-                     draft: IntentDraft, claim: Claim, owner: str) -> Outcome:
+                     draft: IntentDraft, claim: Claim, owner: str) -> Outcome | Placed:
         request = OrderRequest(client_tag=claim.client_tag, symbol=draft.symbol,
                                side=draft.side, kind=draft.kind, quantity=draft.quantity,
                                exchange=draft.exchange)
@@ -359,10 +418,7 @@ class OrderExecutor:
             self.fault("broker_called")
             return self._failed(spec, event, claim, owner, exc.message)
         self.fault("broker_called")
-        self.apply_update(result)
-        self.fault("recorded")
-        self._complete(spec, event, owner, result.broker_order_id)
-        return Outcome.PLACED
+        return Placed(spec, event, owner, result)
 
     def _complete(self, spec: StrategySpec, event: OrderEvent, owner: str,
                   broker_order_id: str) -> None:
@@ -405,7 +461,7 @@ class OrderExecutor:
         return Outcome.UNKNOWN
 
     def _already_claimed(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
-                         claim: Claim, owner: str) -> Outcome:
+                         claim: Claim, owner: str) -> Outcome | Placed:
         if claim.state in (IntentState.SENT, IntentState.DONE):
             row = self.ledger.get(claim.order_id)
             self._complete(spec, event, owner, row["broker_order_id"] or "")
