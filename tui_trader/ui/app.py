@@ -29,6 +29,7 @@ from .messages import (
 )
 from .screens.login import LoginScreen
 from .status import StatusInfo
+from .stylesheet import ReusingStylesheet
 from .themes import DEFAULT_THEME, FALLBACK, load_themes
 
 if TYPE_CHECKING:
@@ -72,12 +73,15 @@ class TraderApp(App[int]):
                  ctx: AppContext | None = None, engine: EngineControl | None = None,
                  event_interval: float = 0.1, health_interval: float = 5.0) -> None:
         super().__init__()
+        self.stylesheet = ReusingStylesheet(variables=self.get_css_variables())
         self.settings = settings
         self.backend = Backend(settings, clock=clock, ctx=ctx, engine=engine,
                                event_interval=event_interval)
         self.clock = clock or (ctx.clock if ctx is not None else None)
         self.user_session: UserSession | None = None
         self.live_screens: set[Any] = set()
+        self._built_modes: set[str] = {"login"}  # modes whose screen exists already
+        self._instant_switch = False
         self._health_interval = health_interval
         self.theme_names: list[str] = []
         for theme in load_themes():
@@ -195,8 +199,51 @@ class TraderApp(App[int]):
         await self.run_action(action, self.screen if section else self)
 
     def add_sections(self) -> None:
+        self._built_modes -= set(keymap.SECTIONS)
         for mode in keymap.SECTIONS:
             self.add_mode(mode, _section(mode))
+
+    # -- switching sections -----------------------------------------------------------------
+    def switch_mode(self, mode: str):
+        # Textual holds every repaint for 50 ms after a mode switch, to hide a new mode's
+        # screen while it is built. A section shown before is built and kept, so there is
+        # nothing to hide: it is painted on the next frame.
+        self._instant_switch = self._instant_switch or mode in self._built_modes
+        try:
+            return super().switch_mode(mode)
+        finally:
+            self._instant_switch = False
+            self._built_modes.add(mode)
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        if not self._instant_switch:
+            super().delay_update(delay)
+
+    def prebuild_sections(self, delay: float = 0.2) -> None:
+        """Build every section's screen soon after sign-in, one per step, so that even the
+        first visit to a section is a switch to a screen that exists. A section reads its
+        data when it is shown, not while it is built."""
+        session = self.user_session
+
+        def step() -> None:
+            if self.user_session is not session or session is None:
+                return  # signed out (or in again) since
+            pending = [m for m in keymap.SECTIONS if m not in self._built_modes]
+            if not pending:
+                return
+            here = self.current_mode
+            if here in keymap.SECTIONS and len(self.screen_stack) == 1:
+                # To the new section and straight back in one callback: no frame is painted
+                # in between, no key is handled in between, and the new screen composes in
+                # the background.
+                with self.batch_update():
+                    self._instant_switch = True
+                    self.switch_mode(pending[0])
+                    self._instant_switch = True
+                    self.switch_mode(here)
+            self.set_timer(0.05, step, name="prebuild sections")
+
+        self.set_timer(delay, step, name="prebuild sections")
 
     # -- app-wide actions -------------------------------------------------------------------
     def action_help(self) -> None:

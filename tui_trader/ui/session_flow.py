@@ -26,6 +26,7 @@ def start_session(app: TraderApp, result: LoginResult, *, demo: bool = False) ->
         app.apply_theme(result.user.theme)
     app.add_sections()
     app.switch_mode("positions")
+    app.prebuild_sections()
     app.backend.listen(session.user_id,
                        on_batch=lambda batch: app.post_message(EngineEventsBatch(batch)),
                        on_health=lambda ok, detail: app.post_message(StoreHealth(ok, detail)))

@@ -78,8 +78,10 @@ class BrokersScreen(SectionScreen):
         self.query_one("#brokers-empty").display = False
 
     def on_screen_resume(self) -> None:
-        # Shown (first time, or again): paint what we have, then read fresh data.
-        self.call_after_refresh(self.reload)
+        # Shown (first time, or again): paint what we have, then read fresh data. A screen
+        # built ahead of its first visit (see TraderApp.prebuild_sections) is not shown yet.
+        if self.is_current:
+            self.call_after_refresh(self.reload)
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="load broker accounts")
     def reload(self) -> None:

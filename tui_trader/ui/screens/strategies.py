@@ -55,8 +55,11 @@ class StrategiesScreen(SectionScreen):
         self.set_interval(1.0, self._reload_if_stale)
 
     def on_screen_resume(self) -> None:
-        # Shown (first time, or again): paint what we have, then read fresh data.
-        self.call_after_refresh(self.reload)
+        # Shown (first time, or again): paint what we have, then read fresh data. A screen
+        # built ahead of its first visit (see TraderApp.prebuild_sections) is not shown yet.
+        if self.is_current:
+            self._stale = False
+            self.call_after_refresh(self.reload)
 
     # -- data -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, name="load strategies")
@@ -64,7 +67,7 @@ class StrategiesScreen(SectionScreen):
         self.post_message(DataLoaded("strategies", self.session.strategies.rows()))
 
     def _reload_if_stale(self) -> None:
-        if self._stale:
+        if self._stale and self.is_current:  # hidden: reloaded when shown again
             self._stale = False
             self.reload()
 
