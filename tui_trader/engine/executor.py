@@ -218,11 +218,15 @@ class OrderExecutor:
         return done
 
     def _drain_inbox(self) -> int:
+        """Fire everything handed over, including what arrives while firing, then do the
+        bookkeeping of all of it."""
         inbox = self._inbox
-        batch = []
+        fired: list[Outcome | Placed] = []
         while inbox:
-            batch.append(inbox.popleft())
-        return self.process_batch(batch)
+            queued, acquired = inbox.popleft()
+            fired.append(self._fire_entry(queued, acquired))
+        self._settle(fired)
+        return len(fired)
 
     def recover(self) -> int:
         """Re-process this consumer's unacknowledged entries and claim dead consumers'."""
@@ -260,9 +264,11 @@ class OrderExecutor:
 
     def _settle(self, fired: list[Outcome | Placed]) -> list[Outcome]:
         outcomes = []
+        applied = set()
         for item in fired:
             if isinstance(item, Placed):
                 self.apply_update(item.result)
+                applied.add(_snapshot_key(item.result))
                 self.fault("recorded")
                 self._complete(item.spec, item.event, item.owner, item.result.broker_order_id)
                 assert item.queued is not None
@@ -270,7 +276,8 @@ class OrderExecutor:
             outcomes.append(item)
         deferred, self._deferred = self._deferred, []
         for update in deferred:
-            self.apply_update(update)
+            if _snapshot_key(update) not in applied:  # the call's own answer said the same
+                self.apply_update(update)
         return outcomes
 
     def on_broker_update(self, update: BrokerOrder) -> None:
@@ -593,6 +600,11 @@ class OrderExecutor:
             status=str(row["status"]), quantity=row["quantity"],
             filled_quantity=row["filled_quantity"], average_price=row["average_price"],
             message=row.get("error")))
+
+
+def _snapshot_key(update: BrokerOrder) -> tuple:
+    return (update.broker_order_id, update.status, update.filled_quantity,
+            update.average_price)
 
 
 def _delta_price(before_avg: Decimal | None, before_filled: int, after_avg: Decimal | None,
