@@ -1,4 +1,8 @@
-"""Apply the Alembic migrations in `schema/` to a database; used by `db upgrade` and start-up."""
+"""Apply the Alembic migrations in `schema/` to a database; used by `db upgrade` and start-up.
+
+The repository's top-level `schema/` is the source of truth; a regular (non-editable) build
+copies it into the wheel at `tui_trader/_schema/` (see setup.py), used when the package runs
+from an installed wheel with no `schema/` beside it."""
 
 from __future__ import annotations
 
@@ -12,7 +16,21 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
+REPO_SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schema"
+PACKAGED_SCHEMA_DIR = Path(__file__).resolve().parents[1] / "_schema"
+
+
+def find_schema_dir() -> Path:
+    """The checkout's `schema/` when there is one (editable install, tests), else the copy
+    shipped inside the installed package. With neither, the checkout's path, so that Alembic
+    names it when it reports the tree missing."""
+    for candidate in (REPO_SCHEMA_DIR, PACKAGED_SCHEMA_DIR):
+        if (candidate / "env.py").is_file() and (candidate / "versions").is_dir():
+            return candidate
+    return REPO_SCHEMA_DIR
+
+
+SCHEMA_DIR = find_schema_dir()
 
 log = logging.getLogger(__name__)
 
