@@ -37,6 +37,23 @@ async def test_demo_account_brings_a_paper_broker_and_two_strategies(make_app):
         assert sorted(s.symbol for s in session.strategies.list()) == ["INFY", "TCS"]
 
 
+async def test_demo_without_a_password_asks_for_one_and_stays_ready(make_app):
+    from textual.widgets import Label
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: field_error(app, "password"), what="inline error")
+        assert "demo account" in field_error(app, "password")
+        banner = str(app.screen.query_one("#login-banner", Label).render())
+        assert "Working" not in banner and "password" in banner
+        assert app.user_session is None
+        await type_into(pilot, "#input-password", "demo-password")
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.user_session is not None, what="demo")
+
+
 async def test_log_in(make_app, user):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

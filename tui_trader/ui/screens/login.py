@@ -126,8 +126,8 @@ class LoginScreen(Screen):
         self._busy(False)
         for name, message in event.errors.items():
             self.field(name).set_error(message)
-        if event.banner:
-            self.banner(event.banner)
+        # Always replace "Working…": an empty banner clears it, the field says what is wrong.
+        self.banner(event.banner)
         first = next(iter(event.errors), None)
         if first:
             self.field(first).input.focus()
@@ -173,6 +173,11 @@ class LoginScreen(Screen):
         if not self.ready:
             self._pending = what
             self.banner("Starting… your request runs as soon as the database is connected.")
+            return
+        if what == "demo" and not password:
+            self.field("password").set_error("choose one for the demo account (8+ characters)")
+            self.banner("The demo account is a real local user: pick its password, then F3.")
+            self.field("password").input.focus()
             return
         self._busy(True)
         self.banner("Working…")
