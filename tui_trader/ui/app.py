@@ -73,7 +73,6 @@ class TraderApp(App[int]):
                  ctx: AppContext | None = None, engine: EngineControl | None = None,
                  event_interval: float = 0.1, health_interval: float = 5.0) -> None:
         super().__init__()
-        self.stylesheet = ReusingStylesheet(variables=self.get_css_variables())
         self.settings = settings
         self.backend = Backend(settings, clock=clock, ctx=ctx, engine=engine,
                                event_interval=event_interval)
@@ -88,6 +87,8 @@ class TraderApp(App[int]):
             self.register_theme(theme)
             self.theme_names.append(theme.name)
         self.apply_theme(settings.theme)
+        # After the theme: the first parse is then made with the variables it needs.
+        self.stylesheet = ReusingStylesheet(variables=self.get_css_variables())
         from ..config import config_file_path
 
         self.user_keys = keymap.user_keymap(config_file_path())

@@ -12,8 +12,13 @@ from textual.css.stylesheet import Stylesheet
 
 
 class ReusingStylesheet(Stylesheet):
-    _given: dict[str, str] | None = None  # the variables last set
-    _parsed: tuple | None = None  # (variables, sources) of the rules we hold
+    def __init__(self, *, variables: dict[str, str] | None = None) -> None:
+        super().__init__(variables=variables)
+        self._given = dict(variables) if variables is not None else None  # variables in use
+        self._parsed: tuple | None = None  # (variables, sources) of the rules we hold
+
+    def _key(self) -> tuple:
+        return tuple((self._given or {}).items()), tuple(self.source.items())
 
     def set_variables(self, variables: dict[str, str]) -> None:
         if variables == self._given:
@@ -21,8 +26,12 @@ class ReusingStylesheet(Stylesheet):
         super().set_variables(variables)
         self._given = dict(variables)
 
+    def parse(self) -> None:
+        super().parse()
+        self._parsed = self._key()
+
     def reparse(self) -> None:
-        key = (tuple((self._given or {}).items()), tuple(self.source.items()))
+        key = self._key()
         if self._given is not None and key == self._parsed:
             return
         super().reparse()
