@@ -57,11 +57,12 @@ def test_buy_then_stoploss_fills_once(ctx, trader, strategy, harness):
         pos = s.exec(select(Position)).one()
         assert pos.status is PositionStatus.CLOSED and pos.quantity == 0
         assert pos.realized_pnl == (Decimal("1490.00") - Decimal("1520.00")) * 10
-        actions = [h.action.value for h in s.exec(select(PositionHistory)
-                                                    .order_by(PositionHistory.created_at))]
+        actions = [h.action.value for h in s.exec(
+            select(PositionHistory).order_by(PositionHistory.created_at, PositionHistory.seq))]
         assert actions == ["OPEN", "CLOSE"]
         statuses = [h.status.value for h in s.exec(
-            select(OrderHistory).where(OrderHistory.order_id == exit_order.id))]
+            select(OrderHistory).where(OrderHistory.order_id == exit_order.id)
+            .order_by(OrderHistory.created_at, OrderHistory.seq))]
         assert statuses[0] == "PENDING" and statuses[-1] == "FILLED"
     assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
 

@@ -125,6 +125,9 @@ class Position(SQLModel, table=True):
 
 
 class PositionHistory(SQLModel, table=True):
+    """Every fill applied to a position, in order: by created_at, then seq (stamped at
+    insert), since several fills are often recorded with the same timestamp."""
+
     __tablename__ = "position_history"
 
     id: uuid.UUID = pk()
@@ -137,3 +140,4 @@ class PositionHistory(SQLModel, table=True):
     price: Decimal = money(nullable=False)
     pnl: Decimal = money(nullable=False, default=Decimal(0))
     created_at: datetime = created_at()
+    seq: int | None = insert_seq()

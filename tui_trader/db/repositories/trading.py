@@ -53,4 +53,4 @@ class PositionRepository(ScopedRepository):
         pos = self.get(position_id)
         return list(self.session.exec(
             self._select(PositionHistory).where(PositionHistory.position_id == pos.id)
-            .order_by(col(PositionHistory.created_at))).all())
+            .order_by(col(PositionHistory.created_at), col(PositionHistory.seq))).all())
