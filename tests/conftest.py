@@ -33,7 +33,8 @@ def redis_url_for_worker(request: pytest.FixtureRequest) -> str:
     if not REDIS_URL:
         _missing("TUI_TRADER_TEST_REDIS_URL")
     parts = urlsplit(REDIS_URL)
-    db = 15 - worker_index(request)
+    # Counting down from the URL's db: two runs given different dbs never share one.
+    db = int(parts.path.strip("/") or 15) - worker_index(request)
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
@@ -69,7 +70,8 @@ def pg_url_for_worker(request: pytest.FixtureRequest) -> str:
     base = make_url(DATABASE_URL)
     if base.drivername == "postgresql":
         base = base.set(drivername="postgresql+psycopg")
-    name = f"tui_trader_test_{worker_index(request)}"
+    # Named after the URL's database, so two runs given different ones never share one.
+    name = f"tui_trader_{base.database or 'test'}_{worker_index(request)}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -52,7 +52,6 @@ def cmd_engine(args: argparse.Namespace) -> int:
         if not args.email:
             raise ConfigError("--email", "the Kite feed needs the user whose Kite session "
                                          "to use")
-        from .brokers.feeds.kite_ticker import block_entries_while_stale
         from .services.market_data import kite_ticker_feed
 
         broker_user, account = _kite_account(ctx, args.email, args.account)
@@ -60,12 +59,9 @@ def cmd_engine(args: argparse.Namespace) -> int:
         feed = kite_ticker_feed(ctx, broker_user, account)
     engine = EmbeddedEngine(ctx, feed=feed, live_factory=make_live_factory(ctx))
     if stale_hook is not None:
-        user_id, account_id = stale_hook
-        feed.on_stale = block_entries_while_stale(engine.gate, account_id)
-        # Order updates pushed over the ticker reach the account's broker, which tells the
-        # engine (the same path as a reconciliation answer).
-        feed.on_order_update = lambda data: engine.brokers.for_account(
-            user_id, account_id).apply_order_update(data)
+        from .services.live_feed import wire_kite_feed
+
+        wire_kite_feed(engine, feed, *stale_hook)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     engine.start()

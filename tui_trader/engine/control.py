@@ -36,6 +36,7 @@ class EngineHealth:
     state: str  # starting | reconciling | running | degraded | stopped | unreachable
     entries_allowed: bool
     detail: str = ""
+    feed: str = ""  # where prices come from: simulated | replay | kite | none ("" unknown)
 
 
 class EngineResources(Protocol):

@@ -152,7 +152,7 @@ class EmbeddedEngine:
                                             entries_allowed=self.gate.allowed, detail=detail))
 
     def health(self) -> EngineHealth:
-        return EngineHealth(self.state, self.gate.allowed, self.detail)
+        return EngineHealth(self.state, self.gate.allowed, self.detail, self.feed_name())
 
     def restore(self) -> None:
         """Rebuild live state if Redis lost it, load running strategies, reconcile."""
@@ -329,7 +329,7 @@ class EmbeddedEngine:
         self.positions.mark_prices(self.router.last_price)
         self.positions.flush(now)
         try:
-            self.control.beat(self.state, self.gate.allowed, self.detail)
+            self.control.beat(self.state, self.gate.allowed, self.detail, self.feed_name())
         except Exception:
             log.debug("heartbeat skipped: live store unreachable")
         runner = self.scheduler.runner
@@ -401,6 +401,31 @@ class EmbeddedEngine:
             self.publisher.publish(StrategyStatusChanged(str(user_id), str(spec.id), "running",
                                                          note))
             return StartResult(spec.id, note)
+
+    def use_feed(self, feed: Feed) -> None:
+        """Take market data from `feed` from now on (the console moves from the simulated
+        feed to a broker's live ticker once its user has a broker session). Running
+        strategies keep running and their subscriptions move across; prices seen on the old
+        feed are forgotten, so nothing is judged on them once real ones flow."""
+        with self._control_lock:
+            old = self.feed
+            if old is feed:
+                return
+            if old is not None:
+                old.stop()
+            self.router.forget_prices()
+            self.feed = feed
+            feed.subscribe(self.router.symbols() | self.positions.symbols())
+            if self.state not in ("stopped",):
+                feed.start(self.on_ticks)
+        log.info("market data now from %s", type(feed).__name__)
+
+    def feed_name(self) -> str:
+        """What the status bar shows: simulated, replay, kite or none."""
+        if self.feed is None:
+            return "none"
+        name = type(self.feed).__name__.removesuffix("Feed").removesuffix("Ticker")
+        return name.lower() or "feed"
 
     def _simulated_feed(self) -> bool:
         """A stop-loss on a real account must never be judged on made-up prices."""

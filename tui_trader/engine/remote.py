@@ -85,10 +85,11 @@ class ControlListener:
             pipe.expire(key, REPLY_TTL_S)
             pipe.execute()
 
-    def beat(self, state: str, entries_allowed: bool, detail: str) -> None:
+    def beat(self, state: str, entries_allowed: bool, detail: str, feed: str = "") -> None:
         pipe = self.store.pipeline(transaction=False)
         pipe.hset(HEARTBEAT, mapping={"state": state, "entries_allowed": int(entries_allowed),
-                                      "detail": detail, "consumer": self.consumer})
+                                      "detail": detail, "consumer": self.consumer,
+                                      "feed": feed})
         pipe.expire(HEARTBEAT, HEARTBEAT_TTL_S)
         pipe.execute()
 

@@ -142,6 +142,12 @@ class TickRouter:
         flushed.update(changed)
         return {symbol: (t.price, t.ts) for symbol, t in changed.items()}
 
+    def forget_prices(self) -> None:
+        """Drop every price seen so far (the feed changed: old prices and their timestamps
+        say nothing about the new source, and must not make its ticks look out of order)."""
+        self._last = {}
+        self._flushed = {}
+
     def last_price(self, symbol: str) -> Decimal | None:
         tick = self._last.get(symbol)
         return tick.price if tick is not None else None

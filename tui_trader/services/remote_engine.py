@@ -58,4 +58,4 @@ class RemoteEngineControl:
         if not beat:
             return EngineHealth("unreachable", False, "no server engine heartbeat")
         return EngineHealth(beat.get("state", "unknown"), beat.get("entries_allowed") == "1",
-                            beat.get("detail", ""))
+                            beat.get("detail", ""), beat.get("feed", ""))
