@@ -120,6 +120,17 @@ class QueuedEvent:
         except MalformedEvent as exc:
             self._error = exc
 
+    @classmethod
+    def of(cls, entry_id: str, event: OrderEvent) -> QueuedEvent:
+        """An entry whose event is already known (just published by this process): no
+        decoding on the hot path."""
+        queued = cls.__new__(cls)
+        queued.entry_id = entry_id
+        queued.fields = event.to_fields()
+        queued._event = event
+        queued._error = None
+        return queued
+
     @property
     def event(self) -> OrderEvent:
         if self._error is not None:
@@ -217,7 +228,7 @@ class OrderQueue:
             self.ensure_group()
             entries = self.read(count=count)
         else:
-            entries = _entries(reply)
+            entries = _entries(reply, known={entry_id: event})
         acquired = None
         if locked:
             status, position = locked
@@ -304,7 +315,7 @@ class OrderQueue:
             raise ValueError(f"block_ms must be below the socket timeout ({timeout}s)")
 
 
-def _entries(reply: Any) -> list[QueuedEvent]:
+def _entries(reply: Any, known: Mapping[str, OrderEvent] | None = None) -> list[QueuedEvent]:
     """Flatten an XREADGROUP reply ([[stream, [(id, fields), ...]]], RESP2) for our stream.
     Raw replies from a script hold fields as a flat [k, v, ...] list; the embedded store's
     script replies drop the outer list for a single stream."""
@@ -312,8 +323,10 @@ def _entries(reply: Any) -> list[QueuedEvent]:
         return []
     if isinstance(reply, list) and reply and isinstance(reply[0], str):
         reply = [reply]
+    known = known or {}
     return [
-        QueuedEvent(entry_id, _pairs(fields))
+        QueuedEvent.of(entry_id, known[entry_id]) if entry_id in known
+        else QueuedEvent(entry_id, _pairs(fields))
         for _stream, messages in reply
         for entry_id, fields in messages
     ]
