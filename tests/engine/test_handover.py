@@ -129,3 +129,38 @@ def test_a_burst_of_stoplosses_calls_the_broker_before_any_bookkeeping(ctx, trad
     assert len(exits) == 4 and {o.status for o in exits} == {OrderStatus.FILLED}
     runtime = LiveState(ctx.store)
     assert {runtime.get_runtime(i).position for i in ids} == {RuntimePosition.SOLD}
+
+
+def test_an_exit_that_fails_part_way_is_retried_without_a_restart(ctx, trader, strategy,
+                                                                 harness):
+    _bought(ctx, trader, strategy, harness)
+    engine = harness.engine
+    ledger = engine.executor.ledger
+    real_claim = ledger.claim
+    failures = []
+
+    def blinking_claim(draft, now):
+        if not failures:
+            failures.append(draft.key)
+            raise ConnectionError("database connection lost")  # e.g. PostgreSQL restarting
+        return real_claim(draft, now)
+
+    ledger.claim = blinking_claim
+    stop = threading.Event()
+    worker = threading.Thread(target=engine.executor.run, args=(stop, 20), daemon=True)
+    worker.start()
+    try:
+        harness.tick("INFY", "1499.00")
+        deadline = time.monotonic() + 30
+        while engine.executor.counters.placed < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)  # polling a condition with a deadline, not timing it
+    finally:
+        stop.set()
+        engine.executor._wake.set()
+        worker.join(timeout=10)
+    assert failures and engine.executor.counters.errors == 1
+    assert engine.executor.counters.placed == 2  # the BUY, and the exit on the retry
+    assert engine.queue.pending_count() == 0
+    with ctx.session() as s:
+        exits = s.exec(select(Order).where(Order.reason == "STOPLOSS")).all()
+    assert len(exits) == 1 and exits[0].status is OrderStatus.FILLED

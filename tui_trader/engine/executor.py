@@ -189,15 +189,33 @@ class OrderExecutor:
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop: threading.Event, block_ms: int = POLL_MS) -> None:
+        dropped = False
+        backoff = 0.2
         while not stop.is_set():
             try:
+                if dropped:
+                    self.retry_dropped()
+                    dropped, backoff = False, 0.2
                 self.run_once(block_ms)
             except SimulatedCrash:
                 raise
             except Exception:
                 self.counters.errors += 1
-                log.exception("executor loop error; continuing")
-                stop.wait(0.2)
+                log.exception("executor error; the unfinished entries are retried")
+                dropped = True
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def retry_dropped(self) -> int:
+        """Process again the entries this consumer took but never finished because handling
+        failed part-way (the database blinked, a bug): without this they would wait in the
+        pending list until a restart. Every step is safe to repeat."""
+        busy = set(self._held) | {queued.entry_id for queued, _ in list(self._inbox)}
+        items = [(queued, None) for queued in self.queue.pending_own(count=1000)
+                 if queued.entry_id not in busy]
+        if items:
+            log.info("retrying %d unfinished order events", len(items))
+        return self.process_batch(items)
 
     def run_once(self, block_ms: int = POLL_MS, *, retry_held_now: bool = False) -> int:
         """Process what is due: held entries, handed-over entries, then new stream entries.
