@@ -101,7 +101,7 @@ class FakeEngine:
     def health(self):
         from tui_trader.services.engine_control import EngineHealth
 
-        return EngineHealth(self.state, self.state == "running", "")
+        return EngineHealth(self.state, self.state == "running", "", "simulated")
 
 
 @pytest.fixture

@@ -132,6 +132,9 @@ async def test_kite_login_against_the_local_sandbox(make_app, ctx, user, clock):
             await settle(pilot)
             (row,) = table_text(app, "#brokers-table")
             assert row[3].startswith("valid to 2026-11-24 06:00 IST"), row
+            # With a Kite session the console's engine leaves simulated prices for the ticker.
+            await wait_until(pilot, lambda: app.status.feed == "kite", what="live prices")
+            assert any("Live prices" in text for text in app.notices_seen)
             await pilot.press("t")
             await wait_until(pilot, lambda: any("Kite: OK" in text
                                                 for text in app.notices_seen),

@@ -160,7 +160,8 @@ class TraderApp(App[int]):
         if health is not None:
             self.status = replace(self.status, engine=health.state,
                                   entries_allowed=health.entries_allowed,
-                                  engine_detail=health.detail)
+                                  engine_detail=health.detail,
+                                  feed=getattr(health, "feed", ""))
 
     def on_store_health(self, message: StoreHealth) -> None:
         if self.user_session is None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import keymap
 from .backend import UserSession
-from .messages import Done, EngineEventsBatch, StoreHealth, UnreadChanged
+from .messages import Done, EngineEventsBatch, EngineHealthChanged, StoreHealth, UnreadChanged
 
 if TYPE_CHECKING:
     from ..services.views import LoginResult
@@ -47,9 +47,21 @@ def load_session_data(app: TraderApp, session: UserSession) -> None:
         session.load_symbols()
         for text in token_warnings(session.brokers.list()):
             app.post_message(Done(text, "warning"))
+        connect_live_prices(app, session)
 
     app.run_worker(work, thread=True, exit_on_error=False, name="load positions",
                    group="session-load", exclusive=True)
+
+
+def connect_live_prices(app: TraderApp, session: UserSession) -> None:
+    """(worker thread) Once the user has a Kite session, the in-process engine follows their
+    Kite ticker instead of simulated prices; the status bar says which."""
+    from ..services.live_feed import connect_live_feed
+
+    note = connect_live_feed(session.ctx, app.backend.engine, session.user_id)
+    if note:
+        app.post_message(Done(note, "warning" if "not connected" in note else "information"))
+        app.post_message(EngineHealthChanged(app.backend.engine_health()))
 
 
 def token_warnings(accounts) -> list[str]:

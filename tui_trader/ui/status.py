@@ -12,6 +12,7 @@ class StatusInfo:
     engine: str = "starting"
     engine_detail: str = ""
     entries_allowed: bool = False
+    feed: str = ""  # where the engine's prices come from: simulated, replay, kite
     store: str = ""
     events_ok: bool | None = None  # None: not listening (signed out)
     events_detail: str = ""

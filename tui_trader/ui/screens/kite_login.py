@@ -106,6 +106,9 @@ class KiteLoginScreen(TraderModal):
         except TuiTraderError as exc:
             self.post_message(FormRejected({}, one_line(str(exc))))
             return
+        from ..session_flow import connect_live_prices
+
+        connect_live_prices(self.app, self.session)  # type: ignore[arg-type]
         self.app.call_from_thread(self._success, expires)
 
     def _success(self, expires) -> None:

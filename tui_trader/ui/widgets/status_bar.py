@@ -1,4 +1,5 @@
-"""The one-line status bar: market, IST clock, engine, live store, events link, unread."""
+"""The one-line status bar: market, IST clock, engine, where prices come from, live store,
+events link, unread."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def status_content(info: StatusInfo, width: int) -> Content:
     parts = [Content.styled(info.market, f"bold {market_style}")]
     engine = Content.assemble("engine ", (info.engine, f"bold {_LEVEL[info.engine_level]}"))
     parts.append(engine)
+    if info.feed:
+        real = info.feed not in ("simulated", "replay", "none")
+        parts.append(Content.assemble(
+            "prices ", (info.feed, "bold $success" if real else "bold $foreground")))
     if info.store:
         if info.events_ok is False:
             link = (" ✗ down", "bold $error")
