@@ -13,16 +13,19 @@ _LEVEL = {"ok": "$success", "warn": "$warning", "bad": "$error"}
 
 
 def status_content(info: StatusInfo, width: int) -> Content:
-    """Build the line, dropping the least important parts when the terminal is narrow."""
+    """Build the line; when the terminal is narrow the least important parts go first
+    (the user, then the store unless it is down, then the price source, then unread)."""
     sep = Content.styled(" │ ", "$foreground-muted")
     market_style = "$success" if info.market_open else "$foreground"
-    parts = [Content.styled(info.market, f"bold {market_style}")]
-    engine = Content.assemble("engine ", (info.engine, f"bold {_LEVEL[info.engine_level]}"))
-    parts.append(engine)
+    # (importance: lower stays longer, the part)
+    parts: list[tuple[int, Content]] = [
+        (0, Content.styled(info.market, f"bold {market_style}")),
+        (0, Content.assemble("engine ", (info.engine, f"bold {_LEVEL[info.engine_level]}"))),
+    ]
     if info.feed:
         real = info.feed not in ("simulated", "replay", "none")
-        parts.append(Content.assemble(
-            "prices ", (info.feed, "bold $success" if real else "bold $foreground")))
+        parts.append((3, Content.assemble(
+            "prices ", (info.feed, "bold $success" if real else "bold $foreground"))))
     if info.store:
         if info.events_ok is False:
             link = (" ✗ down", "bold $error")
@@ -30,15 +33,16 @@ def status_content(info: StatusInfo, width: int) -> Content:
             link = (" ●", "$success")
         else:
             link = ("", "")
-        parts.append(Content.assemble("store ", (info.store, "bold"), link))
+        parts.append((1 if info.events_ok is False else 4,
+                      Content.assemble("store ", (info.store, "bold"), link)))
     if info.unread:
-        parts.append(Content.styled(f"{info.unread} unread", "bold $warning"))
+        parts.append((2, Content.styled(f"{info.unread} unread", "bold $warning")))
     if info.user:
-        parts.append(Content.styled(info.user, "$foreground-muted"))
-    while len(parts) > 2 and sum(p.cell_length for p in parts) + 3 * (len(parts) - 1) > width:
-        parts.pop()
+        parts.append((5, Content.styled(info.user, "$foreground-muted")))
+    while len(parts) > 2 and sum(p.cell_length for _, p in parts) + 3 * (len(parts) - 1) > width:
+        parts.remove(max(parts, key=lambda item: item[0]))
     line = Content(" ")
-    for i, part in enumerate(parts):
+    for i, (_, part) in enumerate(parts):
         line += (sep if i else Content("")) + part
     return line
 
