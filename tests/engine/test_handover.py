@@ -164,3 +164,53 @@ def test_an_exit_that_fails_part_way_is_retried_without_a_restart(ctx, trader, s
     with ctx.session() as s:
         exits = s.exec(select(Order).where(Order.reason == "STOPLOSS")).all()
     assert len(exits) == 1 and exits[0].status is OrderStatus.FILLED
+
+
+def test_arming_on_a_price_already_through_the_stop_fires_at_once(ctx):
+    import uuid
+    from decimal import Decimal
+
+    from tui_trader.brokers.feeds.base import Tick
+    from tui_trader.engine.router import StopLossWatch, TickRouter
+
+    fired = []
+    router = TickRouter(lambda w, p, t: fired.append((w.strategy_id, p)),
+                        known_symbols=["INFY", "TCS"])
+    crossed, clear, unseen = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    router.watch(StopLossWatch(crossed, uuid.uuid4(), "INFY", Decimal("1500")))
+    router.watch(StopLossWatch(clear, uuid.uuid4(), "TCS", Decimal("3300")))
+    now = ctx.clock.now()
+    # The BUY was still being recorded (not armed): this tick went through the stop unseen.
+    router.on_batch([Tick("INFY", Decimal("1495"), now, 1, 1),
+                     Tick("TCS", Decimal("3400"), now, 1, 2)])
+    assert fired == []
+    assert router.arm(crossed) is True
+    assert fired == [(crossed, Decimal("1495"))] and not router.get(crossed).armed
+    assert router.arm(clear) is False and router.get(clear).armed
+    assert router.arm(unseen) is False  # not watched: nothing to do
+    router.on_batch([Tick("TCS", Decimal("3299"), now, 1, 3)])
+    assert fired[-1] == (clear, Decimal("3299"))
+
+
+def test_a_stop_crossed_while_the_buy_was_recorded_still_exits(ctx, trader, strategy, harness):
+    harness.start()
+    harness.engine.start_strategy(trader.id, strategy.id)
+    harness.tick("INFY", "1520.00")
+    harness.advance_to(9, 30)
+    engine = harness.engine
+    # The BUY goes out; before its bookkeeping arms the stop, the price falls through it.
+    original = engine.executor.apply_update
+    seen = []
+
+    def fall_during_record(update):
+        if not seen:
+            seen.append(update)
+            harness.tick("INFY", "1495.00")  # not armed yet: the router cannot fire here
+        return original(update)
+
+    engine.executor.apply_update = fall_during_record
+    harness.settle()
+    harness.settle()
+    with ctx.session() as s:
+        reasons = [o.reason.value for o in s.exec(select(Order).order_by(Order.created_at))]
+    assert reasons == ["BUY", "STOPLOSS"]

@@ -450,7 +450,10 @@ class OrderExecutor:
         position = next_position(event.event)
         self.live.locks.complete(spec.id, owner, position, order_field_for(event.event),
                                  broker_order_id)
-        self.router.set_armed(spec.id, position is RuntimePosition.BOUGHT)
+        if position is RuntimePosition.BOUGHT:
+            self.router.arm(spec.id)  # fires at once if the price is already through the stop
+        else:
+            self.router.set_armed(spec.id, False)
 
     def _failed(self, spec: StrategySpec, event: OrderEvent, claim: Claim, owner: str,
                 message: str, *, rejected: bool = False, token_lapsed: bool = False
@@ -544,7 +547,10 @@ class OrderExecutor:
         self.live.client.hset(key, mapping={"position": position.value, field_name: order_id,
                                             "lock_state": "0"})
         self.live.client.delete(f"{key}:lock")
-        self.router.set_armed(spec.id, position is RuntimePosition.BOUGHT)
+        if position is RuntimePosition.BOUGHT:
+            self.router.arm(spec.id)  # fires at once if the price is already through the stop
+        else:
+            self.router.set_armed(spec.id, False)
 
     def apply_update(self, update: BrokerOrder) -> None:
         """Apply a broker snapshot (return value, listener or reconciliation): idempotent."""

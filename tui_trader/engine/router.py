@@ -84,6 +84,27 @@ class TickRouter:
         if watch is not None:
             watch.armed = armed
 
+    def arm(self, strategy_id: UUID) -> bool:
+        """Start watching a freshly bought position. A price that crossed the stop while the
+        BUY was being recorded (the router was not armed yet) fires at once, on the last
+        price, instead of waiting for the next tick to cross it again. True if it fired."""
+        watch = self._by_id.get(strategy_id)
+        if watch is None:
+            return False
+        tick = self._last.get(watch.symbol)
+        if tick is not None and tick.price <= watch.stop_loss:
+            watch.armed = False
+            self.counters.stoploss_triggers += 1
+            try:
+                self._on_stoploss(watch, tick.price, tick.ts)
+            except Exception:
+                watch.armed = True
+                log.exception("stop-loss trigger for %s failed", strategy_id)
+                return False
+            return True
+        watch.armed = True
+        return False
+
     def get(self, strategy_id: UUID) -> StopLossWatch | None:
         return self._by_id.get(strategy_id)
 
