@@ -161,3 +161,21 @@ def test_logging_in_again_lifts_the_block(live: Callable[..., LiveHarness]) -> N
     KiteSessionExchange(h.ctx, h.user.id).exchange(h.account, h.sandbox.issue_request_token())
     h.settle()
     assert h.account not in h.engine.gate.blocked_accounts
+
+
+def test_kill_switch_closes_a_live_position_at_kite(live: Callable[..., LiveHarness]) -> None:
+    h = live()
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    report = h.engine.kill_switch(h.user.id)
+    assert report.exit_orders == 1 and report.errors == []
+    buy, exit_ = h.sandbox.received_orders
+    assert exit_.params["transaction_type"] == "SELL" and exit_.params["quantity"] == "10"
+    orders = h.orders()
+    assert [o.reason.value for o in orders] == ["BUY", "EXIT"]
+    assert orders[1].broker_account_id == h.account
+    assert exit_.params["tag"] == orders[1].client_tag
+    h.settle()
+    with h.ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED

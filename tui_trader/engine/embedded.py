@@ -50,7 +50,7 @@ from ..live.state import LiveState
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
-from .executor import EntryGate, OrderExecutor, trading_day
+from .executor import MAX_EXIT_ATTEMPTS, EntryGate, OrderExecutor, trading_day
 from .intents import IntentDraft, IntentLedger, intent_key, leg_for
 from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier
@@ -367,6 +367,20 @@ class EmbeddedEngine:
                 self.gate.token_lapsed_at.pop(row.id, None)
                 self._lapsed_token.pop(row.id, None)
                 log.info("broker account %s logged in again: entries allowed", row.id)
+                # Exits refused while the session was lapsed may go out now: watch again
+                # (a price already through the stop fires at once).
+                for spec in self.strategies.all():
+                    watch = self.router.get(spec.id)
+                    if spec.broker_account_id == row.id and watch is not None and \
+                            not watch.armed and self._holds(spec):
+                        self.router.arm(spec.id)
+
+    def _holds(self, spec: StrategySpec) -> bool:
+        try:
+            runtime = self.live.get_runtime(spec.id)
+        except Exception:  # live store unreachable: the next maintenance pass tries again
+            return False
+        return runtime is not None and runtime.position is RuntimePosition.BOUGHT
 
     # -- control (EngineControl) -----------------------------------------------------------
     def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult:
@@ -487,21 +501,30 @@ class EmbeddedEngine:
         return KillReport(stopped, exits, errors)
 
     def _square_off(self, pos) -> bool:
+        """One market exit for an open position, at the broker that holds it (the account of
+        the order that opened it: a LIVE position is closed at Kite, a paper one on paper)."""
         now = self.clock.now()
         owner = pos.strategy_id or pos.id
+        account = self._account_of(pos)
         draft = IntentDraft(
-            user_id=pos.user_id, strategy_id=pos.strategy_id, broker_account_id=None,
+            user_id=pos.user_id, strategy_id=pos.strategy_id, broker_account_id=account,
             key=intent_key(owner, leg_for(OrderReason.EXIT), trading_day(now)),
             event_id=None, trading_day=trading_day(now), symbol=pos.symbol,
             exchange=pos.exchange, side=Side.SELL if pos.quantity > 0 else Side.BUY,
             kind=OrderKind.MARKET, reason=OrderReason.EXIT, quantity=abs(pos.quantity))
-        claim = self.ledger.claim(draft, now)
+        # A refused earlier exit (never placed) does not stop the kill switch: next attempt.
+        draft, claim = self.ledger.claim_next_attempt(draft, now, MAX_EXIT_ATTEMPTS + 1)
         if not claim.won:
             return False  # an exit for this position is already placed today
-        broker = self.brokers.paper(pos.user_id)
-        price = self.router.last_price(pos.symbol) or pos.ltp
-        if price is not None:
-            broker.on_tick(pos.symbol, price, now)
+        try:
+            broker = self.brokers.for_account(pos.user_id, account)
+        except BrokerError as exc:
+            self.ledger.mark_failed(claim.order_id, now, exc.message)
+            raise
+        if hasattr(broker, "on_tick"):  # paper: fill against the engine's latest price
+            price = self.router.last_price(pos.symbol) or pos.ltp
+            if price is not None:
+                broker.on_tick(pos.symbol, price, now)
         try:
             result = broker.place_order(OrderRequest(
                 client_tag=claim.client_tag, symbol=pos.symbol, side=draft.side,
@@ -511,3 +534,15 @@ class EmbeddedEngine:
             raise
         self.executor.apply_update(result)
         return True
+
+    def _account_of(self, pos) -> uuid.UUID | None:
+        """The broker account of the latest filled order of the position's strategy and
+        symbol (None: the paper broker)."""
+        if pos.strategy_id is None:
+            return None
+        with self.ctx.db.connect() as conn:
+            return conn.execute(
+                sa.select(ORDERS.c.broker_account_id)
+                .where(ORDERS.c.strategy_id == pos.strategy_id,
+                       ORDERS.c.symbol == pos.symbol, ORDERS.c.filled_quantity > 0)
+                .order_by(ORDERS.c.created_at.desc()).limit(1)).scalar()

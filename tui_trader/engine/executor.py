@@ -62,6 +62,9 @@ HOLD_RETRY_S = 0.05
 # How often an idle executor looks at the stream for events published by another process
 # (this process's own events are handed over directly by `submit`).
 POLL_MS = 50
+# Exits the broker refused (never placed) are retried under the next intent sequence, on the
+# next trigger, this many times a day in all; then the trader is told to act.
+MAX_EXIT_ATTEMPTS = 3
 STEPS = ("taken", "locked", "intent", "broker_called", "recorded", "completed")
 
 
@@ -399,7 +402,10 @@ class OrderExecutor:
     def _fire(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
               owner: str) -> Outcome | Placed:
         now = self.clock.now()
-        claim = self.ledger.claim(draft, now)
+        if draft.reason is OrderReason.BUY:
+            claim = self.ledger.claim(draft, now)
+        else:  # an exit the broker refused is tried again, a bounded number of times a day
+            draft, claim = self.ledger.claim_next_attempt(draft, now, MAX_EXIT_ATTEMPTS)
         self.fault("intent")
         if not claim.won:
             return self._already_claimed(spec, event, draft, claim, owner)
@@ -463,8 +469,18 @@ class OrderExecutor:
         if row["intent_state"] != IntentState.DONE:
             self.ledger.mark_failed(claim.order_id, now, message)
         self.live.locks.release(spec.id, owner)
-        if event.event is not TriggerEvent.BUY:
-            self.router.set_armed(spec.id, True)  # the exit failed: keep watching
+        attempt = int(str(row["intent_key"]).rsplit(":", 1)[-1])
+        exhausted = event.event is not TriggerEvent.BUY and attempt >= MAX_EXIT_ATTEMPTS
+        if event.event is not TriggerEvent.BUY and not token_lapsed and not exhausted:
+            # The exit was refused: keep watching, the next trigger tries again. (With a
+            # lapsed session nothing can go out: watching resumes when the user logs in.)
+            self.router.set_armed(spec.id, True)
+        if exhausted and not token_lapsed:
+            self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.CRITICAL,
+                                 f"{spec.name}: exit refused {attempt} times, position open",
+                                 f"{message}. The engine stops trying today: square off "
+                                 f"{spec.symbol} yourself (K, the kill switch, or at the "
+                                 f"broker).", now)
         if token_lapsed:
             self.notifier.notify(spec.user_id, NotificationKind.TOKEN_EXPIRY, Severity.CRITICAL,
                                  "Broker session expired: log in again",
@@ -490,12 +506,12 @@ class OrderExecutor:
 
     def _already_claimed(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
                          claim: Claim, owner: str) -> Outcome | Placed:
+        if claim.never_placed:  # refused: nothing moved, the position stays as it was
+            self.live.locks.release(spec.id, owner)
+            return Outcome.DUPLICATE
         if claim.state in (IntentState.SENT, IntentState.DONE):
             row = self.ledger.get(claim.order_id)
             self._complete(spec, event, owner, row["broker_order_id"] or "")
-            return Outcome.DUPLICATE
-        if claim.state is IntentState.FAILED:
-            self.live.locks.release(spec.id, owner)
             return Outcome.DUPLICATE
         # FIRING or UNKNOWN: a previous attempt died mid-call. Ask the broker, never resend.
         broker = self.brokers.for_spec(spec)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -98,6 +98,14 @@ class Claim:
     broker_order_id: str | None
     filled_quantity: int
 
+    @property
+    def never_placed(self) -> bool:
+        """The broker refused it (or it died before the call and was declared failed):
+        nothing is working or filled under this intent."""
+        return self.state is IntentState.FAILED or (
+            self.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED)
+            and self.filled_quantity == 0)
+
 
 def _insert(conn: Connection):
     dialect = conn.dialect.name
@@ -167,6 +175,20 @@ class IntentLedger:
                          state=IntentState(row.intent_state), status=OrderStatus(row.status),
                          client_tag=row.client_tag, broker_order_id=row.broker_order_id,
                          filled_quantity=row.filled_quantity)
+
+    def claim_next_attempt(self, draft: IntentDraft, now: datetime, max_attempts: int
+                           ) -> tuple[IntentDraft, Claim]:
+        """Claim the intent; while the broker refused it (FAILED: never placed), claim the
+        next sequence of the same leg instead, up to `max_attempts` a day. Only for exits:
+        getting out of a position is worth another try, getting in is not."""
+        claim = self.claim(draft, now)
+        seq = 1
+        while not claim.won and claim.never_placed and seq < max_attempts:
+            seq += 1
+            owner, leg, day, _ = draft.key.rsplit(":", 3)
+            draft = replace(draft, key=f"{owner}:{leg}:{day}:{seq}")
+            claim = self.claim(draft, now)
+        return draft, claim
 
     def _core_insert(self, params: dict[str, Any]) -> bool:
         with self._autocommit.connect() as conn:

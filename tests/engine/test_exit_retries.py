@@ -1,0 +1,62 @@
+"""An exit the broker refuses (never placed) is tried again on the next trigger, a bounded
+number of times a day; then the trader is told to act, and the kill switch still works."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from tui_trader.brokers.base import OrderRejected
+from tui_trader.db.models import Notification, Order, Position
+from tui_trader.domain.enums import OrderStatus, PositionStatus, Severity
+from tui_trader.engine.executor import MAX_EXIT_ATTEMPTS
+
+
+def _bought(harness, trader, strategy):
+    harness.start()
+    harness.engine.start_strategy(trader.id, strategy.id)
+    harness.tick("INFY", "1520.00")
+    harness.advance_to(9, 30)
+    harness.settle()
+    return harness.engine.brokers.paper(trader.id)
+
+
+def _exits(ctx):
+    with ctx.session() as s:
+        rows = s.exec(select(Order).where(Order.reason != "BUY")
+                      .order_by(Order.created_at)).all()
+    return [(o.intent_key.rsplit(":", 1)[1], o.status) for o in rows]
+
+
+def test_a_refused_stoploss_exit_is_tried_again_on_the_next_tick(ctx, trader, strategy, harness):
+    paper = _bought(harness, trader, strategy)
+    paper.fail_next(1, OrderRejected)
+    harness.tick("INFY", "1499.00")
+    harness.settle()
+    assert _exits(ctx) == [("1", OrderStatus.REJECTED)]
+    harness.tick("INFY", "1498.00")  # still through the stop: the second attempt goes out
+    harness.settle()
+    assert _exits(ctx) == [("1", OrderStatus.REJECTED), ("2", OrderStatus.FILLED)]
+    with ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
+
+
+def test_after_the_last_attempt_the_trader_is_told_and_the_kill_switch_closes(
+        ctx, trader, strategy, harness):
+    paper = _bought(harness, trader, strategy)
+    paper.fail_next(MAX_EXIT_ATTEMPTS, OrderRejected)
+    for i in range(MAX_EXIT_ATTEMPTS + 3):
+        harness.tick("INFY", f"{1499 - i}.00")
+        harness.settle()
+    assert _exits(ctx) == [(str(n), OrderStatus.REJECTED)
+                           for n in range(1, MAX_EXIT_ATTEMPTS + 1)]
+    assert not harness.engine.router.get(strategy.id).armed  # stops trying today
+    with ctx.session() as s:
+        alerts = s.exec(select(Notification).where(
+            Notification.severity == Severity.CRITICAL)).all()
+    assert [a.title for a in alerts] == [
+        f"INFY morning: exit refused {MAX_EXIT_ATTEMPTS} times, position open"]
+    report = harness.engine.kill_switch(trader.id)
+    assert report.exit_orders == 1 and report.errors == []
+    assert _exits(ctx)[-1] == (str(MAX_EXIT_ATTEMPTS + 1), OrderStatus.FILLED)
+    with ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
