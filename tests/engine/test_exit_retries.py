@@ -60,3 +60,26 @@ def test_after_the_last_attempt_the_trader_is_told_and_the_kill_switch_closes(
     assert _exits(ctx)[-1] == (str(MAX_EXIT_ATTEMPTS + 1), OrderStatus.FILLED)
     with ctx.session() as s:
         assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
+
+
+def test_a_refused_scheduled_sell_is_tried_again_later(ctx, trader, strategy, harness):
+    from tui_trader.engine.executor import EXIT_RETRY_S
+
+    paper = _bought(harness, trader, strategy)
+    paper.fail_next(1, OrderRejected)
+    harness.tick("INFY", "1530.00")  # above the stop: only the scheduled SELL can close it
+    harness.advance_to(15, 0)
+    executor = harness.engine.executor
+    executor.run_once(block_ms=1)
+    assert _exits(ctx) == [("1", OrderStatus.REJECTED)]
+    # Still pending (a crash now recovers it) and held for a later retry, not dropped.
+    assert harness.engine.queue.pending_count() == 1 and len(executor._held) == 1
+    assert EXIT_RETRY_S >= 5
+    executor.drain()  # retries held entries now instead of waiting EXIT_RETRY_S
+    assert _exits(ctx) == [("1", OrderStatus.REJECTED), ("2", OrderStatus.FILLED)]
+    assert harness.engine.queue.pending_count() == 0
+    with ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
+        [note] = s.exec(select(Notification).where(
+            Notification.title == "INFY morning: SELL order rejected")).all()
+    assert "Trying again in 20 s" in note.body

@@ -65,6 +65,9 @@ POLL_MS = 50
 # Exits the broker refused (never placed) are retried under the next intent sequence, on the
 # next trigger, this many times a day in all; then the trader is told to act.
 MAX_EXIT_ATTEMPTS = 3
+# A refused scheduled exit (SELL at sell_time, EXIT) is tried again after this long; a
+# refused stop-loss is tried again by the next tick through the stop.
+EXIT_RETRY_S = 20.0
 STEPS = ("taken", "locked", "intent", "broker_called", "recorded", "completed")
 
 
@@ -78,6 +81,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     HELD = "held"
     REJECTED = "rejected"
+    RETRY = "retry"  # refused exit, tried again later
     UNKNOWN = "unknown"
     MALFORMED = "malformed"
 
@@ -361,6 +365,9 @@ class OrderExecutor:
         if isinstance(outcome, Placed):
             outcome.queued = queued
             return outcome
+        if outcome is Outcome.RETRY:  # stays pending: a crash meanwhile recovers it too
+            self.counters.rejected += 1
+            return self._hold(queued, EXIT_RETRY_S)
         return self._finish(queued, outcome)
 
     def _finish(self, queued: QueuedEvent, outcome: Outcome) -> Outcome:
@@ -373,9 +380,9 @@ class OrderExecutor:
             setattr(self.counters, name, getattr(self.counters, name) + 1)
         return outcome
 
-    def _hold(self, queued: QueuedEvent) -> Outcome:
+    def _hold(self, queued: QueuedEvent, delay: float = HOLD_RETRY_S) -> Outcome:
         self.counters.held += 1
-        self._held[queued.entry_id] = (time.monotonic() + HOLD_RETRY_S, queued)
+        self._held[queued.entry_id] = (time.monotonic() + delay, queued)
         return Outcome.HELD
 
     def _hold_or_drop(self, queued: QueuedEvent, spec: StrategySpec, why: str) -> Outcome:
@@ -471,7 +478,8 @@ class OrderExecutor:
         self.live.locks.release(spec.id, owner)
         attempt = int(str(row["intent_key"]).rsplit(":", 1)[-1])
         exhausted = event.event is not TriggerEvent.BUY and attempt >= MAX_EXIT_ATTEMPTS
-        if event.event is not TriggerEvent.BUY and not token_lapsed and not exhausted:
+        retry = event.event is not TriggerEvent.BUY and not token_lapsed and not exhausted
+        if retry:
             # The exit was refused: keep watching, the next trigger tries again. (With a
             # lapsed session nothing can go out: watching resumes when the user logs in.)
             self.router.set_armed(spec.id, True)
@@ -488,10 +496,17 @@ class OrderExecutor:
                                  f"No new orders for this account until you log in from "
                                  f"the Brokers screen; positions are still watched.", now)
         else:
+            again = ""
+            if retry and event.event is not TriggerEvent.STOPLOSS:
+                again = f" Trying again in {EXIT_RETRY_S:.0f} s."
+            elif retry:
+                again = " Trying again on the next tick through the stop."
             self.notifier.notify(spec.user_id, NotificationKind.REJECTION, Severity.ERROR,
-                                 f"{spec.name}: {event.event.value} order rejected", message,
-                                 now)
+                                 f"{spec.name}: {event.event.value} order rejected",
+                                 message + "." + again if again else message, now)
         self._publish_order(claim.order_id)
+        if retry and event.event is not TriggerEvent.STOPLOSS:
+            return Outcome.RETRY
         return Outcome.REJECTED
 
     def _unknown(self, broker: Broker, spec: StrategySpec, event: OrderEvent, claim: Claim,
