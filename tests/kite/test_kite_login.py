@@ -153,3 +153,15 @@ def test_ticker_feed_from_the_vault(ctx, ctx_sandbox: KiteSandbox) -> None:
     assert feed.root == ctx_sandbox.ws_url
     assert feed.tokens["INFY"] == symbol_tokens(ctx)["INFY"] == 408065
     assert creds.access_token.reveal() not in repr(feed)
+
+
+def test_the_configured_kite_root_serves_login_and_exchange(ctx, ctx_sandbox: KiteSandbox,
+                                                           monkeypatch) -> None:
+    """An account with no API root of its own follows TUI_TRADER_KITE_ROOT (the sandbox to
+    practise on) for the login URL and the token exchange, as the broker and ticker do."""
+    monkeypatch.setattr(ctx.settings, "kite_root", ctx_sandbox.url)
+    user = AuthService(ctx).sign_up("root@example.com", "password-root")
+    account = BrokerAccountService(ctx, user.id).add_kite(API_KEY, API_SECRET).id
+    flow = KiteSessionExchange(ctx, user.id)
+    assert flow.login_url(account) == ctx_sandbox.login_url
+    assert flow.exchange(account, redirect_location(ctx_sandbox)) > ctx.clock.now()

@@ -66,6 +66,28 @@ async def test_kite_form_masks_secrets_and_says_what_is_wrong_at_each_field(make
         assert "s3cret" not in str(row)
 
 
+async def test_a_kite_account_added_by_keyboard_alone_even_typed_in_one_burst(make_app, user):
+    """Over SSH keys can arrive in one packet: "Zerodha<Tab>key<Tab>secret" must still land
+    field by field (Tab is taken before the focused input sees the next characters)."""
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open_brokers(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.focused.id == "input-kind"  # the first choice when adding
+        await pilot.press("enter", "down", "enter")
+        await settle(pilot)
+        assert app.screen.kind == "kite"
+        # One burst, no settling in between: what a pasted or fast line over SSH looks like.
+        await pilot.press("tab", *"Zerodha", "tab", *"kiteapikey1", "tab", *"kitesecret9")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "BrokersScreen",
+                         what="form closed")
+        await settle(pilot)
+        rows = table_text(app, "#brokers-table")
+        assert rows[0][:3] == ["Zerodha", "Zerodha Kite", "••••key1"], rows
+
+
 async def test_kite_login_shows_the_url_and_checks_the_paste(make_app, ctx, user):
     from tui_trader.services.brokers import BrokerAccountService
 

@@ -46,6 +46,7 @@ async def test_demo_without_a_password_asks_for_one_and_stays_ready(make_app):
         await pilot.press("f3")
         await wait_until(pilot, lambda: field_error(app, "password"), what="inline error")
         assert "demo account" in field_error(app, "password")
+        assert len(field_error(app, "password")) <= 44  # fits the field at 80 columns
         banner = str(app.screen.query_one("#login-banner", Label).render())
         assert "Working" not in banner and "password" in banner
         assert app.user_session is None

@@ -95,8 +95,9 @@ def test_log_in_and_watch_positions_in_a_real_terminal(seeded_env):
     try:
         pane.wait_for("Log in", "Email", "Password")
         pane.wait_for("engine")
-        pane.keys("asha@example.com", "Enter")
-        pane.keys(PASSWORD, "Enter")
+        # One burst, as a line typed ahead over a slow SSH link arrives: Tab must move to
+        # the password before the characters after it are read.
+        pane.keys("asha@example.com", "Tab", PASSWORD, "Enter")
         screen = pane.wait_for("1 Positions", "HDFCBANK", "INFY", "Total", "asha@example.com")
         # The embedded engine's simulated feed marks open positions live; the closed one's
         # realized P&L stays put, with its sign.

@@ -95,11 +95,16 @@ class KiteSessionExchange:
         self.accounts = BrokerAccountService(ctx, user_id)
         self.timeout = timeout
 
+    def _root(self, creds) -> str | None:
+        """The account's own API root, else the configured one (TUI_TRADER_KITE_ROOT), else
+        Kite's: the same choice the broker and the ticker make."""
+        return creds.api_root or self.ctx.settings.kite_root
+
     def login_url(self, account_id: uuid.UUID | str) -> str:
         creds = self.accounts.credentials(account_id)
         if creds.api_key is None:
             raise ValidationError("api_key", "this account has no Kite API key")
-        return login_url(creds.api_key.reveal(), creds.api_root)
+        return login_url(creds.api_key.reveal(), self._root(creds))
 
     def exchange(self, account_id: uuid.UUID | str, pasted: str) -> datetime:
         """Exchange the request token; store the access token; return when it lapses."""
@@ -113,7 +118,7 @@ class KiteSessionExchange:
         from kiteconnect import exceptions as kex
         from requests.exceptions import RequestException
 
-        kite = KiteConnect(creds.api_key.reveal(), root=creds.api_root, timeout=self.timeout)
+        kite = KiteConnect(creds.api_key.reveal(), root=self._root(creds), timeout=self.timeout)
         try:
             data = kite.generate_session(request_token, creds.api_secret.reveal())
         except kex.TokenException as exc:

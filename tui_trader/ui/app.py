@@ -60,7 +60,7 @@ class TraderApp(App[int]):
     CSS_PATH = STYLESHEETS
     MODES = {"login": LoginScreen}
     DEFAULT_MODE = "login"
-    BINDINGS = keymap.APP
+    BINDINGS = keymap.APP + keymap.FOCUS
     COMMANDS = {KeymapCommands}
     # -wide: room for the positions table and the P&L chart side by side.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]

@@ -36,6 +36,15 @@ APP: list[Binding] = [
     Binding("q", "quit", "Quit", id="app.quit"),
 ]
 
+# Field to field, handled before the focused input sees the key: over SSH a burst like
+# "abc<Tab>def" arrives at once, and the characters after Tab must land in the next field.
+FOCUS: list[Binding] = [
+    Binding("tab", "app.focus_next", "Next field", id="app.focus_next", show=False,
+            priority=True),
+    Binding("shift+tab", "app.focus_previous", "Previous field", id="app.focus_previous",
+            show=False, priority=True),
+]
+
 # Table movement shared by every list screen (vi keys beside the arrows).
 TABLE: list[Binding] = [
     Binding("j", "cursor_down", "Down", id="table.down", show=False),
@@ -162,7 +171,7 @@ def user_keymap(config_file: Path) -> dict[str, str]:
     keys = data.get("keys")
     if not isinstance(keys, dict):
         return {}
-    known = {b.id for table in (APP, TABLE, LOGIN, EDITOR, MODAL, HELP, CONFIRM, BACK,
+    known = {b.id for table in (APP, FOCUS, TABLE, LOGIN, EDITOR, MODAL, HELP, CONFIRM, BACK,
                                 *SECTION_BINDINGS.values()) for b in table}
     return {str(k): v for k, v in keys.items()
             if k in known and isinstance(v, str) and v.strip()}

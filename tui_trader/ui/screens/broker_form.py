@@ -95,7 +95,9 @@ class BrokerForm(TraderModal):
 
     def on_mount(self) -> None:
         self._show_kind()
-        self.query_one("#input-label", Input).focus()
+        # Adding: the broker is the first choice to make (Enter opens the list).
+        first = "#input-label" if self.editing else "#input-kind"
+        self.query_one(first).focus()
 
     @on(Select.Changed, "#input-kind")
     def _kind_changed(self) -> None:

@@ -32,6 +32,7 @@ def help_rows(section: str, remapped: dict[str, str] | None = None
         rows.append((key_of(b), b.description, "everywhere"))
     rows.append(("ctrl+p", "Command palette: every action by name", "everywhere"))
     rows.append(("tab", "Next field or panel", "everywhere"))
+    rows.append(("shift+tab", "Previous field or panel", "everywhere"))
     return rows
 
 

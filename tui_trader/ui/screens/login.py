@@ -175,7 +175,7 @@ class LoginScreen(Screen):
             self.banner("Starting… your request runs as soon as the database is connected.")
             return
         if what == "demo" and not password:
-            self.field("password").set_error("choose one for the demo account (8+ characters)")
+            self.field("password").set_error("8+ characters, for the demo account")
             self.banner("The demo account is a real local user: pick its password, then F3.")
             self.field("password").input.focus()
             return
