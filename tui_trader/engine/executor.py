@@ -108,6 +108,7 @@ class Placed:
     event: OrderEvent
     owner: str
     result: BrokerOrder
+    claim: Claim
     queued: QueuedEvent | None = None
 
 
@@ -295,15 +296,36 @@ class OrderExecutor:
                 self.apply_update(item.result)
                 applied.add(_snapshot_key(item.result))
                 self.fault("recorded")
-                self._complete(item.spec, item.event, item.owner, item.result.broker_order_id)
                 assert item.queued is not None
-                item = self._finish(item.queued, Outcome.PLACED)
+                refused = self._refused(item.claim.order_id)
+                if refused is not None:
+                    # Accepted, then refused (Kite answers an RMS rejection with an order id
+                    # and status REJECTED): nothing moved, so it is a failure, not a fill.
+                    outcome = self._failed(item.spec, item.event, item.claim, item.owner,
+                                           refused, rejected=True)
+                    if outcome is Outcome.RETRY:
+                        self.counters.rejected += 1
+                        item = self._hold(item.queued, EXIT_RETRY_S)
+                    else:
+                        item = self._finish(item.queued, outcome)
+                else:
+                    self._complete(item.spec, item.event, item.owner,
+                                   item.result.broker_order_id)
+                    item = self._finish(item.queued, Outcome.PLACED)
             outcomes.append(item)
         deferred, self._deferred = self._deferred, []
         for update in deferred:
             if _snapshot_key(update) not in applied:  # the call's own answer said the same
                 self.apply_update(update)
         return outcomes
+
+    def _refused(self, order_id: uuid.UUID) -> str | None:
+        """Why the broker refused this order, if it did (rejected or cancelled, unfilled)."""
+        row = self.ledger.get(order_id)
+        if OrderStatus(row["status"]) in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and \
+                not row["filled_quantity"]:
+            return row["error"] or f"{str(row['status']).lower()} by the broker"
+        return None
 
     def on_broker_update(self, update: BrokerOrder) -> None:
         """A broker's own announcement (fill, status change): applied now, unless it comes
@@ -456,7 +478,7 @@ class OrderExecutor:
             self.fault("broker_called")
             return self._failed(spec, event, claim, owner, exc.message)
         self.fault("broker_called")
-        return Placed(spec, event, owner, result)
+        return Placed(spec, event, owner, result, claim)
 
     def _complete(self, spec: StrategySpec, event: OrderEvent, owner: str,
                   broker_order_id: str) -> None:
@@ -633,18 +655,39 @@ class OrderExecutor:
             self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
                                  f"at {update.average_price}", now)
         elif update.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and \
-                update.filled_quantity == 0 and before is not None and \
-                before not in (OrderStatus.PENDING,):
-            # Rejected after it was accepted: undo the optimistic runtime move.
-            if spec is not None:
-                reason = OrderReason(row["reason"])
-                back = RuntimePosition.NONE if reason is OrderReason.BUY else \
-                    RuntimePosition.BOUGHT
-                self.live.client.hset(f"runtime:{spec.id}", "position", back.value)
-                self.router.set_armed(spec.id, back is RuntimePosition.BOUGHT)
+                update.filled_quantity == 0 and before is not None and not before.is_final \
+                and spec is not None and self._moved_for(spec, row, update.broker_order_id):
+            # Refused after the strategy had moved on its acceptance: undo the move, tell the
+            # trader, and for an exit keep the position covered (watch the stop again, and
+            # try a scheduled exit again under the next attempt).
+            reason = OrderReason(row["reason"])
+            back = RuntimePosition.NONE if reason is OrderReason.BUY else RuntimePosition.BOUGHT
+            self.live.client.hset(f"runtime:{spec.id}", "position", back.value)
+            if back is RuntimePosition.BOUGHT:
+                self.router.arm(spec.id)
+                if reason in (OrderReason.SELL, OrderReason.EXIT):
+                    self.submit(OrderEvent(
+                        strategy_id=spec.id, user_id=spec.user_id,
+                        event=TriggerEvent.SELL if reason is OrderReason.SELL
+                        else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
+                        created_at=now))
+            else:
+                self.router.set_armed(spec.id, False)
             self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
-                                 f"{name}: order {update.status.value.lower()}",
-                                 update.message or "", now)
+                                 f"{name}: {reason.value} order {update.status.value.lower()}"
+                                 f" by the broker",
+                                 (update.message or "") + (
+                                     " The position is still open and watched."
+                                     if back is RuntimePosition.BOUGHT else ""), now)
+
+    def _moved_for(self, spec: StrategySpec, row, broker_order_id: str) -> bool:
+        """Whether the strategy's runtime moved on this order's acceptance."""
+        field_name = "last_buy_order" if OrderReason(row["reason"]) is OrderReason.BUY \
+            else "last_sell_order"
+        try:
+            return self.live.client.hget(f"runtime:{spec.id}", field_name) == broker_order_id
+        except Exception:  # live store unreachable: the rebuild from SQL settles it later
+            return False
 
     def _publish_order(self, order_id: uuid.UUID, row=None) -> None:
         row = row or self.ledger.get(order_id)

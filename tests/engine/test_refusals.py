@@ -1,0 +1,92 @@
+"""A broker that accepts an order and then refuses it (Kite answers an RMS rejection with an
+order id and status REJECTED, or sends the rejection later over the ticker) must never be
+taken for a fill: no position is assumed, no exit is sold from nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from sqlmodel import select
+
+from tui_trader.brokers.base import OrderRejected
+from tui_trader.brokers.paper import PaperBroker
+from tui_trader.db.models import Notification, Order, Position
+from tui_trader.domain.enums import OrderStatus, RuntimePosition
+from tui_trader.engine.embedded import EmbeddedEngine
+from tui_trader.live.state import LiveState
+
+from .conftest import Harness
+
+
+class AnswersRejections(PaperBroker):
+    """Like Kite: a refused order comes back as a snapshot with status REJECTED."""
+
+    def place_order(self, req):
+        try:
+            return super().place_order(req)
+        except OrderRejected as exc:
+            return exc.order
+
+
+def _orders(ctx):
+    with ctx.session() as s:
+        return [(o.reason.value, o.side.value, o.status) for o in
+                s.exec(select(Order).order_by(Order.created_at))]
+
+
+def test_a_buy_refused_in_the_answer_is_not_a_position(ctx, trader, strategy):
+    harness = Harness(ctx)
+    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="refusals",
+                                    paper_factory=lambda _u: AnswersRejections(
+                                        ctx.clock, starting_cash=Decimal("1000"),
+                                        fill_market_immediately=True))
+    harness.start()
+    try:
+        harness.engine.start_strategy(trader.id, strategy.id)
+        harness.tick("INFY", "1520.00")
+        harness.advance_to(9, 30)
+        harness.settle()  # 10 x 1,520 is more than the 1,000 of cash: refused
+        assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.NONE
+        assert not harness.engine.router.get(strategy.id).armed
+        harness.engine.brokers.paper(trader.id)._cash = Decimal("10000000")
+        harness.advance_to(15, 0)
+        harness.settle()
+        assert _orders(ctx) == [("BUY", "BUY", OrderStatus.REJECTED)]  # no SELL from nothing
+        with ctx.session() as s:
+            assert s.exec(select(Position)).all() == []
+            titles = [n.title for n in s.exec(select(Notification))]
+        assert "INFY morning: BUY order rejected" in titles
+    finally:
+        harness.engine.stop()
+
+
+def test_a_buy_refused_after_acceptance_undoes_the_move(ctx, trader, strategy):
+    harness = Harness(ctx)
+    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="refusals",
+                                    paper_factory=lambda _u: PaperBroker(
+                                        ctx.clock, fill_market_immediately=False))
+    harness.start()
+    try:
+        harness.engine.start_strategy(trader.id, strategy.id)
+        harness.advance_to(9, 30)  # no price yet: the BUY is accepted and left working
+        harness.engine.executor.drain()
+        [(_, _, status)] = _orders(ctx)
+        assert status is OrderStatus.OPEN
+        live = LiveState(ctx.store)
+        assert live.get_runtime(strategy.id).position is RuntimePosition.BOUGHT
+        with ctx.session() as s:
+            order = s.exec(select(Order)).one()
+        paper = harness.engine.brokers.paper(trader.id)
+        [snapshot] = paper.orders_by_tag(order.client_tag)
+        # The rejection arrives later, as Kite's ticker would send it.
+        harness.engine.executor.on_broker_update(dataclasses.replace(
+            snapshot, status=OrderStatus.REJECTED, message="RMS: margin exceeded"))
+        assert live.get_runtime(strategy.id).position is RuntimePosition.NONE
+        assert not harness.engine.router.get(strategy.id).armed
+        with ctx.session() as s:
+            notes = [(n.title, n.body) for n in s.exec(select(Notification))]
+        assert ("INFY morning: BUY order rejected by the broker",
+                "RMS: margin exceeded") in notes
+    finally:
+        harness.engine.stop()
