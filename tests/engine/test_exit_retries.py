@@ -83,3 +83,46 @@ def test_a_refused_scheduled_sell_is_tried_again_later(ctx, trader, strategy, ha
         [note] = s.exec(select(Notification).where(
             Notification.title == "INFY morning: SELL order rejected")).all()
     assert "Trying again in 20 s" in note.body
+
+
+def test_a_kill_switch_exit_with_an_unknown_outcome_is_never_sent_twice(
+        ctx, trader, strategy, harness):
+    from tui_trader.brokers.base import OutcomeUnknown
+
+    paper = _bought(harness, trader, strategy)
+    paper.fail_next(1, OutcomeUnknown)  # the answer is lost; the order did reach the broker
+    report = harness.engine.kill_switch(trader.id)
+    assert report.exit_orders == 0 and "outcome unknown" in report.errors[0]
+    again = harness.engine.kill_switch(trader.id)  # the trader presses K again
+    assert again.exit_orders == 0
+    sells = [o for o in paper.orders() if o.side.value == "SELL"]
+    assert len(sells) == 1  # one exit at the broker, whatever was pressed
+    from datetime import timedelta
+
+    ctx.clock.advance(timedelta(seconds=10))
+    harness.settle()  # the reconciler asks the broker by tag and settles it
+    [exit_order] = [o for o in _exits(ctx)]
+    assert exit_order == ("1", OrderStatus.FILLED)
+    with ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
+
+
+def test_the_next_trading_day_buys_again(ctx, trader, strategy, harness):
+    from datetime import UTC, datetime
+
+    _bought(harness, trader, strategy)
+    harness.tick("INFY", "1555.50")
+    harness.advance_to(15, 0)
+    harness.settle()
+    # Tuesday 24 Nov 2026 is an NSE holiday: the next session is Wednesday.
+    ctx.clock.set(datetime(2026, 11, 25, 3, 30, tzinfo=UTC))
+    harness.tick("INFY", "1530.00")
+    harness.advance_to(9, 30)
+    harness.settle()
+    with ctx.session() as s:
+        rows = [(o.reason.value, o.trading_day.isoformat(), o.status) for o in
+                s.exec(select(Order).order_by(Order.created_at))]
+    assert rows == [("BUY", "2026-11-23", OrderStatus.FILLED),
+                    ("SELL", "2026-11-23", OrderStatus.FILLED),
+                    ("BUY", "2026-11-25", OrderStatus.FILLED)]
+    assert harness.engine.router.get(strategy.id).armed

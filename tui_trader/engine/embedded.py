@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import select
 
-from ..brokers.base import BrokerError, OrderRequest
+from ..brokers.base import BrokerError, OrderRequest, OutcomeUnknown
 from ..brokers.feeds.base import Feed, Tick
 from ..brokers.paper import PaperBroker
 from ..db.models import BrokerAccount, Order, Position, Strategy, User
@@ -279,8 +279,28 @@ class EmbeddedEngine:
                                       trigger_price=price, created_at=self.clock.now()))
 
     def _on_leg(self, spec: StrategySpec, leg: TriggerEvent, now: datetime) -> None:
+        if leg is TriggerEvent.BUY:
+            self._new_trading_day(spec)
         self.executor.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id, event=leg,
                                       symbol=spec.symbol, trigger_price=None, created_at=now))
+
+    def _new_trading_day(self, spec: StrategySpec) -> None:
+        """The day's BUY starts a new round: a strategy that sold on an earlier day is
+        ready to buy again (the BUY requires `none`). Not if a position is still open, and
+        never today's own exit: the BUY leg fires once a day, before that day's exit."""
+        try:
+            runtime = self.live.get_runtime(spec.id)
+        except Exception:  # live store unreachable: the BUY is held until it is back
+            return
+        if runtime is None or runtime.position is not RuntimePosition.SOLD:
+            return
+        with self.ctx.db.connect() as conn:
+            still_open = conn.execute(sa.select(Position.__table__.c.id).where(
+                Position.__table__.c.strategy_id == spec.id,
+                Position.__table__.c.status == PositionStatus.OPEN)).first()
+        if still_open is None:
+            self.live.client.hset(keys.runtime(spec.id), "position",
+                                  RuntimePosition.NONE.value)
 
     def _on_broker_update(self, update) -> None:
         try:
@@ -529,10 +549,19 @@ class EmbeddedEngine:
             result = broker.place_order(OrderRequest(
                 client_tag=claim.client_tag, symbol=pos.symbol, side=draft.side,
                 kind=OrderKind.MARKET, quantity=draft.quantity, exchange=pos.exchange))
+        except OutcomeUnknown as exc:
+            # It may well be at the broker: never "failed" (pressing K again would send a
+            # second exit). The reconciler settles it by its tag.
+            self.ledger.mark_unknown(claim.order_id, now, f"outcome unknown: {exc.message}")
+            raise BrokerError(f"exit sent, outcome unknown ({exc.message}): being checked "
+                              f"with the broker, do not send another") from None
         except BrokerError as exc:
             self.ledger.mark_failed(claim.order_id, now, exc.message)
             raise
         self.executor.apply_update(result)
+        if result.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and \
+                not result.filled_quantity:
+            raise BrokerError(f"exit refused by the broker: {result.message or 'rejected'}")
         return True
 
     def _account_of(self, pos) -> uuid.UUID | None:
