@@ -126,3 +126,43 @@ def test_the_next_trading_day_buys_again(ctx, trader, strategy, harness):
                     ("SELL", "2026-11-23", OrderStatus.FILLED),
                     ("BUY", "2026-11-25", OrderStatus.FILLED)]
     assert harness.engine.router.get(strategy.id).armed
+
+
+def test_an_exit_closes_what_is_held_not_what_the_strategy_would_buy(
+        ctx, trader, strategy, harness):
+    from decimal import Decimal
+
+    from tui_trader.domain.enums import Side
+
+    _bought(harness, trader, strategy)
+    # 3 of the 10 were sold elsewhere (a partial exit, or only 7 filled): 7 are held.
+    harness.engine.positions.apply_fill(
+        user_id=trader.id, strategy_id=strategy.id, symbol="INFY", exchange="NSE",
+        side=Side.SELL, quantity=3, price=Decimal("1521"), order_id=None, now=ctx.clock.now())
+    harness.tick("INFY", "1499.00")
+    harness.settle()
+    with ctx.session() as s:
+        exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
+        position = s.exec(select(Position)).one()
+    assert exit_order.quantity == 7 and exit_order.side.value == "SELL"
+    assert position.status is PositionStatus.CLOSED and position.quantity == 0
+
+
+def test_what_an_open_position_needs_cannot_be_edited(ctx, trader, strategy, harness):
+    import pytest
+
+    from tui_trader.domain.errors import ValidationError
+    from tui_trader.services.strategies import StrategyService
+
+    from .conftest import FORM
+
+    _bought(harness, trader, strategy)
+    harness.engine.stop_strategy(trader.id, strategy.id)  # stopped, position still open
+    service = StrategyService(ctx, trader.id)
+    for field, value in (("symbol", "TCS"), ("quantity", "20"), ("mode", "LIVE")):
+        with pytest.raises(ValidationError) as info:
+            service.update(strategy.id, {**FORM, field: value})
+        assert info.value.field in (field, "broker_account_id", "mode")
+        assert "open INFY position" in str(info.value)
+    edited = service.update(strategy.id, {**FORM, "stop_loss": "1450", "sell_time": "15:10"})
+    assert edited.stop_loss == 1450 and edited.symbol == "INFY" and edited.quantity == 10

@@ -383,6 +383,11 @@ class OrderExecutor:
             log.info("%s for %s ignored: position is %s", event.event.value, spec.name,
                      acquired.position.value if acquired.position else "unknown")
             return self._finish(queued, Outcome.IGNORED)
+        if draft.quantity == 0:
+            self.live.locks.release(spec.id, owner)
+            log.info("%s for %s ignored: no open position to close", event.event.value,
+                     spec.name)
+            return self._finish(queued, Outcome.IGNORED)
         outcome = self._fire(spec, event, draft, owner)
         if isinstance(outcome, Placed):
             outcome.queued = queued
@@ -419,13 +424,23 @@ class OrderExecutor:
     def _draft(self, spec: StrategySpec, event: OrderEvent) -> IntentDraft:
         reason = REASON_FOR[event.event]
         day = trading_day(event.created_at)
+        symbol, exchange, side, quantity = spec.symbol, spec.exchange, Side.BUY, spec.quantity
+        if reason is not OrderReason.BUY:
+            # An exit closes what is actually held (a partial fill, say), not what the
+            # strategy would have bought; nothing held means nothing to sell.
+            held = self.positions.open_for_strategy(spec.id)
+            if held is None or held.quantity == 0:
+                quantity = 0
+            else:
+                symbol, exchange = held.symbol, held.exchange
+                side = Side.SELL if held.quantity > 0 else Side.BUY
+                quantity = abs(held.quantity)
         return IntentDraft(
             user_id=spec.user_id, strategy_id=spec.id,
             broker_account_id=spec.broker_account_id if spec.mode.value == "LIVE" else None,
             key=intent_key(spec.id, leg_for(reason), day), event_id=event.event_id,
-            trading_day=day, symbol=spec.symbol, exchange=spec.exchange,
-            side=Side.BUY if reason is OrderReason.BUY else Side.SELL, kind=OrderKind.MARKET,
-            reason=reason, quantity=spec.quantity)
+            trading_day=day, symbol=symbol, exchange=exchange, side=side,
+            kind=OrderKind.MARKET, reason=reason, quantity=quantity)
 
     # -- firing ----------------------------------------------------------------------------
     def _fire(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,

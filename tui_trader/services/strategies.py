@@ -83,6 +83,7 @@ class StrategyService:
             if other is not None and other.id != row.id:
                 raise ValidationError("name", f"'{draft.name}' is already used by another "
                                               f"strategy")
+            self._keep_what_an_open_position_needs(s, row, draft, raw)
             row.name, row.kind, row.symbol, row.exchange = (draft.name, draft.kind, draft.symbol,
                                                             draft.exchange)
             row.buy_time, row.sell_time = draft.buy_time, draft.sell_time
@@ -92,6 +93,29 @@ class StrategyService:
                 row.broker_account_id = self._broker(s, raw)
             s.flush()
             return to_spec(row)
+
+    def _keep_what_an_open_position_needs(self, s, row, draft, raw: Mapping[str, Any]) -> None:
+        """While the strategy holds an open position its exit must close exactly that
+        position at its broker: symbol, quantity, mode and account cannot change until it
+        is closed (times, stop-loss and name can)."""
+        from sqlmodel import select
+
+        from ..db.models import Position
+        from ..domain.enums import PositionStatus
+
+        held = s.exec(select(Position).where(Position.strategy_id == row.id,
+                                             Position.status == PositionStatus.OPEN)).first()
+        if held is None:
+            return
+        account = self._broker(s, raw) if "broker_account_id" in raw else row.broker_account_id
+        for field, old, new in (("symbol", (row.exchange, row.symbol),
+                                 (draft.exchange, draft.symbol)),
+                                ("quantity", row.quantity, draft.quantity),
+                                ("mode", row.execution_mode, draft.mode),
+                                ("broker_account_id", row.broker_account_id, account)):
+            if old != new:
+                raise ValidationError(field, f"cannot change while the strategy holds an open "
+                                             f"{held.symbol} position: close it first")
 
     def duplicate(self, strategy_id: uuid.UUID | str) -> StrategySpec:
         with self.ctx.session() as s:
