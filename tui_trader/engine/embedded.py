@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlmodel import select
@@ -65,6 +66,30 @@ STRATEGIES = Strategy.__table__
 ORDERS = Order.__table__
 
 
+def stable_consumer(ctx: EngineResources) -> str:
+    """This engine's name in the order stream's consumer group, the same across restarts
+    (kept in the data dir), so entries it took and never finished are found again by the
+    next start instead of waiting for another engine to adopt them."""
+    host = socket.gethostname()
+    settings = getattr(ctx, "settings", None)
+    data_dir = getattr(settings, "data_dir", None)
+    if data_dir is None:
+        return f"{host}-{uuid.uuid4().hex[:6]}"
+    path = Path(data_dir) / "engine-id"
+    try:
+        engine_id = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        engine_id = ""
+    if not engine_id:
+        engine_id = uuid.uuid4().hex[:8]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(engine_id + "\n", encoding="utf-8")
+        except OSError:  # read-only data dir: a fresh name, adopted by claim_stale later
+            log.warning("engine id not saved in %s", path)
+    return f"{host}-{engine_id}"
+
+
 class EmbeddedEngine:
     def __init__(self, ctx: EngineResources, *, feed: Feed | None = None,
                  runner: JobRunner | None = None, consumer: str | None = None,
@@ -76,7 +101,7 @@ class EmbeddedEngine:
         self.clock = ctx.clock
         self.feed = feed
         self.live = LiveState(ctx.store)
-        self.consumer = consumer or f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+        self.consumer = consumer or stable_consumer(ctx)
         self.queue = OrderQueue(ctx.store, consumer=self.consumer)
         self.publisher = EventPublisher(ctx.store)
         self.notifier = Notifier(ctx.db, self.publisher)
@@ -422,12 +447,24 @@ class EmbeddedEngine:
                 spec = to_spec(row)
                 owner = s.get(User, user_id)
                 email = owner.email if owner else ""
-            self.strategies.put(spec)
-            self.live.put_user(user_id, email, broker_connected=True)
-            self.live.activate(spec, self._runtime_from_sql(spec))
-            if self.feed is not None:
-                self.feed.subscribe([spec.symbol])
-            self._watch(spec)
+            try:
+                self.strategies.put(spec)
+                self.live.put_user(user_id, email, broker_connected=True)
+                self.live.activate(spec, self._runtime_from_sql(spec))
+                if self.feed is not None:
+                    self.feed.subscribe([spec.symbol])
+                self._watch(spec)
+            except Exception as exc:
+                # Half started is not started: SQL must not say running while nothing
+                # watches the strategy (and a retry must not be refused as "already running").
+                log.warning("start of %s failed: %s", spec.id, exc)
+                self._forget(spec.id, spec.symbol)
+                with self.ctx.session() as s:
+                    row = s.get(Strategy, spec.id)
+                    row.status = StrategyStatus.STOPPED
+                    row.status_reason = "start failed: live store unreachable"
+                raise StateError("engine: the strategy could not start (live store "
+                                 "unreachable); nothing changed, try again") from None
             plan = self.scheduler.plan_for(spec.id)
             note = plan.note if plan else "running"
             with self.ctx.session() as s:

@@ -46,7 +46,13 @@ from ..domain.enums import (
 from ..domain.errors import BrokerError
 from ..domain.strategy import StrategySpec
 from ..live.order_queue import OrderEvent, OrderQueue, QueuedEvent
-from ..live.scripts import AcquireResult, AcquireStatus, next_position, order_field_for
+from ..live.scripts import (
+    AcquireResult,
+    AcquireStatus,
+    CompleteStatus,
+    next_position,
+    order_field_for,
+)
 from ..live.state import LiveState
 from .directory import BrokerDirectory, StrategyDirectory
 from .events import OrderStatusChanged
@@ -68,6 +74,11 @@ MAX_EXIT_ATTEMPTS = 3
 # A refused scheduled exit (SELL at sell_time, EXIT) is tried again after this long; a
 # refused stop-loss is tried again by the next tick through the stop.
 EXIT_RETRY_S = 20.0
+# How often a running executor adopts entries a dead engine left pending.
+ADOPT_INTERVAL_S = 30.0
+# A BUY taken later than this after its time (the engine was down) is not placed: the
+# moment it was planned for has passed. Exits are always still worth placing.
+ENTRY_MAX_AGE_S = 120.0
 STEPS = ("taken", "locked", "intent", "broker_called", "recorded", "completed")
 
 
@@ -199,11 +210,15 @@ class OrderExecutor:
     def run(self, stop: threading.Event, block_ms: int = POLL_MS) -> None:
         dropped = False
         backoff = 0.2
+        next_adopt = time.monotonic() + ADOPT_INTERVAL_S
         while not stop.is_set():
             try:
                 if dropped:
                     self.retry_dropped()
                     dropped, backoff = False, 0.2
+                if time.monotonic() >= next_adopt:
+                    next_adopt = time.monotonic() + ADOPT_INTERVAL_S
+                    self.adopt_abandoned()
                 self.run_once(block_ms)
             except SimulatedCrash:
                 raise
@@ -213,6 +228,18 @@ class OrderExecutor:
                 dropped = True
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+
+    def adopt_abandoned(self) -> int:
+        """Take over entries another consumer read and never finished (an engine that died
+        and did not come back under its name). On this thread only, and never an entry
+        this executor still holds: one event is never handled twice at once."""
+        busy = set(self._held) | {queued.entry_id for queued, _ in list(self._inbox)}
+        items = [(queued, None) for queued in
+                 self.queue.claim_stale(min_idle_ms=self.claim_stale_ms, count=100)
+                 if queued.entry_id not in busy]
+        if items:
+            log.info("adopting %d order events an engine left unfinished", len(items))
+        return self.process_batch(items)
 
     def retry_dropped(self) -> int:
         """Process again the entries this consumer took but never finished because handling
@@ -363,6 +390,14 @@ class OrderExecutor:
                      event.strategy_id)
             return self._finish(queued, Outcome.IGNORED)
         if event.event is TriggerEvent.BUY:
+            late = (self.clock.now() - event.created_at).total_seconds()
+            if late > ENTRY_MAX_AGE_S:
+                at = event.created_at.astimezone(IST)
+                self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                                     f"{spec.name}: BUY of {at:%a %d %b %H:%M} IST not placed",
+                                     f"The engine took it {late / 60:.0f} min late (it was "
+                                     f"not running): the moment has passed.", self.clock.now())
+                return self._finish(queued, Outcome.IGNORED)
             blocked = self.gate.check(spec)
             if blocked is not None:
                 return self._hold_or_drop(queued, spec, blocked)
@@ -498,8 +533,15 @@ class OrderExecutor:
     def _complete(self, spec: StrategySpec, event: OrderEvent, owner: str,
                   broker_order_id: str) -> None:
         position = next_position(event.event)
-        self.live.locks.complete(spec.id, owner, position, order_field_for(event.event),
-                                 broker_order_id)
+        done = self.live.locks.complete(spec.id, owner, position, order_field_for(event.event),
+                                        broker_order_id)
+        if done is CompleteStatus.LOST_LOCK:
+            # The lock aged out during a slow call: the order went out all the same, so the
+            # runtime must say so, or the exit would later be refused as "not bought".
+            log.warning("lock of %s lapsed during its order; runtime set from the result",
+                        spec.name)
+            self._force_runtime(spec, position, broker_order_id, REASON_FOR[event.event])
+            return
         if position is RuntimePosition.BOUGHT:
             self.router.arm(spec.id)  # fires at once if the price is already through the stop
         else:

@@ -1,0 +1,103 @@
+"""What a long-running engine must survive: a start that fails half-way, a restart under
+the same name, an engine that died holding events, a BUY taken too late, a lock that aged
+out during a slow call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from tui_trader.db.models import Notification, Order, Strategy
+from tui_trader.domain.enums import RuntimePosition, StrategyStatus, TriggerEvent
+from tui_trader.domain.errors import StateError
+from tui_trader.engine.embedded import EmbeddedEngine, stable_consumer
+from tui_trader.engine.scheduler import ManualSchedule
+from tui_trader.live.order_queue import OrderEvent
+from tui_trader.live.state import LiveState
+
+from .conftest import Harness
+
+
+def test_a_start_that_fails_half_way_leaves_the_strategy_stopped(ctx, trader, strategy,
+                                                                 harness):
+    harness.start()
+    engine = harness.engine
+    real = engine.live.activate
+
+    def store_blinks(*args, **kwargs):
+        engine.live.activate = real  # only this once
+        raise ConnectionError("live store unreachable")
+
+    engine.live.activate = store_blinks
+    with pytest.raises(StateError, match="could not start"):
+        engine.start_strategy(trader.id, strategy.id)
+    with ctx.session() as s:
+        row = s.get(Strategy, strategy.id)
+        assert row.status == StrategyStatus.STOPPED and "start failed" in row.status_reason
+    assert engine.strategies.get(strategy.id) is None and engine.router.get(strategy.id) is None
+    assert not harness.runner.jobs()
+    engine.start_strategy(trader.id, strategy.id)  # trying again is not "already running"
+    assert engine.router.get(strategy.id) is not None
+
+
+def test_the_engine_keeps_its_name_across_restarts(ctx):
+    first = stable_consumer(ctx)
+    assert first == stable_consumer(ctx)
+    assert (ctx.settings.data_dir / "engine-id").read_text().strip() in first
+    engine = EmbeddedEngine(ctx, runner=ManualSchedule())
+    assert engine.consumer == first
+
+
+def test_events_a_dead_engine_took_are_adopted_by_a_running_one(ctx, trader, strategy):
+    dead = Harness(ctx, consumer="engine-that-died").start()
+    dead.engine.start_strategy(trader.id, strategy.id)
+    dead.tick("INFY", "1520.00")
+    dead.advance_to(9, 30)  # its BUY is taken (pending for it), and it dies before firing
+    dead.engine.stop()
+    survivor = Harness(ctx, consumer="survivor").start()
+    try:
+        survivor.engine.executor.claim_stale_ms = 1  # the dead one's entry is idle enough
+        assert survivor.engine.executor.adopt_abandoned() == 1
+        with ctx.session() as s:
+            [buy] = s.exec(select(Order)).all()
+        assert buy.reason.value == "BUY"
+        assert survivor.engine.queue.pending_count() == 0
+    finally:
+        survivor.engine.stop()
+
+
+def test_a_buy_taken_too_late_is_not_placed_and_the_trader_is_told(ctx, trader, strategy,
+                                                                   harness):
+    harness.start()
+    harness.engine.start_strategy(trader.id, strategy.id)
+    harness.tick("INFY", "1520.00")
+    stale = OrderEvent(strategy.id, trader.id, TriggerEvent.BUY, "INFY", None,
+                       ctx.clock.now() - timedelta(minutes=30))
+    harness.engine.queue.publish(stale)  # e.g. left in the stream while the engine was down
+    harness.settle()
+    with ctx.session() as s:
+        assert s.exec(select(Order)).all() == []
+        titles = [n.title for n in s.exec(select(Notification))]
+    assert any("BUY of" in t and "not placed" in t for t in titles), titles
+    assert harness.engine.queue.pending_count() == 0
+
+
+def test_a_lock_that_aged_out_during_the_call_still_records_the_position(
+        ctx, trader, strategy, harness):
+    harness.start()
+    harness.engine.start_strategy(trader.id, strategy.id)
+    harness.tick("INFY", "1520.00")
+    executor = harness.engine.executor
+    real_call = executor._call_broker
+
+    def slow_call(broker, spec, event, draft, claim, owner):
+        ctx.store.delete(f"runtime:{spec.id}:lock")  # the TTL ran out while we waited
+        return real_call(broker, spec, event, draft, claim, owner)
+
+    executor._call_broker = slow_call
+    harness.advance_to(9, 30)
+    harness.settle()
+    assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.BOUGHT
+    assert harness.engine.router.get(strategy.id).armed  # its stop-loss is watched
