@@ -166,3 +166,30 @@ def test_what_an_open_position_needs_cannot_be_edited(ctx, trader, strategy, har
         assert "open INFY position" in str(info.value)
     edited = service.update(strategy.id, {**FORM, "stop_loss": "1450", "sell_time": "15:10"})
     assert edited.stop_loss == 1450 and edited.symbol == "INFY" and edited.quantity == 10
+
+
+def test_an_exit_still_on_its_way_is_not_rearmed_nor_sent_again(ctx, trader, strategy,
+                                                                harness):
+    from datetime import timedelta
+
+    paper = _bought(harness, trader, strategy)
+    engine = harness.engine
+    real_place = paper.place_order
+    during = {}
+
+    def slow_place(request):
+        # A slow broker call (Kite's timeout is 7 s): meanwhile the maintenance pass runs
+        # and the trader presses the kill switch.
+        ctx.clock.advance(timedelta(seconds=10))
+        engine.maintain()
+        during["kill"] = engine.kill_switch(trader.id)
+        return real_place(request)
+
+    paper.place_order = slow_place
+    harness.tick("INFY", "1499.00")
+    harness.settle()
+    paper.place_order = real_place
+    assert during["kill"].exit_orders == 0  # the exit in flight is the exit
+    sells = [o for o in paper.orders() if o.side.value == "SELL"]
+    assert len(sells) == 1
+    assert _exits(ctx) == [("1", OrderStatus.FILLED)]

@@ -271,7 +271,12 @@ class EmbeddedEngine:
             if found:
                 self.executor.resolve(row["id"], broker)
                 settled += 1
-            elif row["intent_state"] == IntentState.FIRING:
+            elif row["intent_state"] == IntentState.FIRING and \
+                    row["id"] not in self.executor.in_flight and \
+                    now - row["updated_at"] >= UNKNOWN_GRACE:
+                # Only long after any call could still be on its way (a slow Kite call, a
+                # rate-limit wait): re-arming an intent in flight would let a second exit
+                # claim it.
                 self.ledger.rearm(row["id"], now,
                                   "reconciled: broker has no such order; re-armed")
                 settled += 1

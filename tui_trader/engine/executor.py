@@ -188,6 +188,8 @@ class OrderExecutor:
         # between two exits.
         self._firing_thread: int | None = None
         self._deferred: list[BrokerOrder] = []
+        # Intents whose broker call is on its way right now (the reconciler leaves them be).
+        self.in_flight: set[uuid.UUID] = set()
 
     # -- publishing ------------------------------------------------------------------------
     def submit(self, event: OrderEvent) -> str:
@@ -321,6 +323,7 @@ class OrderExecutor:
         for item in fired:
             if isinstance(item, Placed):
                 self.apply_update(item.result)
+                self.in_flight.discard(item.claim.order_id)
                 applied.add(_snapshot_key(item.result))
                 self.fault("recorded")
                 assert item.queued is not None
@@ -509,6 +512,17 @@ class OrderExecutor:
                 broker.on_tick(draft.symbol, price, self.clock.now())
         if self.on_broker_call is not None:
             self.on_broker_call(request)
+        self.in_flight.add(claim.order_id)  # until its answer is recorded
+        outcome: Outcome | Placed = Outcome.UNKNOWN
+        try:
+            outcome = self._place(broker, request, spec, event, claim, owner)
+            return outcome
+        finally:
+            if not isinstance(outcome, Placed):
+                self.in_flight.discard(claim.order_id)
+
+    def _place(self, broker: Broker, request: OrderRequest, spec: StrategySpec,
+               event: OrderEvent, claim: Claim, owner: str) -> Outcome | Placed:
         try:
             result = broker.place_order(request)
         except OrderRejected as exc:
