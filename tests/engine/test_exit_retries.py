@@ -158,11 +158,15 @@ def test_what_an_open_position_needs_cannot_be_edited(ctx, trader, strategy, har
 
     _bought(harness, trader, strategy)
     harness.engine.stop_strategy(trader.id, strategy.id)  # stopped, position still open
+    from tui_trader.services.brokers import BrokerAccountService
+
     service = StrategyService(ctx, trader.id)
-    for field, value in (("symbol", "TCS"), ("quantity", "20"), ("mode", "LIVE")):
+    kite = BrokerAccountService(ctx, trader.id).add_kite("kiteapikey1", "kitesecret9").id
+    for field, change in (("symbol", {"symbol": "TCS"}), ("quantity", {"quantity": "20"}),
+                          ("mode", {"mode": "LIVE", "broker_account_id": str(kite)})):
         with pytest.raises(ValidationError) as info:
-            service.update(strategy.id, {**FORM, field: value})
-        assert info.value.field in (field, "broker_account_id", "mode")
+            service.update(strategy.id, {**FORM, **change})
+        assert info.value.field == field
         assert "open INFY position" in str(info.value)
     edited = service.update(strategy.id, {**FORM, "stop_loss": "1450", "sell_time": "15:10"})
     assert edited.stop_loss == 1450 and edited.symbol == "INFY" and edited.quantity == 10

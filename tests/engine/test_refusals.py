@@ -90,3 +90,30 @@ def test_a_buy_refused_after_acceptance_undoes_the_move(ctx, trader, strategy):
                 "RMS: margin exceeded") in notes
     finally:
         harness.engine.stop()
+
+
+def test_a_live_strategy_without_its_account_never_trades_on_paper(ctx, trader, harness):
+    from tui_trader.db.models import Strategy
+    from tui_trader.domain.enums import ExecutionMode
+    from tui_trader.services.brokers import BrokerAccountService
+    from tui_trader.services.strategies import StrategyService
+
+    from .conftest import FORM
+
+    kite = BrokerAccountService(ctx, trader.id).add_kite("kiteapikey1", "kitesecret9")
+    spec = StrategyService(ctx, trader.id).create(
+        {**FORM, "mode": "LIVE", "broker_account_id": str(kite.id)})
+    with ctx.session() as s:  # an account lost some other way (an older build allowed it)
+        row = s.get(Strategy, spec.id)
+        row.broker_account_id = None
+        assert row.execution_mode == ExecutionMode.LIVE
+    harness.engine.start(threads=False)
+    harness.engine._simulated_feed = lambda: False  # as on live market data
+    harness.engine.start_strategy(trader.id, spec.id)
+    harness.tick("INFY", "1520.00")
+    harness.advance_to(9, 30)
+    harness.settle()
+    assert _orders(ctx) == [("BUY", "BUY", OrderStatus.REJECTED)]
+    assert harness.engine.brokers.paper(trader.id).orders() == []
+    with ctx.session() as s:
+        assert "needs its Kite account" in s.exec(select(Order)).one().error

@@ -50,6 +50,10 @@ def test_create_good_strategy(service, ctx):
     ({"name": "x" * 81}, "name", "at most 80"),
     ({"name": "evil\x1b[31m"}, "name", "control characters"),
     ({"mode": "YOLO"}, "mode", "PAPER or LIVE"),
+    ({"buy_time": "09:00"}, "buy_time", "market hours, 09:15-15:30 IST"),
+    ({"buy_time": "03:00", "sell_time": "23:59"}, "buy_time", "market hours"),
+    ({"sell_time": "15:31"}, "sell_time", "market hours"),
+    ({"mode": "LIVE"}, "broker_account_id", "Zerodha Kite account"),
 ])
 def test_bad_input_names_field_and_writes_nothing(service, ctx, override, field, fragment):
     with pytest.raises(ValidationError) as err:
@@ -88,3 +92,50 @@ def test_running_strategy_cannot_be_edited_or_deleted(service, ctx):
         service.update(spec.id, GOOD)
     with pytest.raises(StateError):
         service.delete(spec.id)
+
+
+def test_a_session_edge_is_a_valid_time(service):
+    spec = service.create({**GOOD, "buy_time": "09:15", "sell_time": "15:30"})
+    assert (spec.buy_time.isoformat(), spec.sell_time.isoformat()) == ("09:15:00", "15:30:00")
+
+
+def test_live_on_the_paper_broker_is_refused(service, ctx):
+    from tui_trader.services.brokers import BrokerAccountService
+
+    paper = BrokerAccountService(ctx, service.user_id).add_paper()
+    with pytest.raises(ValidationError) as err:
+        service.create({**GOOD, "mode": "LIVE", "broker_account_id": str(paper.id)})
+    assert err.value.field == "broker_account_id" and "not the paper broker" in str(err.value)
+    assert _count(ctx) == 0
+
+
+def test_what_a_position_depends_on_cannot_be_removed(service, ctx):
+    """A strategy or a broker account an open position depends on stays until it is closed:
+    its exit must reach the broker that holds it."""
+    import uuid
+
+    from tui_trader.db.models import Order, Position
+    from tui_trader.domain.enums import IntentState, OrderReason, OrderStatus, PositionStatus, Side
+    from tui_trader.services.brokers import BrokerAccountService
+
+    accounts = BrokerAccountService(ctx, service.user_id)
+    kite = accounts.add_kite("kiteapikey1", "kitesecret9")
+    spec = service.create({**GOOD, "mode": "LIVE", "broker_account_id": str(kite.id)})
+    now = ctx.clock.now()
+    with ctx.session() as s:
+        s.add(Order(user_id=service.user_id, strategy_id=spec.id, broker_account_id=kite.id,
+                    intent_key="k1", client_tag="tag1", intent_state=IntentState.DONE,
+                    trading_day=now.date(), symbol="INFY", side=Side.BUY,
+                    reason=OrderReason.BUY, quantity=10, filled_quantity=10,
+                    status=OrderStatus.FILLED, created_at=now, updated_at=now))
+        s.add(Position(id=uuid.uuid4(), user_id=service.user_id, strategy_id=spec.id,
+                       symbol="INFY", quantity=10, average_price=1500,
+                       status=PositionStatus.OPEN, opened_at=now, updated_at=now))
+    with pytest.raises(StateError, match="holds 10 INFY"):
+        service.delete(spec.id)
+    with pytest.raises(StateError, match="open INFY position was opened through it"):
+        accounts.remove(kite.id)
+    with ctx.session() as s:
+        s.exec(__import__("sqlmodel").select(Position)).one().status = PositionStatus.CLOSED
+    accounts.remove(kite.id)  # closed: nothing depends on it any more
+    service.delete(spec.id)

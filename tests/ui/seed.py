@@ -64,7 +64,10 @@ def seed_showcase(ctx, user_id) -> dict:
     kite = brokers.add_kite("kitekey1234", "kite-secret", "Zerodha", None)
     brokers.store_access_token(kite.id, "token-abc123", now + timedelta(hours=1))
     service = StrategyService(ctx, user_id)
-    specs = [service.create({**s, "broker_account_id": str(paper.id)}) for s in STRATEGIES]
+    # LIVE strategies trade through the Kite account; the others on paper.
+    specs = [service.create({**s, "broker_account_id": str(kite.id if s["mode"] == "LIVE"
+                                                             else paper.id)})
+             for s in STRATEGIES]
     with ctx.session() as s:
         s.get(Strategy, specs[0].id).status = StrategyStatus.RUNNING
         s.get(Strategy, specs[1].id).status = StrategyStatus.STOPPED

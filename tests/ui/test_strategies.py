@@ -131,9 +131,12 @@ async def test_copy_edit_and_delete(make_app, ctx, user):
 
 
 async def test_live_start_needs_typed_confirmation(make_app, ctx, user, fake_engine):
+    from tui_trader.services.brokers import BrokerAccountService
     from tui_trader.services.strategies import StrategyService
 
-    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE"})
+    kite = BrokerAccountService(ctx, user.id).add_kite("kiteapikey1", "kitesecret9")
+    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE",
+                                          "broker_account_id": str(kite.id)})
     app = make_app(ctx=ctx, engine=fake_engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)

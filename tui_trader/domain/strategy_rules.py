@@ -59,11 +59,20 @@ def check_strategy_form(raw: Mapping[str, Any]) -> tuple[StrategyDraft | None, d
     except ValueError:
         errors["kind"] = "must be one of: " + ", ".join(k.value for k in StrategyKind)
 
-    if "buy_time" in values and "sell_time" in values and "sell_time" not in errors:
+    for field in ("buy_time", "sell_time"):
+        if field in values:
+            try:
+                v.within_market_hours(field, values[field])
+            except ValidationError as exc:
+                errors[exc.field] = exc.rule
+    if "buy_time" in values and "sell_time" in values and not \
+            {"buy_time", "sell_time"} & set(errors):
         try:
             v.buy_before_sell(values["buy_time"], values["sell_time"])
         except ValidationError as exc:
             errors[exc.field] = exc.rule
+    if values.get("mode") is ExecutionMode.LIVE and not raw.get("broker_account_id"):
+        errors["broker_account_id"] = "LIVE needs a Zerodha Kite account (add one under Brokers)"
     if errors:
         return None, errors
     return StrategyDraft(exchange=str(raw.get("exchange") or "NSE"), **values), {}

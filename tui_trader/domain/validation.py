@@ -76,6 +76,17 @@ def market_time(field: str, value: str | time | None) -> time:
     return time(hh, mm, ss)
 
 
+def within_market_hours(field: str, value: time) -> time:
+    """A leg must fall in NSE's regular session (09:15-15:30 IST): a MARKET order outside it
+    is refused by the broker or filled on a stale price."""
+    from .calendar import MARKET_CLOSE, MARKET_OPEN
+
+    if not MARKET_OPEN <= value <= MARKET_CLOSE:
+        raise ValidationError(field, f"must be within NSE market hours, "
+                                     f"{MARKET_OPEN:%H:%M}-{MARKET_CLOSE:%H:%M} IST")
+    return value
+
+
 def price(field: str, value: str | Decimal | int | None, *, required: bool = True) -> Decimal:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationError(field, "is required")

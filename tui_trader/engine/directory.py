@@ -95,6 +95,8 @@ class BrokerDirectory:
     def for_spec(self, spec: StrategySpec) -> Broker:
         if spec.mode is ExecutionMode.PAPER:
             return self.paper(spec.user_id)
+        if spec.broker_account_id is None:  # never real intent on paper fills
+            raise BrokerError("broker: a LIVE strategy needs its Kite account (it has none)")
         return self.for_account(spec.user_id, spec.broker_account_id)
 
     def paper_brokers(self) -> list[PaperBroker]:

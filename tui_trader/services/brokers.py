@@ -14,7 +14,7 @@ from ..db.models import BrokerAccount, TokenRefreshLog
 from ..db.repositories import BrokerAccountRepository
 from ..domain import validation as v
 from ..domain.enums import BrokerKind
-from ..domain.errors import ValidationError
+from ..domain.errors import StateError, ValidationError
 from ..security.rotation import EncryptedField, RotationReport, rotate_all
 from ..security.secret import Secret
 from .context import AppContext
@@ -130,8 +130,30 @@ class BrokerAccountService:
                            v.clean_text("api_secret", api_secret, max_len=128))
 
     def remove(self, account_id: uuid.UUID | str) -> None:
+        """Refused while anything still depends on the account: a running strategy, or a
+        position opened through it (its exit must go to the same broker)."""
+        import sqlalchemy as sa
+        from sqlmodel import select
+
+        from ..db.models import Order, Position, Strategy
+        from ..domain.enums import PositionStatus, StrategyStatus
+
         with self.ctx.session() as s:
-            BrokerAccountRepository(s, self.user_id).delete(account_id)
+            row = BrokerAccountRepository(s, self.user_id).get(account_id)
+            running = s.exec(select(Strategy).where(
+                Strategy.broker_account_id == row.id,
+                Strategy.status == StrategyStatus.RUNNING)).first()
+            if running is not None:
+                raise StateError(f"account: '{running.name}' is running on it; stop it first")
+            opened_here = select(Order.strategy_id).where(Order.broker_account_id == row.id)
+            held = s.exec(select(Position).where(
+                Position.status == PositionStatus.OPEN,
+                sa.and_(Position.strategy_id.is_not(None),
+                        Position.strategy_id.in_(opened_here)))).first()
+            if held is not None:
+                raise StateError(f"account: an open {held.symbol} position was opened "
+                                 f"through it; close it first (K squares off)")
+            BrokerAccountRepository(s, self.user_id).delete(row.id)
 
     def credentials(self, account_id: uuid.UUID | str) -> BrokerCredentials:
         with self.ctx.session() as s:

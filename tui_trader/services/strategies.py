@@ -18,7 +18,7 @@ from ..db.models import Position, Strategy
 from ..db.repositories import BrokerAccountRepository, InstrumentRepository, StrategyRepository
 from ..db.repositories.strategies import to_spec
 from ..domain.clock import IST, ist_datetime
-from ..domain.enums import StrategyStatus
+from ..domain.enums import BrokerKind, StrategyStatus
 from ..domain.errors import StateError, ValidationError
 from ..domain.strategy import StrategySpec
 from ..domain.strategy_rules import StrategyDraft, check_strategy_form, require_valid
@@ -52,7 +52,12 @@ class StrategyService:
         account = raw.get("broker_account_id")
         if not account:
             return None
-        return BrokerAccountRepository(s, self.user_id).get(account).id
+        row = BrokerAccountRepository(s, self.user_id).get(account)
+        mode = str(raw.get("mode") or "PAPER").upper()
+        if mode == "LIVE" and row.broker == BrokerKind.PAPER:
+            raise ValidationError("broker_account_id", "LIVE needs a Zerodha Kite account, "
+                                                       "not the paper broker")
+        return row.id
 
     # -- changes -----------------------------------------------------------------------
     def create(self, raw: Mapping[str, Any]) -> StrategySpec:
@@ -133,10 +138,21 @@ class StrategyService:
             return to_spec(copy)
 
     def delete(self, strategy_id: uuid.UUID | str) -> None:
+        from sqlmodel import select
+
+        from ..db.models import Position
+        from ..domain.enums import PositionStatus
+
         with self.ctx.session() as s:
             repo = StrategyRepository(s, self.user_id)
-            if repo.get(strategy_id).status == StrategyStatus.RUNNING:
+            row = repo.get(strategy_id)
+            if row.status == StrategyStatus.RUNNING:
                 raise StateError("status: stop the strategy before deleting it")
+            held = s.exec(select(Position).where(Position.strategy_id == row.id,
+                                                 Position.status == PositionStatus.OPEN)).first()
+            if held is not None:
+                raise StateError(f"position: it still holds {held.quantity} {held.symbol}; "
+                                 f"close it first (K squares off)")
             repo.delete(strategy_id)
 
     # -- reads -------------------------------------------------------------------------
