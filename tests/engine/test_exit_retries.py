@@ -197,3 +197,23 @@ def test_an_exit_still_on_its_way_is_not_rearmed_nor_sent_again(ctx, trader, str
     sells = [o for o in paper.orders() if o.side.value == "SELL"]
     assert len(sells) == 1
     assert _exits(ctx) == [("1", OrderStatus.FILLED)]
+
+
+def test_a_stop_loss_above_the_price_is_refused_at_start(ctx, trader, harness):
+    import pytest
+
+    from tui_trader.domain.errors import StateError
+    from tui_trader.services.strategies import StrategyService
+
+    from .conftest import FORM
+
+    typo = StrategyService(ctx, trader.id).create({**FORM, "stop_loss": "15200"})
+    harness.start()
+    harness.tick("INFY", "1520.00")
+    with pytest.raises(StateError, match="stop_loss: 15,200.00 is at or above INFY's last"):
+        harness.engine.start_strategy(trader.id, typo.id)
+    with ctx.session() as s:
+        from tui_trader.db.models import Strategy
+
+        assert s.get(Strategy, typo.id).status != "running"
+    assert harness.engine.router.get(typo.id) is None

@@ -111,3 +111,23 @@ def test_kill_switch_works_with_the_live_store_down(ctx, trader, strategy, harne
         open_positions = conn.exec_driver_sql(
             "SELECT count(*) FROM positions WHERE status = 'OPEN'").scalar()
     assert open_positions == 0
+
+
+def test_a_command_the_console_gave_up_on_is_never_carried_out_later(ctx, trader, strategy,
+                                                                      harness):
+    """The server engine was down: the console said the start failed. When the engine comes
+    back it must not start the strategy (or square everything off) hours later."""
+    from tui_trader.engine import remote as remote_module
+
+    console = RemoteEngineControl(ctx.store, timeout_s=0.2)
+    with pytest.raises(TuiTraderError, match="no answer"):
+        console.start_strategy(trader.id, strategy.id)
+    harness.start()
+    assert harness.engine.control.poll() == 0  # withdrawn: nothing left to carry out
+    # Even an entry left behind (the console died before withdrawing it) expires.
+    ctx.store.xadd(remote_module.CONTROL_STREAM, {
+        "command": "kill", "request_id": "r1", "user_id": str(trader.id),
+        "deadline": "1"})
+    harness.engine.control.poll()
+    assert strategy.id not in {s.id for s in harness.engine.strategies.all()}
+    assert not ctx.store.exists(remote_module.reply_key("r1"))

@@ -442,6 +442,11 @@ class EmbeddedEngine:
                 if row.status == StrategyStatus.RUNNING and strategy_id in \
                         {x.id for x in self.strategies.all()}:
                     raise StateError("status: strategy is already running")
+                last = self.router.last_price(row.symbol)
+                if last is not None and row.stop_loss >= last:
+                    raise StateError(f"stop_loss: {row.stop_loss:,.2f} is at or above "
+                                     f"{row.symbol}'s last price {last:,.2f}: it would sell "
+                                     f"straight after buying; set it below the price")
                 if row.execution_mode == ExecutionMode.LIVE and self._simulated_feed():
                     raise StateError("mode: LIVE strategies need live market data, and this "
                                      "engine runs on the simulated feed (use `tui-trader "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,10 @@ CONTROL_GROUP = "engines"
 HEARTBEAT = "engine:heartbeat"
 HEARTBEAT_TTL_S = 5
 REPLY_TTL_S = 60
+
+
+# Clocks of the console and the server engine may differ a little.
+DEADLINE_GRACE_S = 2.0
 
 
 def reply_key(request_id: str) -> str:
@@ -68,6 +73,12 @@ class ControlListener:
     def _answer(self, fields: dict[str, str]) -> None:
         request_id = fields.get("request_id", "")
         handler = self.handlers.get(fields.get("command", ""))
+        if _expired(fields):
+            # The console gave up on it (and told the trader it failed): carrying it out now,
+            # maybe hours later after a restart, would surprise them.
+            log.warning("control command %s expired unanswered; not carried out",
+                        fields.get("command"))
+            return
         if handler is None:
             body: dict[str, Any] = {"ok": False, "error": "engine: unknown command"}
         else:
@@ -94,14 +105,26 @@ class ControlListener:
         pipe.execute()
 
 
+def _expired(fields: dict[str, str]) -> bool:
+    try:
+        deadline = float(fields.get("deadline", "") or "inf")
+    except ValueError:
+        return True
+    return time.time() > deadline + DEADLINE_GRACE_S
+
+
 def send_command(store: redis.Redis, command: str, timeout_s: float = 5.0,
                  **fields: str) -> dict[str, Any]:
-    """Console side: send one command and wait for its answer."""
+    """Console side: send one command and wait for its answer. A command not answered in
+    time is withdrawn, and carries a deadline past which no engine carries it out."""
     request_id = uuid.uuid4().hex
-    store.xadd(CONTROL_STREAM, {"command": command, "request_id": request_id, **fields},
-               maxlen=10_000, approximate=True)
+    entry = store.xadd(CONTROL_STREAM, {"command": command, "request_id": request_id,
+                                        "deadline": f"{time.time() + timeout_s:.3f}",
+                                        **fields},
+                       maxlen=10_000, approximate=True)
     answer = store.blpop([reply_key(request_id)], timeout=timeout_s)
     if answer is None:
+        store.xdel(CONTROL_STREAM, entry)
         raise TuiTraderError("engine: no answer from the server engine (is `tui-trader "
                              "engine` running and using the same Redis?)")
     return json.loads(answer[1])
