@@ -59,9 +59,10 @@ def cmd_engine(args: argparse.Namespace) -> int:
         feed = kite_ticker_feed(ctx, broker_user, account)
     engine = EmbeddedEngine(ctx, feed=feed, live_factory=make_live_factory(ctx))
     if stale_hook is not None:
-        from .services.live_feed import wire_kite_feed
+        from .services.live_feed import follow_new_logins, wire_kite_feed
 
         wire_kite_feed(engine, feed, *stale_hook)
+        follow_new_logins(ctx, engine, feed)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     engine.start()

@@ -107,3 +107,41 @@ def test_the_console_engine_goes_live_with_a_kite_session(
 def _status(ctx, order_id) -> OrderStatus:
     with ctx.session() as s:
         return s.get(Order, order_id).status
+
+
+def test_after_the_daily_relogin_the_ticker_reconnects_with_the_new_token(
+        ctx, make_sandbox: Callable[..., KiteSandbox]) -> None:
+    sandbox = make_sandbox(clock=ctx.clock)
+    user = AuthService(ctx).sign_up("relogin@example.com", "password-feed")
+    accounts = BrokerAccountService(ctx, user.id)
+    account = accounts.add_kite(API_KEY, API_SECRET, api_root=sandbox.url).id
+    flow = KiteSessionExchange(ctx, user.id)
+    flow.exchange(account, redirect_location(sandbox))
+    creds = accounts.credentials(account)
+    download_instruments(ctx, KiteBroker(creds.api_key, creds.access_token,
+                                         root=creds.api_root, clock=ctx.clock))
+    engine = EmbeddedEngine(ctx, feed=SimulatedFeed(seed=1, clock=ctx.clock),
+                            runner=ManualSchedule(), consumer="relogin")
+    engine.start(threads=False)
+    try:
+        assert connect_live_feed(ctx, engine, user.id) is not None
+        feed = engine.feed
+        feed.subscribe(["INFY"])
+        token = symbol_tokens(ctx)["INFY"]
+        _wait(lambda: (sandbox.push_tick(token, "1520.00")
+                       or engine.router.last_price("INFY") == Decimal("1520.00")),
+              "ticks on the first session")
+        old = accounts.credentials(account).access_token
+        sandbox.revoke_tokens()  # 06:00 IST: the session lapses
+        sandbox.drop_sockets()
+        flow.exchange(account, redirect_location(sandbox))  # the trader logs in again
+        assert not feed.uses_token(accounts.credentials(account).access_token)
+        note = connect_live_feed(ctx, engine, user.id)
+        assert note is not None and "reconnected" in note
+        assert feed.uses_token(accounts.credentials(account).access_token)
+        assert not feed.uses_token(old)
+        _wait(lambda: (sandbox.push_tick(token, "1533.00")
+                       or engine.router.last_price("INFY") == Decimal("1533.00")),
+              "ticks again on the new session")
+    finally:
+        engine.stop()

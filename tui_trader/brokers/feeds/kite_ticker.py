@@ -224,6 +224,10 @@ class KiteTickerFeed:
         self._access_token = Secret(access_token)
         self.start(sink)
 
+    def uses_token(self, access_token: Secret | str) -> bool:
+        """Whether the socket is opened with this access token (compared, never shown)."""
+        return Secret(access_token).reveal() == self._access_token.reveal()
+
     def is_alive(self) -> bool:
         return (self._thread is not None and self._thread.is_alive()
                 and not self._stopping.is_set())
