@@ -75,6 +75,33 @@ async def test_a_lost_live_store_shows_and_the_console_keeps_running(
         ctx.close()
 
 
+async def test_when_the_live_store_comes_back_positions_are_read_again(
+        make_app, ctx, user, fake_engine):
+    """Events sent while the link was down are lost: a position filled meanwhile must show
+    without the trader pressing r."""
+    from decimal import Decimal
+
+    from tui_trader.db.models import Position
+    from tui_trader.domain.enums import PositionStatus
+    from tui_trader.ui.messages import StoreHealth
+
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot)
+        await settle(pilot)
+        app.post_message(StoreHealth(False, "live store unreachable"))
+        await settle(pilot)
+        now = ctx.clock.now()
+        with ctx.session() as s:  # filled while the console heard nothing
+            s.add(Position(user_id=user.id, symbol="WIPRO", quantity=7,
+                           average_price=Decimal("250"), status=PositionStatus.OPEN,
+                           opened_at=now, updated_at=now))
+        app.post_message(StoreHealth(True, "live store reachable again"))
+        await wait_until(pilot, lambda: any(line.symbol == "WIPRO" for line in
+                                            app.user_session.book.lines()),
+                         what="positions read again")
+
+
 async def test_a_failing_worker_is_one_line_and_the_app_stays_up(
         make_app, ctx, user, fake_engine, monkeypatch):
     from tui_trader.services.trading import TradingViews

@@ -171,6 +171,13 @@ class TraderApp(App[int]):
         if was is not None and was != message.ok:
             self.notify(one_line(message.detail), title="Live store",
                         severity="information" if message.ok else "error")
+        if message.ok and was is False:
+            # Events sent while the link was down are lost (pub/sub): read the state again.
+            from .session_flow import load_session_data
+
+            load_session_data(self, self.user_session)
+            for screen in list(self.live_screens):
+                screen.resync()
 
     def on_engine_events_batch(self, message: EngineEventsBatch) -> None:
         from .events import route_events

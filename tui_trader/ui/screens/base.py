@@ -62,6 +62,13 @@ class SectionScreen(Screen):
     def data_changed(self, what: str) -> None:
         """Something this screen may show changed ("positions", "chart", ...)."""
 
+    def resync(self) -> None:
+        """Events may have been missed (the live store was down): read everything again,
+        now if shown, else when shown next."""
+        if hasattr(self, "_stale"):
+            self._stale = True
+        self.data_changed("strategies")
+
     def action_back(self) -> None:
         if self.SECTION != "positions":
             self.app.switch_mode("positions")
