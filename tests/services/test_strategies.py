@@ -139,3 +139,28 @@ def test_what_a_position_depends_on_cannot_be_removed(service, ctx):
         s.exec(__import__("sqlmodel").select(Position)).one().status = PositionStatus.CLOSED
     accounts.remove(kite.id)  # closed: nothing depends on it any more
     service.delete(spec.id)
+
+
+def test_the_days_book_holds_open_positions_and_todays_closes_only(service, ctx):
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tui_trader.db.models import Position
+    from tui_trader.domain.enums import PositionStatus
+    from tui_trader.services.trading import TradingViews
+
+    now = ctx.clock.now()  # Monday 09:00 IST
+    with ctx.session() as s:
+        for symbol, status, closed in (("INFY", PositionStatus.OPEN, None),
+                                       ("TCS", PositionStatus.CLOSED, now - timedelta(minutes=5)),
+                                       ("SBIN", PositionStatus.CLOSED, now - timedelta(days=3))):
+            s.add(Position(user_id=service.user_id, symbol=symbol,
+                           quantity=10 if closed is None else 0, average_price=Decimal("100"),
+                           realized_pnl=Decimal("0") if closed is None else Decimal("-50"),
+                           status=status, opened_at=now - timedelta(days=3),
+                           updated_at=now, closed_at=closed))
+    views = TradingViews(ctx, service.user_id)
+    today = views.todays_positions()
+    assert sorted(p.symbol for p in today) == ["INFY", "TCS"]  # Friday's SBIN is history
+    assert views.totals(today).realized == Decimal("-50")
+    assert len(views.positions()) == 3  # everything is still there to look up

@@ -44,6 +44,18 @@ class TradingViews:
         with self.ctx.session() as s:
             return PositionRepository(s, self.user_id).list(status=status)
 
+    def todays_positions(self) -> list[Position]:
+        """The day's book: every open position and those closed since 00:00 IST today, so
+        the totals and the day's P&L are the day's, not a lifetime's."""
+        from datetime import datetime as dt
+
+        from ..domain.clock import IST
+
+        today = self.ctx.clock.now().astimezone(IST).date()
+        start = dt(today.year, today.month, today.day, tzinfo=IST)
+        with self.ctx.session() as s:
+            return PositionRepository(s, self.user_id).list(closed_since=start)
+
     @staticmethod
     def totals(positions: list[Position]) -> PositionTotals:
         return PositionTotals(

@@ -118,7 +118,7 @@ class UserSession:
                               status=p.status.value,
                               strategy_id=str(p.strategy_id) if p.strategy_id else None,
                               strategy=names.get(str(p.strategy_id), ""))
-                 for p in self.views.positions()]
+                 for p in self.views.todays_positions()]
         return lines, names
 
     def load_symbols(self) -> list[str]:

@@ -4,7 +4,9 @@ hot-path code)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import col
 
 from ...domain.enums import OrderStatus, PositionStatus, Side
@@ -40,10 +42,16 @@ class OrderRepository(ScopedRepository):
 class PositionRepository(ScopedRepository):
     kind = "position"
 
-    def list(self, *, status: PositionStatus | None = None) -> list[Position]:
+    def list(self, *, status: PositionStatus | None = None,
+             closed_since: datetime | None = None) -> list[Position]:
+        """Positions, newest first; with `closed_since`, the open ones and those closed at or
+        after it (the day's book)."""
         query = self._select(Position)
         if status is not None:
             query = query.where(Position.status == status)
+        if closed_since is not None:
+            query = query.where(sa.or_(Position.status == PositionStatus.OPEN,
+                                       col(Position.closed_at) >= closed_since))
         return list(self.session.exec(query.order_by(col(Position.opened_at).desc())).all())
 
     def get(self, position_id: uuid.UUID | str) -> Position:
