@@ -141,3 +141,18 @@ async def test_log_out_returns_to_the_login_screen(make_app, user):
         assert app.screen.query_one("#input-password", Input).value == ""
         await log_in(pilot)
         assert app.current_mode == "positions"
+
+
+async def test_the_signed_in_session_ends_when_it_expires(make_app, ctx, user, fake_engine):
+    """TUI_TRADER_SESSION_HOURS holds in the console too: a console left open past it asks
+    for the password again."""
+    from datetime import timedelta
+
+    app = make_app(ctx=ctx, engine=fake_engine, health_interval=0.1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        assert app.user_session is not None
+        ctx.clock.advance(timedelta(hours=ctx.settings.session_hours, minutes=1))
+        await wait_until(pilot, lambda: app.user_session is None, what="signed out")
+        assert app.current_mode == "login"
+        assert any("expired" in text for text in app.notices_seen)

@@ -22,6 +22,7 @@ from .messages import (
     Done,
     EngineEventsBatch,
     EngineHealthChanged,
+    SessionEnded,
     SignedIn,
     StoreHealth,
     UnreadChanged,
@@ -152,6 +153,23 @@ class TraderApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, name="engine-health", group="health")
     def _poll_health(self) -> None:
         self.post_message(EngineHealthChanged(self.backend.engine_health()))
+        session = self.user_session
+        if session is not None:
+            from ..domain.errors import AuthError
+
+            try:  # the session lasts TUI_TRADER_SESSION_HOURS, not for as long as the app
+                session.auth.resume(session.login.token)
+            except AuthError as exc:
+                self.post_message(SessionEnded(str(exc)))
+
+    async def on_session_ended(self, message: SessionEnded) -> None:
+        if self.user_session is None:
+            return
+        from .session_flow import end_session
+
+        await end_session(self)
+        self.notify(one_line(message.reason), title="Signed out", severity="warning",
+                    timeout=30)
 
     def on_engine_health_changed(self, message: EngineHealthChanged) -> None:
         self._set_health(message.health)

@@ -94,6 +94,14 @@ class Done(Message):
         self.severity = severity
 
 
+class SessionEnded(Message):
+    """The signed-in session expired or the account was deactivated: sign out."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
 class DataLoaded(Message):
     """A screen's load worker finished; `what` names the data (rows, detail, ...)."""
 
