@@ -50,6 +50,17 @@ def ist_time(value: datetime | None, *, seconds: bool = True) -> str:
     return local.strftime("%H:%M:%S" if seconds else "%H:%M")
 
 
+def ist_when(value: datetime | None, now: datetime) -> str:
+    """A time today as HH:MM:SS; an earlier day's as its date ("20 Nov"), so yesterday's
+    fills never read as today's (the order's detail has the full time)."""
+    if value is None:
+        return "-"
+    local = ensure_utc(value).astimezone(IST)
+    if local.date() == ensure_utc(now).astimezone(IST).date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%d %b")
+
+
 def ist_datetime(value: datetime | None) -> str:
     if value is None:
         return "-"

@@ -12,7 +12,7 @@ from textual.widgets import Label, Select, Static
 
 from ...domain.enums import OrderStatus, Side
 from ...engine.events import OrderStatusChanged
-from ..formatting import ist_time, money, quantity
+from ..formatting import ist_when, money, quantity
 from ..keymap import BACK, ORDERS
 from ..messages import DataLoaded
 from ..widgets.table import KeyedTable
@@ -126,10 +126,11 @@ class OrdersScreen(SectionScreen):
                     strategy.value = current
         self.orders = {str(o.id): o for o in orders}
         rows = []
+        now = self.app.backend.ctx.clock.now()  # type: ignore[attr-defined]
         for key, o in self.orders.items():
             status = o.status.value
             rows.append((key, (
-                (ist_time(o.created_at), ""), (o.symbol, ""), (o.side.value, ""),
+                (ist_when(o.created_at, now), ""), (o.symbol, ""), (o.side.value, ""),
                 (o.reason.value, ""), (quantity(o.quantity), ""),
                 (quantity(o.filled_quantity), ""), (money(o.average_price), ""),
                 (status, STATUS_ROLE.get(status, "")),
