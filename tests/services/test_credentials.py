@@ -121,3 +121,13 @@ def test_bad_kite_keys(accounts):
     with pytest.raises(ValidationError, match="api_secret"):
         accounts.add_kite("goodkey123", "")
     assert accounts.list() == []
+
+
+def test_a_new_api_key_follows_the_same_rule_as_the_first(accounts):
+    from tui_trader.domain.errors import ValidationError
+
+    view = accounts.add_kite("kiteapikey1", "kitesecret9")
+    with pytest.raises(ValidationError) as err:
+        accounts.update_kite_keys(view.id, api_key="not a key!")
+    assert err.value.field == "api_key" and "letters and digits" in str(err.value)
+    assert accounts.credentials(view.id).api_key.reveal() == "kiteapikey1"  # nothing changed

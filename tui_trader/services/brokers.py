@@ -122,7 +122,10 @@ class BrokerAccountService:
             if label is not None:
                 row.label = self._label(label, row.label)
             if api_key:
-                self._seal(row, "api_key_enc", v.clean_text("api_key", api_key, max_len=64))
+                key = v.clean_text("api_key", api_key, max_len=64)
+                if not key.isalnum():  # the same rule as when the account was added
+                    raise ValidationError("api_key", "must be letters and digits only")
+                self._seal(row, "api_key_enc", key)
                 row.access_token_enc = None  # a new app key invalidates the old session
                 row.token_expires_at = None
             if api_secret:
