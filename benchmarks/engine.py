@@ -117,30 +117,24 @@ def bench_routing(live: LiveState, n_ticks: int, rounds: int) -> dict[str, float
 
 # -- stop-loss latency -------------------------------------------------------------------
 
-def bench_stoploss(ctx, samples: int) -> dict[str, float]:
-    instruments = {s: ListedInstrument(s, s, 1000 + i, Decimal("1000")) for i, s in
-                   enumerate(SYMBOLS)}
+def engine_holding(ctx, symbols: list[str], consumer: str, name: str):
+    """A started engine on a paper exchange that fills at once, and one running strategy
+    per entry of `symbols`, each holding a bought position with its stop-loss at 900 (not
+    armed yet). Returns (engine, exchange, specs)."""
+    instruments = {s: ListedInstrument(s, s, 1000 + i, Decimal("1000"))
+                   for i, s in enumerate(sorted(set(symbols)))}
     exchange = PaperBroker(ctx.clock, fill_market_immediately=True,
                            starting_cash=Decimal("1000000000000"), instruments=instruments)
-    calls: list[int] = []
-    called = threading.Event()
-
-    def on_call(_request) -> None:
-        calls.append(time.perf_counter_ns())
-        called.set()
-
-    engine = EmbeddedEngine(ctx, runner=ManualSchedule(), consumer="bench",
+    engine = EmbeddedEngine(ctx, runner=ManualSchedule(), consumer=consumer,
                             paper_factory=lambda _u: exchange)
-    engine.router.add_known_symbols(SYMBOLS)
-    engine.executor.on_broker_call = on_call
-    user = User(email=f"bench-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
+    engine.router.add_known_symbols(instruments)
+    user = User(email=f"{name}-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
     with ctx.session() as s:
         s.add(user)
-    live = LiveState(ctx.store)
     specs = []
     with ctx.session() as s:
-        for i in range(samples):
-            row = Strategy(user_id=user.id, name=f"b{i}", symbol=SYMBOLS[i % 500],
+        for i, symbol in enumerate(symbols):
+            row = Strategy(user_id=user.id, name=f"{name}{i}", symbol=symbol,
                            buy_time=dtime(9, 15), sell_time=dtime(15, 29),
                            stop_loss=Decimal("900"), quantity=1,
                            status=StrategyStatus.RUNNING)
@@ -148,6 +142,7 @@ def bench_stoploss(ctx, samples: int) -> dict[str, float]:
             s.flush()
             specs.append(to_spec(row))
     engine.start()
+    live = LiveState(ctx.store)
     for spec in specs:
         # Each strategy holds a bought position, so its stop-loss exit closes it.
         engine.positions.apply_fill(user_id=spec.user_id, strategy_id=spec.id,
@@ -157,6 +152,20 @@ def bench_stoploss(ctx, samples: int) -> dict[str, float]:
         live.activate(spec, RuntimeSnapshot(position=RuntimePosition.BOUGHT))
         engine.router.watch(StopLossWatch(spec.id, spec.user_id, spec.symbol, spec.stop_loss,
                                           armed=False))
+    return engine, exchange, specs
+
+
+def bench_stoploss(ctx, samples: int) -> dict[str, float]:
+    calls: list[int] = []
+    called = threading.Event()
+
+    def on_call(_request) -> None:
+        calls.append(time.perf_counter_ns())
+        called.set()
+
+    engine, _exchange, specs = engine_holding(
+        ctx, [SYMBOLS[i % 500] for i in range(samples)], "bench", "bench")
+    engine.executor.on_broker_call = on_call
     seq = 0
     latencies = []
     try:
@@ -206,10 +215,6 @@ def bench_stoploss(ctx, samples: int) -> dict[str, float]:
 def bench_burst(ctx, strategies: int) -> dict[str, float]:
     """One tick crossing `strategies` stop-losses at once (a sharp fall): time from the tick
     to the first and to the last exit reaching the broker."""
-    symbol = SYMBOLS[0]
-    instruments = {symbol: ListedInstrument(symbol, symbol, 1000, Decimal("1000"))}
-    exchange = PaperBroker(ctx.clock, fill_market_immediately=True,
-                           starting_cash=Decimal("1000000000000"), instruments=instruments)
     calls: list[int] = []
     all_called = threading.Event()
 
@@ -220,33 +225,10 @@ def bench_burst(ctx, strategies: int) -> dict[str, float]:
 
     with ctx.db.begin() as conn:  # earlier samples' strategies are done
         conn.execute(Strategy.__table__.update().values(status=StrategyStatus.STOPPED))
-    engine = EmbeddedEngine(ctx, runner=ManualSchedule(), consumer="bench-burst",
-                            paper_factory=lambda _u: exchange)
-    engine.router.add_known_symbols([symbol])
-    user = User(email=f"burst-{uuid.uuid4().hex[:8]}@example.com", password_hash="x")
-    with ctx.session() as s:
-        s.add(user)
-    live = LiveState(ctx.store)
-    specs = []
-    with ctx.session() as s:
-        for i in range(strategies):
-            row = Strategy(user_id=user.id, name=f"burst{i}", symbol=symbol,
-                           buy_time=dtime(9, 15), sell_time=dtime(15, 29),
-                           stop_loss=Decimal("900"), quantity=1,
-                           status=StrategyStatus.RUNNING)
-            s.add(row)
-            s.flush()
-            specs.append(to_spec(row))
-    engine.start()
+    symbol = SYMBOLS[0]
+    engine, _exchange, specs = engine_holding(ctx, [symbol] * strategies, "bench-burst",
+                                              "burst")
     try:
-        for spec in specs:
-            engine.positions.apply_fill(user_id=spec.user_id, strategy_id=spec.id,
-                                        symbol=spec.symbol, exchange=spec.exchange,
-                                        side=Side.BUY, quantity=1, price=Decimal("1000"),
-                                        order_id=None, now=ctx.clock.now())
-            live.activate(spec, RuntimeSnapshot(position=RuntimePosition.BOUGHT))
-            engine.router.watch(StopLossWatch(spec.id, spec.user_id, spec.symbol,
-                                              spec.stop_loss, armed=False))
         engine.executor.on_broker_call = on_call
         for spec in specs:
             engine.router.get(spec.id).armed = True
