@@ -233,25 +233,25 @@ class OrderExecutor:
 
     def adopt_abandoned(self) -> int:
         """Take over entries another consumer read and never finished (an engine that died
-        and did not come back under its name). On this thread only, and never an entry
-        this executor still holds: one event is never handled twice at once."""
-        busy = set(self._held) | {queued.entry_id for queued, _ in list(self._inbox)}
-        items = [(queued, None) for queued in
-                 self.queue.claim_stale(min_idle_ms=self.claim_stale_ms, count=100)
-                 if queued.entry_id not in busy]
-        if items:
-            log.info("adopting %d order events an engine left unfinished", len(items))
-        return self.process_batch(items)
+        and did not come back under its name)."""
+        return self._process_idle(
+            self.queue.claim_stale(min_idle_ms=self.claim_stale_ms, count=100),
+            "adopting %d order events an engine left unfinished")
 
     def retry_dropped(self) -> int:
         """Process again the entries this consumer took but never finished because handling
         failed part-way (the database blinked, a bug): without this they would wait in the
         pending list until a restart. Every step is safe to repeat."""
+        return self._process_idle(self.queue.pending_own(count=1000),
+                                  "retrying %d unfinished order events")
+
+    def _process_idle(self, entries: list[QueuedEvent], message: str) -> int:
+        """On the executor's thread only, and never an entry it still holds (held for a
+        retry, or handed over and not yet taken): one event is never handled twice at once."""
         busy = set(self._held) | {queued.entry_id for queued, _ in list(self._inbox)}
-        items = [(queued, None) for queued in self.queue.pending_own(count=1000)
-                 if queued.entry_id not in busy]
+        items = [(queued, None) for queued in entries if queued.entry_id not in busy]
         if items:
-            log.info("retrying %d unfinished order events", len(items))
+            log.info(message, len(items))
         return self.process_batch(items)
 
     def run_once(self, block_ms: int = POLL_MS, *, retry_held_now: bool = False) -> int:
