@@ -153,6 +153,6 @@ async def test_the_signed_in_session_ends_when_it_expires(make_app, ctx, user, f
         await log_in(pilot)
         assert app.user_session is not None
         ctx.clock.advance(timedelta(hours=ctx.settings.session_hours, minutes=1))
-        await wait_until(pilot, lambda: app.user_session is None, what="signed out")
-        assert app.current_mode == "login"
-        assert any("expired" in text for text in app.notices_seen)
+        await wait_until(pilot, lambda: any("expired" in text for text in app.notices_seen),
+                         what="told why")
+        assert app.user_session is None and app.current_mode == "login"

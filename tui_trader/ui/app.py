@@ -253,6 +253,8 @@ class TraderApp(App[int]):
         session = self.user_session
 
         def step() -> None:
+            if not self.is_running:
+                return  # shutting down: adding a screen now breaks Textual's close of them
             if self.user_session is not session or session is None:
                 return  # signed out (or in again) since
             pending = [m for m in keymap.SECTIONS if m not in self._built_modes]
