@@ -54,6 +54,11 @@ def test_create_good_strategy(service, ctx):
     ({"buy_time": "03:00", "sell_time": "23:59"}, "buy_time", "market hours"),
     ({"sell_time": "15:31"}, "sell_time", "market hours"),
     ({"mode": "LIVE"}, "broker_account_id", "Zerodha Kite account"),
+    ({"quantity": "1_000"}, "quantity", "whole number"),
+    ({"quantity": "\u0661\u0662"}, "quantity", "whole number"),  # Arabic-Indic digits
+    ({"stop_loss": "1e3"}, "stop_loss", "number like"),
+    ({"stop_loss": "\u0967\u096b\u0966\u0966"}, "stop_loss", "number like"),  # Devanagari
+    ({"name": "two\u2028lines"}, "name", "control characters"),
 ])
 def test_bad_input_names_field_and_writes_nothing(service, ctx, override, field, fragment):
     with pytest.raises(ValidationError) as err:

@@ -19,10 +19,14 @@ MAX_PASSWORD = 256
 MAX_NAME = 100
 MAX_QUANTITY = 1_000_000
 MAX_PRICE = Decimal("10000000")
+# ASCII digits only: Decimal() and int() also take other scripts' digits and "1_000".
+NUMBER_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+WHOLE_RE = re.compile(r"^-?[0-9]+$")
 
 
 def _has_control(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+    # Zl/Zp: line and paragraph separators break a one-line field as a newline would.
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
 
 
 def clean_text(field: str, value: str | None, *, max_len: int, required: bool = True) -> str:
@@ -92,8 +96,13 @@ def price(field: str, value: str | Decimal | int | None, *, required: bool = Tru
         raise ValidationError(field, "is required")
     if isinstance(value, float):
         raise ValidationError(field, "must be given as an exact decimal, not a float")
+    text = str(value).strip().replace(",", "")
+    if text.lower().lstrip("+-") in ("nan", "snan", "inf", "infinity"):
+        raise ValidationError(field, "must be a finite number")
+    if not NUMBER_RE.match(text):
+        raise ValidationError(field, "must be a number like 1520.50")
     try:
-        amount = Decimal(str(value).strip().replace(",", ""))
+        amount = Decimal(text)
     except InvalidOperation as exc:
         raise ValidationError(field, "must be a number like 1520.50") from exc
     if not amount.is_finite():
@@ -110,10 +119,10 @@ def price(field: str, value: str | Decimal | int | None, *, required: bool = Tru
 def quantity(value: str | int | None, field: str = "quantity") -> int:
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationError(field, "is required")
-    try:
-        qty = int(str(value).strip())
-    except ValueError as exc:
-        raise ValidationError(field, "must be a whole number") from exc
+    text = str(value).strip()
+    if not WHOLE_RE.match(text):
+        raise ValidationError(field, "must be a whole number")
+    qty = int(text)
     if qty <= 0:
         raise ValidationError(field, "must be greater than 0")
     if qty > MAX_QUANTITY:
