@@ -41,23 +41,30 @@ def test_stoploss_is_taken_and_locked_by_the_publisher(ctx, trader, strategy, ha
     assert reasons == ["BUY", "STOPLOSS"]
 
 
-def test_a_running_executor_is_woken_by_the_hand_over(ctx, trader, strategy, harness):
-    _bought(ctx, trader, strategy, harness)
+def _stoploss_on_a_running_executor(harness, block_ms: int) -> None:
+    """Run the executor loop on its own thread, send a tick through the stop, and wait
+    (bounded) until the exit is placed (the BUY is the first placement)."""
     engine = harness.engine
     stop = threading.Event()
-    # A long wait: only the in-process wake can get the stop-loss through in time.
-    worker = threading.Thread(target=engine.executor.run, args=(stop, 60_000), daemon=True)
+    worker = threading.Thread(target=engine.executor.run, args=(stop, block_ms), daemon=True)
     worker.start()
     try:
         harness.tick("INFY", "1499.00")
         deadline = time.monotonic() + 30
         while engine.executor.counters.placed < 2 and time.monotonic() < deadline:
             time.sleep(0.005)  # polling a condition with a deadline, not timing it
-        assert engine.executor.counters.placed == 2
     finally:
         stop.set()
         engine.executor._wake.set()
         worker.join(timeout=10)
+
+
+def test_a_running_executor_is_woken_by_the_hand_over(ctx, trader, strategy, harness):
+    _bought(ctx, trader, strategy, harness)
+    engine = harness.engine
+    # A long wait: only the in-process wake can get the stop-loss through in time.
+    _stoploss_on_a_running_executor(harness, block_ms=60_000)
+    assert engine.executor.counters.placed == 2
     with ctx.session() as s:
         exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
     assert exit_order.status is OrderStatus.FILLED
@@ -146,18 +153,7 @@ def test_an_exit_that_fails_part_way_is_retried_without_a_restart(ctx, trader, s
         return real_claim(draft, now)
 
     ledger.claim = blinking_claim
-    stop = threading.Event()
-    worker = threading.Thread(target=engine.executor.run, args=(stop, 20), daemon=True)
-    worker.start()
-    try:
-        harness.tick("INFY", "1499.00")
-        deadline = time.monotonic() + 30
-        while engine.executor.counters.placed < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)  # polling a condition with a deadline, not timing it
-    finally:
-        stop.set()
-        engine.executor._wake.set()
-        worker.join(timeout=10)
+    _stoploss_on_a_running_executor(harness, block_ms=20)
     assert failures and engine.executor.counters.errors == 1
     assert engine.executor.counters.placed == 2  # the BUY, and the exit on the retry
     assert engine.queue.pending_count() == 0

@@ -324,11 +324,7 @@ class EmbeddedEngine:
             return
         if runtime is None or runtime.position is not RuntimePosition.SOLD:
             return
-        with self.ctx.db.connect() as conn:
-            still_open = conn.execute(sa.select(Position.__table__.c.id).where(
-                Position.__table__.c.strategy_id == spec.id,
-                Position.__table__.c.status == PositionStatus.OPEN)).first()
-        if still_open is None:
+        if self.positions.open_for_strategy(spec.id) is None:
             self.live.client.hset(keys.runtime(spec.id), "position",
                                   RuntimePosition.NONE.value)
 

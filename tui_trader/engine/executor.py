@@ -556,8 +556,13 @@ class OrderExecutor:
                         spec.name)
             self._force_runtime(spec, position, broker_order_id, REASON_FOR[event.event])
             return
+        self._watch_as(spec, position)
+
+    def _watch_as(self, spec: StrategySpec, position: RuntimePosition) -> None:
+        """Watch the stop-loss of a bought position (firing at once if the price is already
+        through it); stop watching anything else."""
         if position is RuntimePosition.BOUGHT:
-            self.router.arm(spec.id)  # fires at once if the price is already through the stop
+            self.router.arm(spec.id)
         else:
             self.router.set_armed(spec.id, False)
 
@@ -671,10 +676,7 @@ class OrderExecutor:
         self.live.client.hset(key, mapping={"position": position.value, field_name: order_id,
                                             "lock_state": "0"})
         self.live.client.delete(f"{key}:lock")
-        if position is RuntimePosition.BOUGHT:
-            self.router.arm(spec.id)  # fires at once if the price is already through the stop
-        else:
-            self.router.set_armed(spec.id, False)
+        self._watch_as(spec, position)
 
     def apply_update(self, update: BrokerOrder) -> None:
         """Apply a broker snapshot (return value, listener or reconciliation): idempotent."""

@@ -93,15 +93,7 @@ class TickRouter:
             return False
         tick = self._last.get(watch.symbol)
         if tick is not None and tick.price <= watch.stop_loss:
-            watch.armed = False
-            self.counters.stoploss_triggers += 1
-            try:
-                self._on_stoploss(watch, tick.price, tick.ts)
-            except Exception:
-                watch.armed = True
-                log.exception("stop-loss trigger for %s failed", strategy_id)
-                return False
-            return True
+            return self._trigger(watch, tick.price, tick.ts)
         watch.armed = True
         return False
 
@@ -146,14 +138,19 @@ class TickRouter:
             last[symbol] = tick
             for w in group:
                 if w.armed and price <= w.stop_loss:
-                    w.armed = False  # one trigger; re-armed only if the exit fails
-                    counters.stoploss_triggers += 1
-                    try:
-                        self._on_stoploss(w, price, tick.ts)
-                    except Exception:
-                        w.armed = True
-                        log.exception("stop-loss trigger for %s failed", w.strategy_id)
+                    self._trigger(w, price, tick.ts)
         counters.ticks += len(batch)
+
+    def _trigger(self, w: StopLossWatch, price: Decimal, ts: datetime) -> bool:
+        w.armed = False  # one trigger; re-armed only if the exit fails
+        self.counters.stoploss_triggers += 1
+        try:
+            self._on_stoploss(w, price, ts)
+        except Exception:
+            w.armed = True
+            log.exception("stop-loss trigger for %s failed", w.strategy_id)
+            return False
+        return True
 
     def take_dirty_prices(self) -> dict[str, tuple[Decimal, datetime]]:
         """The newest price per symbol since the last call (for one pipelined flush)."""
