@@ -210,3 +210,42 @@ def test_a_stop_crossed_while_the_buy_was_recorded_still_exits(ctx, trader, stra
     with ctx.session() as s:
         reasons = [o.reason.value for o in s.exec(select(Order).order_by(Order.created_at))]
     assert reasons == ["BUY", "STOPLOSS"]
+
+
+def test_a_fill_whose_position_write_fails_is_applied_once_on_the_retry(ctx, trader,
+                                                                        strategy, harness):
+    """The exit's fill is recorded with the position change in one transaction: when the
+    database fails part-way, neither lands, and the retry closes the position exactly once
+    (before, the order said FILLED while the position stayed open for good)."""
+    import sqlalchemy as sa
+
+    from tui_trader.db.models import Position, PositionHistory
+    from tui_trader.domain.enums import PositionStatus
+
+    _bought(ctx, trader, strategy, harness)
+    failures = []
+
+    def blink(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO POSITION_HISTORY") and \
+                not failures:
+            failures.append(statement)
+            raise sa.exc.OperationalError(statement, parameters,
+                                          Exception("server closed the connection"))
+
+    sa.event.listen(ctx.db, "before_cursor_execute", blink)
+    try:
+        _stoploss_on_a_running_executor(harness, block_ms=20)
+    finally:
+        sa.event.remove(ctx.db, "before_cursor_execute", blink)
+    engine = harness.engine
+    assert failures and engine.executor.counters.errors == 1
+    assert engine.queue.pending_count() == 0
+    with ctx.session() as s:
+        exits = s.exec(select(Order).where(Order.reason == "STOPLOSS")).all()
+        positions = s.exec(select(Position).where(Position.strategy_id == strategy.id)).all()
+        history = s.exec(select(PositionHistory)).all()
+    assert len(exits) == 1 and exits[0].status is OrderStatus.FILLED
+    assert [(p.status, p.quantity) for p in positions] == [(PositionStatus.CLOSED, 0)]
+    assert sorted(h.action.value for h in history) == ["CLOSE", "OPEN"]
+    assert engine.positions.open_for_strategy(strategy.id) is None
+    assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD

@@ -322,8 +322,10 @@ class OrderExecutor:
         applied = set()
         for item in fired:
             if isinstance(item, Placed):
-                self.apply_update(item.result)
-                self.in_flight.discard(item.claim.order_id)
+                try:
+                    self.apply_update(item.result)
+                finally:  # recorded, or left to the event's retry: no longer in flight
+                    self.in_flight.discard(item.claim.order_id)
                 applied.add(_snapshot_key(item.result))
                 self.fault("recorded")
                 assert item.queued is not None
@@ -685,17 +687,24 @@ class OrderExecutor:
             if row is None:
                 log.warning("broker update for unknown tag %s ignored", update.client_tag)
                 return
-            before_avg = row["average_price"]
-            before_filled = row["filled_quantity"]
             now = self.clock.now()
-            delta, before_status, merged = self.ledger.record(row["id"], update, now)
-            if delta > 0:
-                price = _delta_price(before_avg, before_filled, update.average_price,
-                                     update.filled_quantity, delta)
-                outcome = self.positions.apply_fill(
-                    user_id=row["user_id"], strategy_id=row["strategy_id"],
-                    symbol=row["symbol"], exchange=row["exchange"], side=Side(row["side"]),
-                    quantity=delta, price=price, order_id=row["id"], now=now)
+            staged = None
+            # The order's record and the position's change commit together: a fill is
+            # applied whole or not at all, and a retry after a failure applies it once.
+            with self.ledger.engine.begin() as conn:
+                delta, before_status, merged = self.ledger.record(row["id"], update, now, conn)
+                if delta > 0:
+                    # The row as it was before this snapshot, read under the row lock.
+                    price = _delta_price(merged["average_price_before"],
+                                         merged["filled_before"], update.average_price,
+                                         update.filled_quantity, delta)
+                    staged = self.positions.stage_fill(
+                        conn, user_id=row["user_id"], strategy_id=row["strategy_id"],
+                        symbol=row["symbol"], exchange=row["exchange"],
+                        side=Side(row["side"]), quantity=delta, price=price,
+                        order_id=row["id"], now=now)
+            if staged is not None:
+                outcome = self.positions.settle(staged)
                 if outcome.closed and row["strategy_id"] is not None:
                     self._record_trade(row, outcome.realized, now)
             status = update.status

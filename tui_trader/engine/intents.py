@@ -275,46 +275,50 @@ class IntentLedger:
             _history(conn, order_id, user_id, status, state, now, message=message[:500],
                      raw=raw)
 
-    def record(self, order_id: uuid.UUID, update: BrokerOrder, now: datetime
+    def record(self, order_id: uuid.UUID, update: BrokerOrder, now: datetime,
+               conn: Connection | None = None
                ) -> tuple[int, OrderStatus | None, dict[str, Any]]:
         """Apply one broker snapshot. Returns (newly filled quantity, the status before, row).
 
         Idempotent: the same snapshot twice changes nothing the second time; fills only ever
         grow, so an older snapshot arriving late cannot undo a newer one.
         """
-        with self.engine.begin() as conn:
-            query = sa.select(ORDERS).where(ORDERS.c.id == order_id)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = conn.execute(query).mappings().one()
-            before_status = OrderStatus(row["status"])
-            before_filled = row["filled_quantity"]
-            filled = max(update.filled_quantity, before_filled)
-            status = update.status
-            if before_status.is_final and before_filled >= filled:
-                return 0, before_status, dict(row)
-            state = IntentState.DONE if status.is_final else IntentState.SENT
-            raw = json.loads(json.dumps(update.raw, default=str))
-            changed = (status != before_status or filled != before_filled
-                       or row["broker_order_id"] != update.broker_order_id)
-            values = {"status": status, "intent_state": state, "filled_quantity": filled,
-                      "average_price": update.average_price or row["average_price"],
-                      "broker_order_id": update.broker_order_id, "raw_response": raw,
-                      "updated_at": now}
-            if row["placed_at"] is None:
-                values["placed_at"] = now
-            if status is OrderStatus.REJECTED and update.message:
-                values["error"] = update.message[:500]
-            conn.execute(ORDERS.update().where(ORDERS.c.id == order_id).values(**values))
-            if before_status is OrderStatus.PENDING and row["intent_state"] == IntentState.FIRING:
-                _history(conn, order_id, row["user_id"], OrderStatus.PENDING,
-                         IntentState.FIRING, row["updated_at"],
-                         message=f"intent {row['reason']} fired")
-            if changed:
-                _history(conn, order_id, row["user_id"], status, state, now, filled=filled,
-                         avg=update.average_price, message=update.message, raw=raw)
-            merged = {**dict(row), **values}
-            return filled - before_filled, before_status, merged
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.record(order_id, update, now, own)
+        query = sa.select(ORDERS).where(ORDERS.c.id == order_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().one()
+        before_status = OrderStatus(row["status"])
+        before_filled = row["filled_quantity"]
+        filled = max(update.filled_quantity, before_filled)
+        status = update.status
+        if before_status.is_final and before_filled >= filled:
+            return 0, before_status, dict(row)
+        state = IntentState.DONE if status.is_final else IntentState.SENT
+        raw = json.loads(json.dumps(update.raw, default=str))
+        changed = (status != before_status or filled != before_filled
+                   or row["broker_order_id"] != update.broker_order_id)
+        values = {"status": status, "intent_state": state, "filled_quantity": filled,
+                  "average_price": update.average_price or row["average_price"],
+                  "broker_order_id": update.broker_order_id, "raw_response": raw,
+                  "updated_at": now}
+        if row["placed_at"] is None:
+            values["placed_at"] = now
+        if status is OrderStatus.REJECTED and update.message:
+            values["error"] = update.message[:500]
+        conn.execute(ORDERS.update().where(ORDERS.c.id == order_id).values(**values))
+        if before_status is OrderStatus.PENDING and row["intent_state"] == IntentState.FIRING:
+            _history(conn, order_id, row["user_id"], OrderStatus.PENDING,
+                     IntentState.FIRING, row["updated_at"],
+                     message=f"intent {row['reason']} fired")
+        if changed:
+            _history(conn, order_id, row["user_id"], status, state, now, filled=filled,
+                     avg=update.average_price, message=update.message, raw=raw)
+        merged = {**dict(row), **values, "average_price_before": row["average_price"],
+                  "filled_before": before_filled}
+        return filled - before_filled, before_status, merged
 
     def by_tag(self, client_tag: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

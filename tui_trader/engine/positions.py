@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from ..db.models import Position, PositionHistory
 from ..domain.enums import PositionAction, PositionStatus, Side
@@ -55,6 +55,15 @@ class OpenPosition:
 
 
 @dataclass(frozen=True)
+class StagedFill:
+    """A fill written in a transaction not yet committed: what memory becomes after it."""
+
+    after: OpenPosition
+    action: PositionAction
+    realized: Decimal
+
+
+@dataclass(frozen=True)
 class FillOutcome:
     position_id: uuid.UUID
     action: PositionAction
@@ -66,9 +75,11 @@ class PositionKeeper:
     def __init__(self, engine: Engine, publish: Callable[[PositionChanged], None]) -> None:
         self.engine = engine
         self._publish = publish
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._open: dict[uuid.UUID, OpenPosition] = {}
         self._by_symbol: dict[str, list[OpenPosition]] = {}
+        # An exit looks up what its strategy holds: one lookup, not a scan of every position.
+        self._by_strategy: dict[uuid.UUID, list[OpenPosition]] = {}
         self._dirty: set[uuid.UUID] = set()
 
     # -- loading ---------------------------------------------------------------------------
@@ -79,6 +90,7 @@ class PositionKeeper:
         with self._lock:
             self._open.clear()
             self._by_symbol.clear()
+            self._by_strategy.clear()
             for r in rows:
                 self._track(OpenPosition(
                     id=r["id"], user_id=r["user_id"], strategy_id=r["strategy_id"],
@@ -90,6 +102,8 @@ class PositionKeeper:
     def _track(self, pos: OpenPosition) -> None:
         self._open[pos.id] = pos
         self._by_symbol.setdefault(pos.symbol, []).append(pos)
+        if pos.strategy_id is not None:
+            self._by_strategy.setdefault(pos.strategy_id, []).append(pos)
 
     def _untrack(self, pos: OpenPosition) -> None:
         self._open.pop(pos.id, None)
@@ -98,6 +112,12 @@ class PositionKeeper:
             self._by_symbol[pos.symbol] = rest
         else:
             self._by_symbol.pop(pos.symbol, None)
+        if pos.strategy_id is not None:
+            held = [p for p in self._by_strategy.get(pos.strategy_id, ()) if p.id != pos.id]
+            if held:
+                self._by_strategy[pos.strategy_id] = held
+            else:
+                self._by_strategy.pop(pos.strategy_id, None)
 
     def open_for_user(self, user_id: uuid.UUID) -> list[OpenPosition]:
         with self._lock:
@@ -105,7 +125,8 @@ class PositionKeeper:
 
     def open_for_strategy(self, strategy_id: uuid.UUID) -> OpenPosition | None:
         with self._lock:
-            return next((p for p in self._open.values() if p.strategy_id == strategy_id), None)
+            held = self._by_strategy.get(strategy_id)
+            return held[0] if held else None
 
     def symbols(self) -> set[str]:
         return set(self._by_symbol)
@@ -115,69 +136,74 @@ class PositionKeeper:
                    exchange: str, side: Side, quantity: int, price: Decimal,
                    order_id: uuid.UUID | None, now: datetime) -> FillOutcome:
         """Change the position by one fill, in one transaction with its history row."""
+        with self._lock:
+            with self.engine.begin() as conn:
+                staged = self.stage_fill(conn, user_id=user_id, strategy_id=strategy_id,
+                                         symbol=symbol, exchange=exchange, side=side,
+                                         quantity=quantity, price=price, order_id=order_id,
+                                         now=now)
+            return self.settle(staged)
+
+    def stage_fill(self, conn: Connection, *, user_id: uuid.UUID,
+                   strategy_id: uuid.UUID | None, symbol: str, exchange: str, side: Side,
+                   quantity: int, price: Decimal, order_id: uuid.UUID | None,
+                   now: datetime) -> StagedFill:
+        """Write one fill's position change and history row in the caller's transaction
+        (the order's own record commits with it, so a fill is never half applied). The
+        new state is computed from the SQL row and reaches memory only through `settle`,
+        once the transaction committed: a commit that fails leaves memory as SQL is."""
         signed = quantity if side is Side.BUY else -quantity
-        with self._lock, self.engine.begin() as conn:
-            query = sa.select(POSITIONS).where(
-                POSITIONS.c.user_id == user_id, POSITIONS.c.symbol == symbol,
-                POSITIONS.c.exchange == exchange, POSITIONS.c.status == PositionStatus.OPEN,
-                POSITIONS.c.strategy_id.is_(None) if strategy_id is None
-                else POSITIONS.c.strategy_id == strategy_id)
-            if conn.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = conn.execute(query).mappings().first()
-            realized = ZERO
-            if row is None:
-                pos_id = uuid.uuid4()
-                conn.execute(POSITIONS.insert().values(
-                    id=pos_id, user_id=user_id, strategy_id=strategy_id, symbol=symbol,
-                    exchange=exchange, quantity=signed, average_price=price, ltp=price,
-                    unrealized_pnl=ZERO, realized_pnl=ZERO, status=PositionStatus.OPEN,
-                    opened_at=now, created_at=now, updated_at=now))
-                pos = OpenPosition(pos_id, user_id, strategy_id, symbol, exchange, signed, price,
-                                   ZERO, price, ZERO)
-                self._track(pos)
-                action, closed = PositionAction.OPEN, False
+        query = sa.select(POSITIONS).where(
+            POSITIONS.c.user_id == user_id, POSITIONS.c.symbol == symbol,
+            POSITIONS.c.exchange == exchange, POSITIONS.c.status == PositionStatus.OPEN,
+            POSITIONS.c.strategy_id.is_(None) if strategy_id is None
+            else POSITIONS.c.strategy_id == strategy_id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            after = OpenPosition(uuid.uuid4(), user_id, strategy_id, symbol, exchange, signed,
+                                 price, ZERO, price, ZERO)
+            action, realized = PositionAction.OPEN, ZERO
+            conn.execute(POSITIONS.insert().values(
+                id=after.id, user_id=user_id, strategy_id=strategy_id, symbol=symbol,
+                exchange=exchange, quantity=signed, average_price=price, ltp=price,
+                unrealized_pnl=ZERO, realized_pnl=ZERO, status=PositionStatus.OPEN,
+                opened_at=now, created_at=now, updated_at=now))
+        else:
+            after, action, realized = _after_fill(row, signed, price)
+            closed = after.quantity == 0
+            values = {"quantity": after.quantity, "average_price": after.average_price,
+                      "ltp": price, "unrealized_pnl": after.unrealized_pnl,
+                      "realized_pnl": after.realized_pnl,
+                      "status": PositionStatus.CLOSED if closed else PositionStatus.OPEN,
+                      "updated_at": now}
+            if closed:
+                values["closed_at"] = now
+            conn.execute(POSITIONS.update().where(POSITIONS.c.id == after.id).values(**values))
+        conn.execute(POS_HISTORY.insert().values(
+            id=uuid.uuid4(), position_id=after.id, user_id=user_id, order_id=order_id,
+            action=action, quantity=quantity, price=price, pnl=realized, created_at=now))
+        return StagedFill(after, action, realized)
+
+    def settle(self, staged: StagedFill) -> FillOutcome:
+        """Bring memory to a committed fill's state and publish it."""
+        after = staged.after
+        closed = after.quantity == 0
+        with self._lock:
+            pos = self._open.get(after.id)
+            if pos is None:
+                pos = after
             else:
-                pos = self._open.get(row["id"]) or OpenPosition(
-                    row["id"], user_id, strategy_id, symbol, exchange, row["quantity"],
-                    row["average_price"], row["realized_pnl"], row["ltp"],
-                    row["unrealized_pnl"])
-                old_qty, avg = pos.quantity, pos.average_price
-                new_qty = old_qty + signed
-                if old_qty == 0 or (old_qty > 0) == (signed > 0):
-                    # Adding to the position: a new weighted average price.
-                    pos.average_price = (avg * abs(old_qty) + price * quantity) / abs(new_qty)
-                    action = PositionAction.INCREASE
-                else:
-                    closing = min(abs(signed), abs(old_qty))
-                    direction = 1 if old_qty > 0 else -1
-                    realized = (price - avg) * closing * direction
-                    pos.realized_pnl += realized
-                    if new_qty != 0 and (new_qty > 0) != (old_qty > 0):
-                        pos.average_price = price  # flipped through zero
-                    action = PositionAction.CLOSE if new_qty == 0 else PositionAction.DECREASE
-                pos.quantity = new_qty
-                pos.mark(price)
-                closed = new_qty == 0
-                status = PositionStatus.CLOSED if closed else (
-                    PositionStatus.OPEN if action is PositionAction.INCREASE
-                    else PositionStatus.OPEN)
-                values = {"quantity": new_qty, "average_price": pos.average_price, "ltp": price,
-                          "unrealized_pnl": ZERO if closed else pos.unrealized_pnl,
-                          "realized_pnl": pos.realized_pnl, "status": status, "updated_at": now}
-                if closed:
-                    values["closed_at"] = now
-                    pos.unrealized_pnl = ZERO
-                conn.execute(POSITIONS.update().where(POSITIONS.c.id == pos.id).values(**values))
-                if closed:
-                    self._untrack(pos)
-                elif pos.id not in self._open:
-                    self._track(pos)
-            conn.execute(POS_HISTORY.insert().values(
-                id=uuid.uuid4(), position_id=pos.id, user_id=user_id, order_id=order_id,
-                action=action, quantity=quantity, price=price, pnl=realized, created_at=now))
+                pos.quantity, pos.average_price = after.quantity, after.average_price
+                pos.realized_pnl, pos.ltp = after.realized_pnl, after.ltp
+                pos.unrealized_pnl = after.unrealized_pnl
+            if closed:
+                self._untrack(pos)
+            elif pos.id not in self._open:
+                self._track(pos)
         self._publish(pos.event(PositionStatus.CLOSED if closed else PositionStatus.OPEN))
-        return FillOutcome(pos.id, action, realized, closed)
+        return FillOutcome(pos.id, staged.action, staged.realized, closed)
 
     # -- marks -----------------------------------------------------------------------------
     def mark_prices(self, last_price: Callable[[str], Decimal | None]) -> int:
@@ -209,3 +235,29 @@ class PositionKeeper:
         for pos in dirty:
             self._publish(pos.event())
         return len(dirty)
+
+
+def _after_fill(row, signed: int, price: Decimal
+                ) -> tuple[OpenPosition, PositionAction, Decimal]:
+    """An open position's state after a fill of `signed` quantity at `price`, with the
+    action it is and the P&L it realises."""
+    old_qty, avg = row["quantity"], row["average_price"]
+    new_qty = old_qty + signed
+    realized = ZERO
+    if old_qty == 0 or (old_qty > 0) == (signed > 0):
+        # Adding to the position: a new weighted average price.
+        avg = (avg * abs(old_qty) + price * abs(signed)) / abs(new_qty)
+        action = PositionAction.INCREASE
+    else:
+        closing = min(abs(signed), abs(old_qty))
+        realized = (price - avg) * closing * (1 if old_qty > 0 else -1)
+        if new_qty != 0 and (new_qty > 0) != (old_qty > 0):
+            avg = price  # flipped through zero
+        action = PositionAction.CLOSE if new_qty == 0 else PositionAction.DECREASE
+    after = OpenPosition(row["id"], row["user_id"], row["strategy_id"], row["symbol"],
+                         row["exchange"], new_qty, avg, row["realized_pnl"] + realized)
+    if new_qty:
+        after.mark(price)
+    else:
+        after.ltp = price
+    return after, action, realized
