@@ -19,7 +19,6 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from ..brokers.base import BrokerOrder, make_client_tag
@@ -39,6 +38,12 @@ _CLAIM_COLUMNS = ("id", "user_id", "strategy_id", "broker_account_id", "intent_k
 _PG_CLAIM_SQL = (
     f"INSERT INTO orders ({', '.join(_CLAIM_COLUMNS)}) "
     f"VALUES ({', '.join(['%s'] * len(_CLAIM_COLUMNS))}) "
+    "ON CONFLICT (intent_key) DO NOTHING RETURNING id")
+
+
+_SQLITE_CLAIM_SQL = (
+    f"INSERT INTO orders ({', '.join(_CLAIM_COLUMNS)}) "
+    f"VALUES ({', '.join(['?'] * len(_CLAIM_COLUMNS))}) "
     "ON CONFLICT (intent_key) DO NOTHING RETURNING id")
 
 
@@ -107,12 +112,6 @@ class Claim:
             and self.filled_quantity == 0)
 
 
-def _insert(conn: Connection):
-    dialect = conn.dialect.name
-    mod = postgresql if dialect == "postgresql" else sqlite
-    return mod.insert(ORDERS)
-
-
 def _history(conn: Connection, order_id: uuid.UUID, user_id: uuid.UUID, status: OrderStatus,
              state: IntentState, now: datetime, *, filled: int = 0,
              avg: Decimal | None = None, message: str | None = None,
@@ -127,9 +126,7 @@ class IntentLedger:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # One statement needs no BEGIN/COMMIT pair around it: autocommit saves round trips.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._claim_stmts: dict[str, Any] = {}
+        self._binds: list[tuple[str, Any]] | None = None  # SQLite: each column's processor
         self._postgres = engine.dialect.name == "postgresql"
         self._raw: dict[int, Any] = {}
 
@@ -153,7 +150,7 @@ class IntentLedger:
             "status": OrderStatus.PENDING, "filled_quantity": 0, "created_at": now,
             "updated_at": now,
         }
-        if self._fast_insert(params) if self._postgres else self._core_insert(params):
+        if self._fast_insert(params):
             return Claim(won=True, order_id=new_id, state=IntentState.FIRING,
                          status=OrderStatus.PENDING, client_tag=draft.client_tag,
                          broker_order_id=None, filled_quantity=0)
@@ -190,42 +187,71 @@ class IntentLedger:
             claim = self.claim(draft, now)
         return draft, claim
 
-    def _core_insert(self, params: dict[str, Any]) -> bool:
-        with self._autocommit.connect() as conn:
-            return conn.execute(self._claim_insert(conn), params).first() is not None
-
     def _fast_insert(self, params: dict[str, Any]) -> bool:
-        """PostgreSQL: the claim straight on a psycopg connection kept by this thread, in
-        autocommit — one round trip and one commit, without SQLAlchemy's per-statement
-        type processing (a third of the stop-loss path's time). Values are plain types
-        psycopg adapts exactly (UUID, Decimal, aware datetime, date)."""
-        values = [params[c].value if isinstance(params[c], StrEnum) else params[c]
-                  for c in _CLAIM_COLUMNS]
+        """The claim straight on a driver connection kept by this thread, in autocommit: one
+        statement and one commit, without SQLAlchemy's per-execution work (a third of the
+        stop-loss path's time on PostgreSQL, most of it on SQLite). PostgreSQL gets plain
+        values psycopg adapts exactly (UUID, Decimal, aware datetime, date); SQLite gets
+        each value through its column type's own bind processor, so the row is stored
+        exactly as the ORM would store it."""
+        if self._postgres:
+            values = [params[c].value if isinstance(params[c], StrEnum) else params[c]
+                      for c in _CLAIM_COLUMNS]
+            sql = _PG_CLAIM_SQL
+        else:
+            values = [bind(params[c]) if bind else params[c]
+                      for c, bind in self._sqlite_binds()]
+            sql = _SQLITE_CLAIM_SQL
         for attempt in (1, 2):
             raw = self._raw.get(threading.get_ident())
             if raw is None:
                 raw = self._connect_raw()
             try:
-                row = raw.execute(_PG_CLAIM_SQL, values, prepare=True).fetchone()
+                if self._postgres:
+                    row = raw.execute(sql, values, prepare=True).fetchone()
+                else:
+                    row = raw.execute(sql, values).fetchone()
                 return row is not None
-            except psycopg_errors() as exc:
+            except self._driver_errors() as exc:
                 self._raw.pop(threading.get_ident(), None)
                 try:
                     raw.close()
                 except Exception:  # already broken: nothing more to release
                     pass
-                if attempt == 2 or not _is_disconnect(exc):
+                if attempt == 2 or not self._postgres or not _is_disconnect(exc):
                     raise
         return False
+
+    def _sqlite_binds(self) -> list[tuple[str, Any]]:
+        if self._binds is None:
+            dialect = self.engine.dialect
+            self._binds = [(c, ORDERS.c[c].type.dialect_impl(dialect).bind_processor(dialect))
+                           for c in _CLAIM_COLUMNS]
+        return self._binds
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        if self._postgres:
+            return psycopg_errors()
+        import sqlite3
+
+        return (sqlite3.Error,)
 
     def _connect_raw(self):
         """A dedicated autocommit connection for this thread, outside the pool (it is held
         for the life of the engine, which would otherwise starve the pool)."""
-        import psycopg
+        if self._postgres:
+            import psycopg
 
-        url = self.engine.url.set(drivername="postgresql")
-        raw = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True,
-                              connect_timeout=5)
+            url = self.engine.url.set(drivername="postgresql")
+            raw = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True,
+                                  connect_timeout=5)
+        else:
+            # Detached from the pool: the engine's connect hook has set the pragmas (WAL,
+            # foreign keys, busy timeout), and the connection is this thread's for good.
+            pooled = self.engine.raw_connection()
+            raw = pooled.driver_connection
+            pooled.detach()
+            raw.isolation_level = None  # autocommit: each statement commits
         self._raw[threading.get_ident()] = raw
         return raw
 
@@ -237,16 +263,6 @@ class IntentLedger:
             except Exception:  # closing a broken connection is not worth an error
                 pass
         self._raw.clear()
-
-    def _claim_insert(self, conn: Connection):
-        """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per dialect: on the
-        hot path only the parameters change."""
-        stmt = self._claim_stmts.get(conn.dialect.name)
-        if stmt is None:
-            stmt = _insert(conn).values({c: sa.bindparam(c) for c in _CLAIM_COLUMNS}) \
-                .on_conflict_do_nothing(index_elements=["intent_key"]).returning(ORDERS.c.id)
-            self._claim_stmts[conn.dialect.name] = stmt
-        return stmt
 
     def rearm(self, order_id: uuid.UUID, now: datetime, message: str) -> None:
         """The broker never received it (proved by asking): allow it to fire again."""
