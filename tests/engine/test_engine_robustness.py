@@ -5,11 +5,12 @@ out during a slow call."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlmodel import select
 
-from tui_trader.db.models import Notification, Order, Strategy
+from tui_trader.db.models import Notification, Order, Position, Strategy
 from tui_trader.domain.enums import RuntimePosition, StrategyStatus, TriggerEvent
 from tui_trader.domain.errors import StateError
 from tui_trader.engine.embedded import EmbeddedEngine, stable_consumer
@@ -101,3 +102,44 @@ def test_a_lock_that_aged_out_during_the_call_still_records_the_position(
     harness.settle()
     assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.BOUGHT
     assert harness.engine.router.get(strategy.id).armed  # its stop-loss is watched
+
+
+def test_one_event_handled_twice_at_once_places_one_exit(ctx, trader, strategy):
+    """Redis came back empty while a stop-loss waited (held: no live state), and the
+    recovery re-took the same entry while the held retry ran: the second handling waits for
+    the first one's answer instead of taking its FIRING intent for a dead one's."""
+    from tui_trader.brokers.paper import PaperBroker
+
+    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
+                        starting_cash=Decimal("1000000000"))
+    h = Harness(ctx)
+    h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer="race",
+                              paper_factory=lambda _u: paper)
+    h.start()
+    engine = h.engine
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        h.advance_to(9, 30)
+        h.settle()
+        ctx.store.flushdb()  # Redis restarted empty
+        h.tick("INFY", "1400.00")  # the stop-loss finds no live state: held
+        engine.executor.run_once(block_ms=1)
+        assert len(engine.executor._held) == 1
+        calls = []
+
+        def meanwhile(request):
+            calls.append(request.side)
+            if len(calls) == 1:  # the held retry runs while the recovery's call is out
+                engine.executor.run_once(block_ms=1, retry_held_now=True)
+
+        engine.executor.on_broker_call = meanwhile
+        engine.maintain()  # sees the empty store: rebuild, reconcile, recover
+        engine.executor.drain()
+        sells = [o for o in paper.orders() if o.side.value == "SELL"]
+        assert len(sells) == 1, [(o.side.value, o.client_tag) for o in paper.orders()]
+        with ctx.session() as s:
+            positions = s.exec(select(Position)).all()
+        assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
+    finally:
+        engine.stop()

@@ -198,7 +198,8 @@ class EmbeddedEngine:
         # Reconciled: work already queued (and unacknowledged) may now go through.
         self.gate.allowed = True
         self.gate.reason = ""
-        self.executor.recover()
+        # On the executor's own thread when it runs: an entry is never handled on two.
+        self.executor.request_recovery()
         self.live.mark_alive()
 
     def _load_running(self) -> list[StrategySpec]:

@@ -121,6 +121,8 @@ class Placed:
     result: BrokerOrder
     claim: Claim
     queued: QueuedEvent | None = None
+    # The leg this call holds in the executor until its answer is recorded (key, token).
+    leg: tuple[str, object] | None = None
 
 
 REASON_FOR = {TriggerEvent.BUY: OrderReason.BUY, TriggerEvent.SELL: OrderReason.SELL,
@@ -190,6 +192,15 @@ class OrderExecutor:
         self._deferred: list[BrokerOrder] = []
         # Intents whose broker call is on its way right now (the reconciler leaves them be).
         self.in_flight: set[uuid.UUID] = set()
+        # Legs (strategy, leg, day) being placed by this process, with the event placing
+        # each: a second event for the same leg waits for the first one's answer instead of
+        # taking its FIRING intent for one a dead process left (and sending it again).
+        self._firing: dict[str, object] = {}
+        self._firing_lock = threading.Lock()
+        # Set by another thread (the live store came back empty): the loop re-takes this
+        # consumer's unfinished entries itself, so no entry is handled on two threads.
+        self._recovery_requested = threading.Event()
+        self.running = False
 
     # -- publishing ------------------------------------------------------------------------
     def submit(self, event: OrderEvent) -> str:
@@ -210,11 +221,30 @@ class OrderExecutor:
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop: threading.Event, block_ms: int = POLL_MS) -> None:
+        next_adopt = time.monotonic() + ADOPT_INTERVAL_S
+        self.running = True
+        try:
+            self._loop(stop, block_ms, next_adopt)
+        finally:
+            self.running = False
+
+    def request_recovery(self) -> None:
+        """Ask the running loop to re-take this consumer's unfinished entries (from any
+        thread); without a running loop, recover here and now."""
+        if not self.running:
+            self.recover()
+            return
+        self._recovery_requested.set()
+        self._wake.set()
+
+    def _loop(self, stop: threading.Event, block_ms: int, next_adopt: float) -> None:
         dropped = False
         backoff = 0.2
-        next_adopt = time.monotonic() + ADOPT_INTERVAL_S
         while not stop.is_set():
             try:
+                if self._recovery_requested.is_set():
+                    self._recovery_requested.clear()
+                    dropped = True  # retry_dropped: every unfinished entry, once
                 if dropped:
                     self.retry_dropped()
                     dropped, backoff = False, 0.2
@@ -326,6 +356,7 @@ class OrderExecutor:
                     self.apply_update(item.result)
                 finally:  # recorded, or left to the event's retry: no longer in flight
                     self.in_flight.discard(item.claim.order_id)
+                    self._release_leg(item.leg)
                 applied.add(_snapshot_key(item.result))
                 self.fault("recorded")
                 assert item.queued is not None
@@ -432,6 +463,8 @@ class OrderExecutor:
         if isinstance(outcome, Placed):
             outcome.queued = queued
             return outcome
+        if outcome is Outcome.HELD:  # the same leg is being placed: its answer decides
+            return self._hold(queued)
         if outcome is Outcome.RETRY:  # stays pending: a crash meanwhile recovers it too
             self.counters.rejected += 1
             return self._hold(queued, EXIT_RETRY_S)
@@ -485,6 +518,34 @@ class OrderExecutor:
     # -- firing ----------------------------------------------------------------------------
     def _fire(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
               owner: str) -> Outcome | Placed:
+        """Claim and place, unless another event of this process is placing the same leg
+        right now (then this one waits: it must not take that claim for a dead one's)."""
+        # One token per handling, not per event: the same event handled twice at once (a
+        # recovery racing a retry) must not pass either.
+        leg = (draft.key.rsplit(":", 1)[0], object())  # strategy, leg, day: all attempts
+        with self._firing_lock:
+            holder = self._firing.setdefault(leg[0], leg[1])
+        if holder is not leg[1]:
+            return Outcome.HELD
+        outcome: Outcome | Placed = Outcome.UNKNOWN
+        try:
+            outcome = self._claim_and_place(spec, event, draft, owner)
+            if isinstance(outcome, Placed):
+                outcome.leg = leg  # released once its answer is recorded
+            return outcome
+        finally:
+            if not isinstance(outcome, Placed):
+                self._release_leg(leg)
+
+    def _release_leg(self, leg: tuple[str, object] | None) -> None:
+        if leg is None:
+            return
+        with self._firing_lock:
+            if self._firing.get(leg[0]) is leg[1]:
+                del self._firing[leg[0]]
+
+    def _claim_and_place(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
+                         owner: str) -> Outcome | Placed:
         now = self.clock.now()
         if draft.reason is OrderReason.BUY:
             claim = self.ledger.claim(draft, now)
