@@ -117,3 +117,111 @@ def test_a_live_strategy_without_its_account_never_trades_on_paper(ctx, trader, 
     assert harness.engine.brokers.paper(trader.id).orders() == []
     with ctx.session() as s:
         assert "needs its Kite account" in s.exec(select(Order)).one().error
+
+
+class LosesTheRejection(PaperBroker):
+    """The order reaches the broker and is refused (RMS), but the answer is lost on the
+    way back: the engine only learns of it by asking for the tag."""
+
+    lose_next = False
+    unlisted = 0  # answers to `orders_by_tag` that do not list it yet
+
+    def orders_by_tag(self, client_tag):
+        if self.unlisted:
+            self.unlisted -= 1
+            return []
+        return super().orders_by_tag(client_tag)
+
+    def place_order(self, req):
+        if not self.lose_next:
+            return super().place_order(req)
+        self.lose_next = False
+        self.fail_next(1, OrderRejected)
+        try:
+            return super().place_order(req)
+        except OrderRejected:
+            from tui_trader.brokers.base import OutcomeUnknown
+
+            raise OutcomeUnknown("read timed out") from None
+
+
+def test_an_exit_found_refused_after_a_lost_answer_is_tried_again(ctx, trader, strategy):
+    """Asked about a lost answer, the broker lists the exit as REJECTED: that is a refusal,
+    not an exit. Before, the runtime went to `sold` and the stop stopped watching, so the
+    position stayed open, unwatched and unannounced, and the 15:00 SELL was taken for a
+    duplicate."""
+    box = {}
+
+    def paper(_user):
+        box["broker"] = LosesTheRejection(ctx.clock, fill_market_immediately=True,
+                                          starting_cash=Decimal("100000000"))
+        return box["broker"]
+
+    harness = Harness(ctx)
+    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="lost-refusal",
+                                    paper_factory=paper)
+    harness.start()
+    engine = harness.engine
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        harness.tick("INFY", "1520.00")
+        harness.advance_to(9, 30)
+        harness.settle()
+        box["broker"].lose_next = True
+        harness.tick("INFY", "1400.00")  # through the stop: the exit is refused, unseen
+        harness.settle()
+        runtime = LiveState(ctx.store).get_runtime(strategy.id)
+        assert runtime.position is RuntimePosition.BOUGHT
+        assert engine.router.get(strategy.id).armed  # the stop watches again
+        with ctx.session() as s:
+            titles = [n.title for n in s.exec(select(Notification))]
+        assert any("STOPLOSS order rejected" in t for t in titles), titles
+        harness.tick("INFY", "1390.00")  # the next tick through the stop tries again
+        harness.settle()
+        assert _orders(ctx) == [("BUY", "BUY", OrderStatus.FILLED),
+                                ("STOPLOSS", "SELL", OrderStatus.REJECTED),
+                                ("STOPLOSS", "SELL", OrderStatus.FILLED)]
+        with ctx.session() as s:
+            positions = s.exec(select(Position)).all()
+        assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
+        assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
+    finally:
+        engine.stop()
+
+
+def test_a_scheduled_exit_the_reconciler_finds_refused_is_sent_again(ctx, trader, strategy):
+    """The lost answer is not listed when first asked; the reconciler finds it REJECTED
+    later: the strategy is freed, the trader told, and the 15:00 SELL goes out again."""
+    box = {}
+
+    def paper(_user):
+        box["broker"] = LosesTheRejection(ctx.clock, fill_market_immediately=True,
+                                          starting_cash=Decimal("100000000"))
+        return box["broker"]
+
+    harness = Harness(ctx)
+    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="late-refusal",
+                                    paper_factory=paper)
+    harness.start()
+    engine = harness.engine
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        harness.tick("INFY", "1520.00")
+        harness.advance_to(9, 30)
+        harness.settle()
+        box["broker"].lose_next, box["broker"].unlisted = True, 1
+        harness.advance_to(15, 0)  # the scheduled SELL: refused, answer lost, not listed
+        harness.settle()
+        assert [o[2] for o in _orders(ctx)] == [OrderStatus.FILLED, OrderStatus.UNKNOWN]
+        assert engine.reconcile() == 1  # listed now: REJECTED
+        harness.settle()
+        assert _orders(ctx) == [("BUY", "BUY", OrderStatus.FILLED),
+                                ("SELL", "SELL", OrderStatus.REJECTED),
+                                ("SELL", "SELL", OrderStatus.FILLED)]
+        with ctx.session() as s:
+            titles = [n.title for n in s.exec(select(Notification))]
+            positions = s.exec(select(Position)).all()
+        assert any("SELL order rejected" in t for t in titles), titles
+        assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
+    finally:
+        engine.stop()

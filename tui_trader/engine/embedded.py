@@ -51,7 +51,7 @@ from ..live.state import LiveState
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
-from .executor import MAX_EXIT_ATTEMPTS, EntryGate, OrderExecutor, trading_day
+from .executor import MAX_EXIT_ATTEMPTS, EntryGate, OrderExecutor, Resolution, trading_day
 from .intents import IntentDraft, IntentLedger, intent_key, leg_for
 from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier
@@ -270,7 +270,8 @@ class EmbeddedEngine:
                 log.warning("reconcile %s postponed: %s", row["client_tag"], exc)
                 continue
             if found:
-                self.executor.resolve(row["id"], broker)
+                if self.executor.resolve(row["id"], broker) is Resolution.REFUSED:
+                    self.executor.settle_refusal(row["id"])
                 settled += 1
             elif row["intent_state"] == IntentState.FIRING and \
                     row["id"] not in self.executor.in_flight and \

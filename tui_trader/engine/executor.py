@@ -86,6 +86,14 @@ class SimulatedCrash(BaseException):
     """Raised by a fault hook to model the process dying at a step (tests only)."""
 
 
+class Resolution(StrEnum):
+    """What asking the broker about an intent found."""
+
+    PLACED = "placed"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+
+
 class Outcome(StrEnum):
     PLACED = "placed"
     DUPLICATE = "duplicate"
@@ -617,7 +625,8 @@ class OrderExecutor:
             # runtime must say so, or the exit would later be refused as "not bought".
             log.warning("lock of %s lapsed during its order; runtime set from the result",
                         spec.name)
-            self._force_runtime(spec, position, broker_order_id, REASON_FOR[event.event])
+            self._force_runtime(spec, position, broker_order_id, REASON_FOR[event.event],
+                                None)
             return
         self._watch_as(spec, position)
 
@@ -676,8 +685,13 @@ class OrderExecutor:
         self.ledger.mark_unknown(claim.order_id, now, f"outcome unknown: {message}")
         self._publish_order(claim.order_id)
         # Ask once now; the reconciler keeps asking while it stays unknown.
-        if self.resolve(claim.order_id, broker):
+        found = self.resolve(claim.order_id, broker)
+        if found is Resolution.PLACED:
             return Outcome.PLACED
+        if found is Resolution.REFUSED:
+            return self._failed(spec, event, claim, owner,
+                                self._refused(claim.order_id) or "refused by the broker",
+                                rejected=True)
         return Outcome.UNKNOWN
 
     def _already_claimed(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
@@ -694,6 +708,9 @@ class OrderExecutor:
         found = broker.orders_by_tag(claim.client_tag)
         if found:
             self.apply_update(found[-1])
+            refused = self._refused(claim.order_id)
+            if refused is not None:  # there, but refused: nothing moved
+                return self._failed(spec, event, claim, owner, refused, rejected=True)
             self._complete(spec, event, owner, found[-1].broker_order_id)
             return Outcome.DUPLICATE
         if claim.state is IntentState.UNKNOWN:
@@ -712,33 +729,66 @@ class OrderExecutor:
         return Outcome.DUPLICATE
 
     # -- broker answers --------------------------------------------------------------------
-    def resolve(self, order_id: uuid.UUID, broker: Broker | None = None) -> bool:
-        """Settle an UNKNOWN or FIRING intent by asking the broker for its tag."""
+    def resolve(self, order_id: uuid.UUID, broker: Broker | None = None) -> Resolution:
+        """Settle an UNKNOWN or FIRING intent by asking the broker for its tag.
+
+        PLACED: it is at the broker and working or filled: the strategy moves as if the
+        answer had come back. REFUSED: the broker has it, rejected (or cancelled unfilled):
+        nothing moved, and `refusal` says why; the caller deals with it. NOT_FOUND: not
+        there (yet)."""
         row = self.ledger.get(order_id)
         broker = broker or self.brokers.for_account(row["user_id"], row["broker_account_id"])
         try:
             found = broker.orders_by_tag(row["client_tag"])
         except BrokerError as exc:
             log.warning("reconcile of %s postponed: %s", row["client_tag"], exc)
-            return False
+            return Resolution.NOT_FOUND
         if not found:
-            return False
+            return Resolution.NOT_FOUND
         self.apply_update(found[-1])
+        if self._refused(order_id) is not None:
+            return Resolution.REFUSED
         spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
         if spec is not None:
             reason = OrderReason(row["reason"])
             position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
                 RuntimePosition.SOLD
-            self._force_runtime(spec, position, found[-1].broker_order_id, reason)
-        return True
+            self._force_runtime(spec, position, found[-1].broker_order_id, reason,
+                                row["event_id"])
+        return Resolution.PLACED
+
+    def settle_refusal(self, order_id: uuid.UUID) -> None:
+        """An intent the broker turned out to have refused, found with no event in hand
+        (the reconciler): free the strategy, keep watching a held position, tell the
+        trader."""
+        row = self.ledger.get(order_id)
+        message = self._refused(order_id) or "refused by the broker"
+        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        if spec is not None:
+            if row["event_id"]:
+                self.live.locks.release(spec.id, row["event_id"])
+            reason = OrderReason(row["reason"])
+            if reason is not OrderReason.BUY:
+                self.router.arm(spec.id)  # still holding: the stop watches again
+            if reason in (OrderReason.SELL, OrderReason.EXIT):  # and the exit goes again
+                self.submit(OrderEvent(
+                    strategy_id=spec.id, user_id=spec.user_id,
+                    event=TriggerEvent.SELL if reason is OrderReason.SELL
+                    else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
+                    created_at=self.clock.now()))
+        self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
+                             f"{spec.name if spec else row['symbol']}: {row['reason']} order "
+                             f"rejected", message, self.clock.now())
 
     def _force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
-                       reason: OrderReason) -> None:
+                       reason: OrderReason, owner: str | None) -> None:
+        """Move the runtime to what the broker says happened; release the lock only if it
+        is still this intent's (another event may hold it by now)."""
         field_name = "last_buy_order" if reason is OrderReason.BUY else "last_sell_order"
-        key = f"runtime:{spec.id}"
-        self.live.client.hset(key, mapping={"position": position.value, field_name: order_id,
-                                            "lock_state": "0"})
-        self.live.client.delete(f"{key}:lock")
+        self.live.client.hset(f"runtime:{spec.id}",
+                              mapping={"position": position.value, field_name: order_id})
+        if owner:
+            self.live.locks.release(spec.id, owner)
         self._watch_as(spec, position)
 
     def apply_update(self, update: BrokerOrder) -> None:
