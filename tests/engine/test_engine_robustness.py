@@ -143,3 +143,54 @@ def test_one_event_handled_twice_at_once_places_one_exit(ctx, trader, strategy):
         assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
     finally:
         engine.stop()
+
+
+def test_an_exit_recorded_before_a_crash_still_moves_the_strategy_on(ctx, trader, strategy):
+    """The stop-loss exit filled and was recorded, then the process died before the
+    runtime moved to `sold`: after the restart the retried event sees nothing held and an
+    exit filled, and moves the runtime (before, it stayed `bought` for good and the
+    strategy never bought again)."""
+    from tui_trader.brokers.paper import PaperBroker
+    from tui_trader.engine.executor import SimulatedCrash
+
+    crash_at = {"step": None}
+
+    def fault(step):
+        if step == crash_at["step"]:
+            crash_at["step"] = None
+            raise SimulatedCrash(step)
+
+    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
+                        starting_cash=Decimal("1000000000"))
+    h = Harness(ctx, fault=fault)
+    h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer="crash-after-record",
+                              fault=fault, paper_factory=lambda _u: paper)
+    h.start()
+    h.engine.start_strategy(trader.id, strategy.id)
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    crash_at["step"] = "recorded"
+    h.tick("INFY", "1400.00")
+    with pytest.raises(SimulatedCrash):
+        h.engine.executor.drain()
+    h.engine.brokers.detach()
+    h.engine.ledger.close()
+
+    runner = ManualSchedule()  # the dead engine's jobs died with it
+    again = EmbeddedEngine(ctx, runner=runner, consumer="crash-after-record",
+                           paper_factory=lambda _u: paper)
+    again.start(threads=False)
+    try:
+        again.executor.drain()
+        live = LiveState(ctx.store)
+        assert live.get_runtime(strategy.id).position is RuntimePosition.SOLD
+        assert not again.router.get(strategy.id).armed
+        assert len([o for o in paper.orders() if o.side.value == "SELL"]) == 1
+        # On the next trading day it buys again.
+        ctx.clock.set(runner.jobs()[f"{strategy.id}:BUY"])
+        runner.run_due(ctx.clock.now())
+        again.executor.drain()
+        assert len([o for o in paper.orders() if o.side.value == "BUY"]) == 2
+    finally:
+        again.stop()

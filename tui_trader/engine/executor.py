@@ -463,6 +463,14 @@ class OrderExecutor:
                      acquired.position.value if acquired.position else "unknown")
             return self._finish(queued, Outcome.IGNORED)
         if draft.quantity == 0:
+            latest = self.ledger.filled_exit_since_entry(spec.id)
+            if latest is not None:
+                # The exit went through and was recorded, but the process died before the
+                # runtime moved: move it now, or the strategy stays "bought" for good.
+                log.info("%s for %s: its exit is already filled; runtime set to sold",
+                         event.event.value, spec.name)
+                self._complete(spec, event, owner, latest["broker_order_id"] or "")
+                return self._finish(queued, Outcome.DUPLICATE)
             self.live.locks.release(spec.id, owner)
             log.info("%s for %s ignored: no open position to close", event.event.value,
                      spec.name)

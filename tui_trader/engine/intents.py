@@ -342,6 +342,25 @@ class IntentLedger:
                                ).mappings().first()
             return dict(row) if row else None
 
+    def filled_exit_since_entry(self, strategy_id: uuid.UUID) -> dict[str, Any] | None:
+        """The strategy's latest exit that filled, if none of its BUYs came after it (an
+        exit and its BUY may carry the same time: the exit is the later one)."""
+        with self.engine.connect() as conn:
+            exit_row = conn.execute(
+                sa.select(ORDERS).where(ORDERS.c.strategy_id == strategy_id,
+                                        ORDERS.c.reason != OrderReason.BUY,
+                                        ORDERS.c.filled_quantity > 0)
+                .order_by(ORDERS.c.created_at.desc()).limit(1)).mappings().first()
+            if exit_row is None:
+                return None
+            last_buy = conn.execute(
+                sa.select(sa.func.max(ORDERS.c.created_at))
+                .where(ORDERS.c.strategy_id == strategy_id,
+                       ORDERS.c.reason == OrderReason.BUY)).scalar()
+        if last_buy is not None and last_buy > exit_row["created_at"]:
+            return None
+        return dict(exit_row)
+
     def get(self, order_id: uuid.UUID) -> dict[str, Any]:
         with self.engine.connect() as conn:
             return dict(conn.execute(sa.select(ORDERS).where(ORDERS.c.id == order_id)
