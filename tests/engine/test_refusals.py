@@ -225,3 +225,56 @@ def test_a_scheduled_exit_the_reconciler_finds_refused_is_sent_again(ctx, trader
         assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
     finally:
         engine.stop()
+
+
+def test_an_exit_cancelled_after_a_partial_fill_exits_the_rest(ctx, trader, strategy):
+    """The stop-loss SELL of 10 fills 4, then the rest is cancelled (a circuit, market
+    protection): 6 are still held. The strategy goes back to bought and watched, the
+    trader is told, and the next tick through the stop sells the 6 (before: runtime `sold`,
+    the 6 unwatched, and no exit possible for the rest of the day)."""
+    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
+                        starting_cash=Decimal("100000000"))
+    harness = Harness(ctx)
+    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="partial-exit",
+                                    paper_factory=lambda _u: paper)
+    harness.start()
+    engine = harness.engine
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        harness.tick("INFY", "1520.00")
+        harness.advance_to(9, 30)
+        harness.settle()
+        paper._fill_market_immediately = False  # the exit rests at the exchange
+        engine.router.forget_prices()
+        harness.tick("INFY", "1400.00")
+        engine.executor.drain()
+        with ctx.session() as s:
+            exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
+        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        engine.executor.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
+            average_price=Decimal("1400")))
+        engine.executor.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.CANCELLED, filled_quantity=4,
+            average_price=Decimal("1400"), message="market protection"))
+        assert LiveState(ctx.store).get_runtime(strategy.id).position is \
+            RuntimePosition.BOUGHT
+        with ctx.session() as s:
+            positions = s.exec(select(Position)).all()
+            titles = [n.title for n in s.exec(select(Notification))]
+        assert [(p.status.value, p.quantity) for p in positions] == [("OPEN", 6)]
+        assert any("cancelled by the broker (4 of 10 filled)" in t for t in titles), titles
+        paper.cancel_order(working.broker_order_id)  # the exchange side agrees
+        paper._fill_market_immediately = True
+        harness.tick("INFY", "1390.00")  # still through the stop: the rest goes
+        harness.settle()
+        with ctx.session() as s:
+            exits = s.exec(select(Order).where(Order.reason == "STOPLOSS")
+                           .order_by(Order.created_at)).all()
+            positions = s.exec(select(Position)).all()
+        assert sorted(((o.quantity, o.filled_quantity) for o in exits), reverse=True) == \
+            [(10, 4), (6, 6)]
+        assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
+        assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
+    finally:
+        engine.stop()

@@ -580,7 +580,10 @@ class EmbeddedEngine:
         # A refused earlier exit (never placed) does not stop the kill switch: next attempt.
         draft, claim = self.ledger.claim_next_attempt(draft, now, MAX_EXIT_ATTEMPTS + 1)
         if not claim.won:
-            return False  # an exit for this position is already placed today
+            # Today's exit is at the broker already (working, or refused every attempt):
+            # say so rather than report the position as handled.
+            raise BrokerError(f"an exit is already {claim.status.value.lower()} at the "
+                              f"broker; not sending another")
         try:
             broker = self.brokers.for_account(pos.user_id, account)
         except BrokerError as exc:

@@ -391,11 +391,14 @@ class OrderExecutor:
         return outcomes
 
     def _refused(self, order_id: uuid.UUID) -> str | None:
-        """Why the broker refused this order, if it did (rejected or cancelled, unfilled)."""
+        """Why the broker refused this order, if it did: rejected or cancelled unfilled, or,
+        for an exit, with part of the position still held."""
         row = self.ledger.get(order_id)
-        if OrderStatus(row["status"]) in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and \
-                not row["filled_quantity"]:
-            return row["error"] or f"{str(row['status']).lower()} by the broker"
+        if _short_of(row, OrderStatus(row["status"]), row["filled_quantity"]):
+            why = row["error"] or f"{str(row['status']).lower()} by the broker"
+            if row["filled_quantity"]:
+                why += f" after {row['filled_quantity']} of {row['quantity']} filled"
+            return why
         return None
 
     def on_broker_update(self, update: BrokerOrder) -> None:
@@ -855,9 +858,9 @@ class OrderExecutor:
                      f"filled")
             self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
                                  f"at {update.average_price}", now)
-        elif update.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and \
-                update.filled_quantity == 0 and before is not None and not before.is_final \
-                and spec is not None and self._moved_for(spec, row, update.broker_order_id):
+        elif _short_of(row, update.status, update.filled_quantity) and before is not None \
+                and not before.is_final and spec is not None \
+                and self._moved_for(spec, row, update.broker_order_id):
             # Refused after the strategy had moved on its acceptance: undo the move, tell the
             # trader, and for an exit keep the position covered (watch the stop again, and
             # try a scheduled exit again under the next attempt).
@@ -874,9 +877,11 @@ class OrderExecutor:
                         created_at=now))
             else:
                 self.router.set_armed(spec.id, False)
+            partly = (f" ({update.filled_quantity} of {row['quantity']} filled)"
+                      if update.filled_quantity else "")
             self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
                                  f"{name}: {reason.value} order {update.status.value.lower()}"
-                                 f" by the broker",
+                                 f" by the broker{partly}",
                                  (update.message or "") + (
                                      " The position is still open and watched."
                                      if back is RuntimePosition.BOUGHT else ""), now)
@@ -899,6 +904,16 @@ class OrderExecutor:
             status=str(row["status"]), quantity=row["quantity"],
             filled_quantity=row["filled_quantity"], average_price=row["average_price"],
             message=row.get("error")))
+
+
+def _short_of(row, status: OrderStatus, filled: int) -> bool:
+    """The broker is done with this order (rejected, cancelled) and it left something to
+    do: an entry that bought nothing, or an exit that did not close all it was for."""
+    if status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+        return False
+    if OrderReason(row["reason"]) is OrderReason.BUY:
+        return filled == 0
+    return filled < row["quantity"]
 
 
 def _snapshot_key(update: BrokerOrder) -> tuple:

@@ -104,6 +104,13 @@ class Claim:
     filled_quantity: int
 
     @property
+    def ended_short(self) -> bool:
+        """The broker is done with it without filling it all (refused, cancelled, maybe
+        after a partial fill), or it was never placed: another attempt may follow."""
+        return self.state is IntentState.FAILED or \
+            self.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED)
+
+    @property
     def never_placed(self) -> bool:
         """The broker refused it (or it died before the call and was declared failed):
         nothing is working or filled under this intent."""
@@ -175,12 +182,13 @@ class IntentLedger:
 
     def claim_next_attempt(self, draft: IntentDraft, now: datetime, max_attempts: int
                            ) -> tuple[IntentDraft, Claim]:
-        """Claim the intent; while the broker refused it (FAILED: never placed), claim the
-        next sequence of the same leg instead, up to `max_attempts` a day. Only for exits:
-        getting out of a position is worth another try, getting in is not."""
+        """Claim the intent; while the broker ended it short (refused, or cancelled with part
+        of the position still held), claim the next sequence of the same leg instead, up to
+        `max_attempts` a day. Only for exits: getting out of a position is worth another
+        try, getting in is not. The draft's quantity is what is held now."""
         claim = self.claim(draft, now)
         seq = 1
-        while not claim.won and claim.never_placed and seq < max_attempts:
+        while not claim.won and claim.ended_short and seq < max_attempts:
             seq += 1
             owner, leg, day, _ = draft.key.rsplit(":", 3)
             draft = replace(draft, key=f"{owner}:{leg}:{day}:{seq}")
