@@ -161,3 +161,54 @@ def test_live_strategy_refused_on_simulated_prices(ctx, trader):
             assert s.get(Strategy, spec.id).status == "created"
     finally:
         engine.stop()
+
+
+def test_a_buy_at_the_broker_when_the_kill_switch_goes_is_squared_off(ctx, trader, strategy,
+                                                                     harness):
+    """K pressed while the 09:30 BUY is inside the broker call: the kill switch finds no
+    position yet; when the BUY fills, what it bought is sold at once, and the stopped
+    strategy is not brought back to life (before: 10 shares held with no stop watching)."""
+    harness.start()
+    engine = harness.engine
+    engine.start_strategy(trader.id, strategy.id)
+    harness.tick("INFY", "1520.00")
+    reports = []
+
+    def kill_now(request):
+        if not reports:  # the trader presses K while the BUY is on its way
+            reports.append(engine.kill_switch(trader.id))
+
+    engine.executor.on_broker_call = kill_now
+    harness.advance_to(9, 30)
+    harness.settle()
+    (report,) = reports
+    assert report.strategies_stopped == 1 and report.exit_orders == 0
+    assert [(o.reason.value, o.side.value, o.status) for o in _orders(ctx)] == [
+        ("BUY", "BUY", OrderStatus.FILLED), ("EXIT", "SELL", OrderStatus.FILLED)]
+    with ctx.db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM positions WHERE status = 'OPEN'")
+                            ).scalar() == 0
+    assert LiveState(ctx.store).get_runtime(strategy.id) is None
+    assert engine.router.get(strategy.id) is None
+    with ctx.session() as s:
+        assert s.get(Strategy, strategy.id).status == "stopped"
+
+
+def test_a_buy_at_the_broker_when_the_strategy_is_stopped_is_announced(ctx, trader, strategy,
+                                                                      harness):
+    """A plain stop leaves positions to the trader; one bought after the stop by an order
+    already at the broker is announced loudly, since no stop-loss watches it."""
+    from tui_trader.db.models import Notification
+
+    harness.start()
+    engine = harness.engine
+    engine.start_strategy(trader.id, strategy.id)
+    harness.tick("INFY", "1520.00")
+    engine.executor.on_broker_call = lambda request: engine.stop_strategy(trader.id,
+                                                                          strategy.id)
+    harness.advance_to(9, 30)
+    harness.settle()
+    with ctx.session() as s:
+        notes = [(n.severity.value, n.title) for n in s.exec(select(Notification))]
+    assert ("CRITICAL", "INFY morning: stopped while its BUY was at the broker") in notes, notes
+    assert LiveState(ctx.store).get_runtime(strategy.id) is None

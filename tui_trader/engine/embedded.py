@@ -51,7 +51,14 @@ from ..live.state import LiveState
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
-from .executor import MAX_EXIT_ATTEMPTS, EntryGate, OrderExecutor, Resolution, trading_day
+from .executor import (
+    MAX_EXIT_ATTEMPTS,
+    EntryGate,
+    ExitAlreadyWorking,
+    OrderExecutor,
+    Resolution,
+    trading_day,
+)
 from .intents import IntentDraft, IntentLedger, intent_key, leg_for
 from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier
@@ -117,6 +124,7 @@ class EmbeddedEngine:
             strategies=self.strategies, positions=self.positions, router=self.router,
             publisher=self.publisher, notifier=self.notifier, clock=self.clock,
             calendar=ctx.calendar, gate=self.gate, fault=fault)
+        self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or APSchedulerClock(), ctx.calendar, self.clock,
                                       self._on_leg)
         self.control = ControlListener(ctx.store, self.consumer, {
@@ -440,6 +448,7 @@ class EmbeddedEngine:
                 if row.status == StrategyStatus.RUNNING and strategy_id in \
                         {x.id for x in self.strategies.all()}:
                     raise StateError("status: strategy is already running")
+                self.executor.killed.discard(strategy_id)  # started again: trades again
                 last = self.router.last_price(row.symbol)
                 if last is not None and row.stop_loss >= last:
                     raise StateError(f"stop_loss: {row.stop_loss:,.2f} is at or above "
@@ -551,6 +560,9 @@ class EmbeddedEngine:
                     row.status = StrategyStatus.STOPPED
                     row.status_reason = "stopped by the kill switch"
                 targets = [(r.id, r.symbol) for r in rows]
+            # Before they are forgotten: an order of theirs still at the broker (a BUY in
+            # flight) is squared off when it fills.
+            self.executor.killed.update(strategy_id for strategy_id, _ in targets)
             for strategy_id, symbol in targets:
                 self._forget(strategy_id, symbol)
                 stopped += 1
@@ -582,8 +594,8 @@ class EmbeddedEngine:
         if not claim.won:
             # Today's exit is at the broker already (working, or refused every attempt):
             # say so rather than report the position as handled.
-            raise BrokerError(f"an exit is already {claim.status.value.lower()} at the "
-                              f"broker; not sending another")
+            raise ExitAlreadyWorking(f"an exit is already {claim.status.value.lower()} at "
+                                     f"the broker; not sending another")
         try:
             broker = self.brokers.for_account(pos.user_id, account)
         except BrokerError as exc:

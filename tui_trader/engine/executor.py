@@ -57,7 +57,7 @@ from ..live.state import LiveState
 from .directory import BrokerDirectory, StrategyDirectory
 from .events import OrderStatusChanged
 from .intents import Claim, IntentDraft, IntentLedger, intent_key, leg_for
-from .positions import PositionKeeper
+from .positions import OpenPosition, PositionKeeper
 from .publisher import EventPublisher, Notifier
 from .router import TickRouter
 
@@ -84,6 +84,10 @@ STEPS = ("taken", "locked", "intent", "broker_called", "recorded", "completed")
 
 class SimulatedCrash(BaseException):
     """Raised by a fault hook to model the process dying at a step (tests only)."""
+
+
+class ExitAlreadyWorking(BrokerError):
+    """Today's exit of a position is at the broker already: no second one is sent."""
 
 
 class Resolution(StrEnum):
@@ -209,6 +213,10 @@ class OrderExecutor:
         # consumer's unfinished entries itself, so no entry is handled on two threads.
         self._recovery_requested = threading.Event()
         self.running = False
+        # Strategies the kill switch stopped: whatever their orders still at the broker buy
+        # is squared off by `square_off` (the engine's) as soon as it fills.
+        self.killed: set[uuid.UUID] = set()
+        self.square_off: Callable[[OpenPosition], object] | None = None
 
     # -- publishing ------------------------------------------------------------------------
     def submit(self, event: OrderEvent) -> str:
@@ -379,6 +387,11 @@ class OrderExecutor:
                         item = self._hold(item.queued, EXIT_RETRY_S)
                     else:
                         item = self._finish(item.queued, outcome)
+                elif self.strategies.get(item.spec.id) is None:
+                    # Stopped (or killed) while its order was at the broker: no runtime to
+                    # move any more (writing one would bring a stopped strategy back).
+                    self._placed_for_stopped(item)
+                    item = self._finish(item.queued, Outcome.PLACED)
                 else:
                     self._complete(item.spec, item.event, item.owner,
                                    item.result.broker_order_id)
@@ -389,6 +402,22 @@ class OrderExecutor:
             if _snapshot_key(update) not in applied:  # the call's own answer said the same
                 self.apply_update(update)
         return outcomes
+
+    def _placed_for_stopped(self, item: Placed) -> None:
+        """An order of a strategy stopped while it was at the broker. A BUY that bought
+        something leaves a position no strategy watches: the kill switch squares it off
+        (see `apply_update`); a plain stop leaves it to the trader, who is told loudly."""
+        spec = item.spec
+        self.live.locks.release(spec.id, item.owner)
+        if item.event.event is not TriggerEvent.BUY or spec.id in self.killed:
+            return
+        held = self.positions.open_for_strategy(spec.id)
+        if held is not None:
+            self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.CRITICAL,
+                                 f"{spec.name}: stopped while its BUY was at the broker",
+                                 f"{held.quantity} {held.symbol} bought and not watched by "
+                                 f"any stop-loss. Square off with K (the kill switch) or "
+                                 f"start the strategy again.", self.clock.now())
 
     def _refused(self, order_id: uuid.UUID) -> str | None:
         """Why the broker refused this order, if it did: rejected or cancelled unfilled, or,
@@ -829,10 +858,30 @@ class OrderExecutor:
                 outcome = self.positions.settle(staged)
                 if outcome.closed and row["strategy_id"] is not None:
                     self._record_trade(row, outcome.realized, now)
+                if row["strategy_id"] in self.killed and not outcome.closed and \
+                        Side(row["side"]) is Side.BUY:
+                    self._square_off_killed(row["strategy_id"])
             status = update.status
             if status != before_status or delta > 0:
                 self._publish_order(row["id"], merged)
                 self._notify_status(row, update, before_status)
+
+    def _square_off_killed(self, strategy_id: uuid.UUID) -> None:
+        """A BUY of a killed strategy filled after the kill switch went through its
+        positions (it was at the broker then): close what it bought."""
+        held = self.positions.open_for_strategy(strategy_id)
+        if held is None or self.square_off is None:
+            return
+        try:
+            self.square_off(held)
+        except ExitAlreadyWorking:
+            return  # the kill switch itself (or a stop-loss) is closing it right now
+        except Exception as exc:
+            self.notifier.notify(held.user_id, NotificationKind.RISK, Severity.CRITICAL,
+                                 f"{held.symbol}: bought after the kill switch, not closed",
+                                 f"A BUY at the broker when K was pressed filled "
+                                 f"{held.quantity}; squaring it off failed: {exc}. Close it "
+                                 f"at the broker.", self.clock.now())
 
     def _record_trade(self, row, realized: Decimal, now: datetime) -> None:
         try:
