@@ -278,3 +278,59 @@ def test_an_exit_cancelled_after_a_partial_fill_exits_the_rest(ctx, trader, stra
         assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
     finally:
         engine.stop()
+
+
+def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader, strategy):
+    """The exit was accepted (runtime `sold`), then refused; undoing the move failed (the
+    live store blinked right then). The 15:00 SELL finds the position held with no exit at
+    the broker, puts the runtime right and exits; a restart watches the stop from SQL
+    (before: the SELL was taken for a duplicate and the position stayed open, unwatched)."""
+    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
+                        starting_cash=Decimal("100000000"))
+    harness = Harness(ctx)
+    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="lost-undo",
+                                    paper_factory=lambda _u: paper)
+    harness.start()
+    engine = harness.engine
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        harness.tick("INFY", "1520.00")
+        harness.advance_to(9, 30)
+        harness.settle()
+        paper._fill_market_immediately = False  # the exit rests at the exchange
+        engine.router.forget_prices()
+        harness.tick("INFY", "1400.00")
+        engine.executor.drain()
+        with ctx.session() as s:
+            exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
+        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        paper.cancel_order(working.broker_order_id)
+        hset = engine.live.client.hset
+
+        def blinks(*args, **kwargs):
+            raise ConnectionError("live store unreachable")
+
+        engine.live.client.hset = blinks
+        engine._on_broker_update(dataclasses.replace(working, status=OrderStatus.REJECTED,
+                                                     message="RMS: margin"))
+        engine.live.client.hset = hset
+        assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
+
+        # A restart arms the stop from the position SQL holds, whatever the runtime says.
+        again = Harness(ctx, consumer="lost-undo-2")
+        again.engine = EmbeddedEngine(ctx, runner=again.runner, consumer="lost-undo-2",
+                                      paper_factory=lambda _u: paper)
+        again.start()
+        assert again.engine.router.get(strategy.id).armed
+        again.engine.stop()
+
+        paper._fill_market_immediately = True
+        harness.tick("INFY", "1390.00")
+        harness.advance_to(15, 0)
+        harness.settle()
+        with ctx.session() as s:
+            positions = s.exec(select(Position)).all()
+        assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
+        assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
+    finally:
+        engine.stop()

@@ -249,7 +249,9 @@ class EmbeddedEngine:
         if position is None:
             runtime = self.live.get_runtime(spec.id)
             position = runtime.position.value if runtime is not None else None
-        armed = position == RuntimePosition.BOUGHT.value
+        # Held in SQL counts too: a runtime that lost a refusal's undo still gets watched.
+        armed = position == RuntimePosition.BOUGHT.value or \
+            self.positions.open_for_strategy(spec.id) is not None
         self.router.watch(StopLossWatch(spec.id, spec.user_id, spec.symbol, spec.stop_loss,
                                         armed=armed))
         self.scheduler.schedule(spec)

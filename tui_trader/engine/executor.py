@@ -487,6 +487,18 @@ class OrderExecutor:
             return self._hold_or_drop(queued, spec, "live state missing (rebuilding)")
         draft = self._draft(spec, event)
         if acquired.status is AcquireStatus.NOT_ALLOWED:
+            if event.event is not TriggerEvent.BUY and \
+                    acquired.position is RuntimePosition.SOLD and draft.quantity > 0 and \
+                    not self.ledger.exit_working(spec.id, draft.trading_day):
+                # The runtime says sold, yet the position is held and no exit of today is
+                # at the broker: a refusal's undo was lost (the live store failed right
+                # then). SQL is the truth: put the runtime right and go again.
+                log.warning("%s: runtime said sold with %d %s held; set back to bought",
+                            spec.name, draft.quantity, draft.symbol)
+                self.live.client.hset(f"runtime:{spec.id}", "position",
+                                      RuntimePosition.BOUGHT.value)
+                self.router.arm(spec.id)
+                return self._hold(queued)
             existing = self.ledger.by_tag(draft.client_tag)
             if existing is not None and existing["intent_state"] in (
                     IntentState.SENT, IntentState.DONE, IntentState.UNKNOWN):

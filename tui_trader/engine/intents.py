@@ -350,6 +350,18 @@ class IntentLedger:
                                ).mappings().first()
             return dict(row) if row else None
 
+    def exit_working(self, strategy_id: uuid.UUID, day: date) -> bool:
+        """Whether an exit of the strategy's on `day` may still be at the broker (firing,
+        sent and not final, or its outcome unknown)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(ORDERS.c.id).where(
+                    ORDERS.c.strategy_id == strategy_id, ORDERS.c.trading_day == day,
+                    ORDERS.c.reason != OrderReason.BUY,
+                    ORDERS.c.intent_state.in_([IntentState.FIRING, IntentState.SENT,
+                                               IntentState.UNKNOWN])).limit(1)
+            ).first() is not None
+
     def filled_exit_since_entry(self, strategy_id: uuid.UUID) -> dict[str, Any] | None:
         """The strategy's latest exit that filled, if none of its BUYs came after it (an
         exit and its BUY may carry the same time: the exit is the later one)."""
