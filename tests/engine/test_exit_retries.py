@@ -217,3 +217,66 @@ def test_a_stop_loss_above_the_price_is_refused_at_start(ctx, trader, harness):
 
         assert s.get(Strategy, typo.id).status != "running"
     assert harness.engine.router.get(typo.id) is None
+
+
+def test_a_scheduled_sell_that_cannot_be_queued_is_tried_again(ctx, trader, strategy,
+                                                               harness):
+    """At 15:00 the live store is down and the SELL cannot be queued: the trader is told,
+    and the SELL is tried again every 20 s until it goes (before: dropped until the next
+    day, the position carried overnight)."""
+    from datetime import timedelta
+
+    _bought(harness, trader, strategy)
+    queue = harness.engine.executor.queue
+    publish = queue.publish_and_take
+    down = {"calls": 0}
+
+    def store_down(*args, **kwargs):
+        down["calls"] += 1
+        raise ConnectionError("live store unreachable")
+
+    queue.publish_and_take = store_down
+    harness.advance_to(15, 0)
+    harness.settle()
+    assert down["calls"] == 1 and _exits(ctx) == []
+    jobs = harness.runner.jobs()
+    assert jobs[f"{strategy.id}:SELL-RETRY"] == ctx.clock.now() + timedelta(seconds=20)
+    with ctx.session() as s:
+        titles = [n.title for n in s.exec(select(Notification))]
+    assert "INFY morning: SELL at INFY delayed" in titles
+    ctx.clock.advance(timedelta(seconds=20))
+    harness.runner.run_due(ctx.clock.now())  # still down: another try is planned
+    assert down["calls"] == 2 and f"{strategy.id}:SELL-RETRY" in harness.runner.jobs()
+    queue.publish_and_take = publish  # the store is back
+    ctx.clock.advance(timedelta(seconds=20))
+    harness.runner.run_due(ctx.clock.now())
+    harness.settle()
+    assert _exits(ctx) == [("1", OrderStatus.FILLED)]
+    with ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
+
+
+def test_a_scheduled_sell_declared_not_placed_is_sent_again(ctx, trader, strategy, harness):
+    """The 15:00 SELL's answer is lost and the broker never lists it: after the grace
+    period it is declared not placed and, being still wanted, sent again."""
+    from datetime import timedelta
+
+    from tui_trader.brokers.base import OutcomeUnknown
+
+    paper = _bought(harness, trader, strategy)
+    real_place = paper.place_order
+
+    def lost_on_the_way(request):  # the request never reached the broker
+        paper.place_order = real_place
+        raise OutcomeUnknown("connection reset")
+
+    paper.place_order = lost_on_the_way
+    harness.advance_to(15, 0)
+    harness.settle()
+    assert _exits(ctx) == [("1", OrderStatus.UNKNOWN)]
+    ctx.clock.advance(timedelta(seconds=61))
+    harness.settle()  # the reconciler: not listed after the grace period
+    harness.settle()
+    assert _exits(ctx) == [("1", OrderStatus.CANCELLED), ("2", OrderStatus.FILLED)]
+    with ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED

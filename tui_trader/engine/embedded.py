@@ -126,7 +126,7 @@ class EmbeddedEngine:
             calendar=ctx.calendar, gate=self.gate, fault=fault)
         self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or APSchedulerClock(), ctx.calendar, self.clock,
-                                      self._on_leg)
+                                      self._on_leg, alert=self._leg_not_queued)
         self.control = ControlListener(ctx.store, self.consumer, {
             "start": lambda f: {"message": self.start_strategy(
                 uuid.UUID(f["user_id"]), uuid.UUID(f["strategy_id"])).message},
@@ -308,6 +308,13 @@ class EmbeddedEngine:
                 self.live.locks.release(spec.id, row["event_id"])
             if row["reason"] != OrderReason.BUY:
                 self.router.set_armed(spec.id, True)  # still holding: keep watching
+            if row["reason"] in (OrderReason.SELL, OrderReason.EXIT):
+                # A scheduled exit is still wanted: send it again, under the next attempt.
+                self.executor.submit(OrderEvent(
+                    strategy_id=spec.id, user_id=spec.user_id,
+                    event=TriggerEvent.SELL if row["reason"] == OrderReason.SELL
+                    else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
+                    created_at=now))
         self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
                              f"{row['symbol']}: {row['reason']} order not placed", message, now)
 
@@ -325,6 +332,11 @@ class EmbeddedEngine:
             self._new_trading_day(spec)
         self.executor.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id, event=leg,
                                       symbol=spec.symbol, trigger_price=None, created_at=now))
+
+    def _leg_not_queued(self, spec: StrategySpec, leg: TriggerEvent, why: str) -> None:
+        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                             f"{spec.name}: {leg.value} at {spec.symbol} delayed", why,
+                             self.clock.now())
 
     def _new_trading_day(self, spec: StrategySpec) -> None:
         """The day's BUY starts a new round: a strategy that sold on an earlier day is

@@ -9,7 +9,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from ..domain.calendar import NseCalendar
@@ -21,6 +21,11 @@ from ..domain.strategy import StrategySpec
 log = logging.getLogger(__name__)
 
 LegSink = Callable[[StrategySpec, TriggerEvent, datetime], None]
+# A leg that cannot be queued (the live store is down) is tried again this often: an exit
+# for up to QUEUE_RETRY_FOR, a BUY only while it is on time (the executor's own limit).
+QUEUE_RETRY_S = timedelta(seconds=20)
+QUEUE_RETRY_FOR = timedelta(minutes=30)
+BUY_RETRY_FOR = timedelta(minutes=2)
 
 
 class JobRunner(Protocol):
@@ -102,11 +107,14 @@ class Planned:
 
 class LegScheduler:
     def __init__(self, runner: JobRunner, calendar: NseCalendar, clock: Clock,
-                 sink: LegSink) -> None:
+                 sink: LegSink,
+                 alert: Callable[[StrategySpec, TriggerEvent, str], None] | None = None
+                 ) -> None:
         self.runner = runner
         self.calendar = calendar
         self.clock = clock
         self.sink = sink
+        self.alert = alert  # tells the trader a leg could not be queued
         self._planned: dict[uuid.UUID, Planned] = {}
         self._lock = threading.Lock()
 
@@ -124,12 +132,37 @@ class LegScheduler:
         self.runner.add(f"{spec.id}:SELL-TODAY", at, lambda: self._fire_sell_only(spec))
 
     def _fire_sell_only(self, spec: StrategySpec) -> None:
-        self.sink(spec, TriggerEvent.SELL, self.clock.now())
+        self._queue(spec, TriggerEvent.SELL, self.clock.now())
+
+    def _queue(self, spec: StrategySpec, leg: TriggerEvent, planned: datetime,
+               attempt: int = 1) -> None:
+        """Hand the leg to the sink; if that fails (the live store is down), try again
+        every QUEUE_RETRY_S: an exit for QUEUE_RETRY_FOR at most, a BUY while it is still
+        on time. The event keeps its planned time, so its day and its age are the plan's.
+        """
+        try:
+            self.sink(spec, leg, planned)
+            return
+        except Exception as exc:
+            log.exception("%s %s could not be queued (attempt %d)", spec.name, leg.value,
+                          attempt)
+            error = exc
+        now = self.clock.now()
+        if now - planned >= (BUY_RETRY_FOR if leg is TriggerEvent.BUY else QUEUE_RETRY_FOR):
+            if self.alert is not None:
+                self.alert(spec, leg, f"not queued after {attempt} attempts: {error}")
+            return
+        if attempt == 1 and self.alert is not None:
+            self.alert(spec, leg, f"could not be queued ({error}); retrying every "
+                                  f"{QUEUE_RETRY_S.total_seconds():.0f} s")
+        self.runner.add(f"{spec.id}:{leg.value}-RETRY", now + QUEUE_RETRY_S,
+                        lambda: self._queue(spec, leg, planned, attempt + 1))
 
     def cancel(self, strategy_id: uuid.UUID) -> None:
         with self._lock:
             planned = self._planned.pop(strategy_id, None)
-        for job in (f"{strategy_id}:BUY", f"{strategy_id}:SELL", f"{strategy_id}:SELL-TODAY"):
+        for job in (f"{strategy_id}:BUY", f"{strategy_id}:SELL", f"{strategy_id}:SELL-TODAY",
+                    f"{strategy_id}:BUY-RETRY", f"{strategy_id}:SELL-RETRY"):
             self.runner.remove(job)
         if planned is None:
             return
@@ -143,10 +176,7 @@ class LegScheduler:
         if not self.calendar.is_trading_day(now.astimezone(IST).date()):
             log.info("%s %s skipped: not a trading day", spec.name, leg.value)
         else:
-            try:
-                self.sink(spec, leg, now)
-            except Exception:
-                log.exception("%s %s could not be queued", spec.name, leg.value)
+            self._queue(spec, leg, now)
         if leg is TriggerEvent.SELL and spec.id in self._planned:
             # The day's pair is done: plan the next trading day's.
             self.schedule(spec)
