@@ -84,10 +84,12 @@ class PositionKeeper:
 
     # -- loading ---------------------------------------------------------------------------
     def load_open(self) -> int:
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(POSITIONS).where(
-                POSITIONS.c.status == PositionStatus.OPEN)).mappings().all()
+        # Read and swap under the lock: a fill committed after the read settles after the
+        # swap (settling takes the lock), never before it to be overwritten by a stale read.
         with self._lock:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(POSITIONS).where(
+                    POSITIONS.c.status == PositionStatus.OPEN)).mappings().all()
             self._open.clear()
             self._by_symbol.clear()
             self._by_strategy.clear()
