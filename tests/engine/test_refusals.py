@@ -315,6 +315,9 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
                                                      message="RMS: margin"))
         engine.live.client.hset = hset
         assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
+        with ctx.session() as s:
+            titles = [n.title for n in s.exec(select(Notification))]
+        assert "INFY morning: STOPLOSS order rejected by the broker" in titles, titles
 
         # A restart arms the stop from the position SQL holds, whatever the runtime says.
         again = Harness(ctx, consumer="lost-undo-2")

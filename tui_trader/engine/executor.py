@@ -920,14 +920,29 @@ class OrderExecutor:
             self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
                                  f"at {update.average_price}", now)
         elif _short_of(row, update.status, update.filled_quantity) and before is not None \
-                and not before.is_final and spec is not None \
-                and self._moved_for(spec, row, update.broker_order_id):
-            # Refused after the strategy had moved on its acceptance: undo the move, tell the
-            # trader, and for an exit keep the position covered (watch the stop again, and
-            # try a scheduled exit again under the next attempt).
+                and not before.is_final and spec is not None:
+            # Refused after the strategy had moved on its acceptance: tell the trader, undo
+            # the move, and for an exit keep the position covered (watch the stop again,
+            # and try a scheduled exit again under the next attempt).
+            moved = self._moved_for(spec, row, update.broker_order_id)
+            if moved is False:
+                return  # refused in the call's own answer: its caller deals with it
             reason = OrderReason(row["reason"])
             back = RuntimePosition.NONE if reason is OrderReason.BUY else RuntimePosition.BOUGHT
-            self.live.client.hset(f"runtime:{spec.id}", "position", back.value)
+            partly = (f" ({update.filled_quantity} of {row['quantity']} filled)"
+                      if update.filled_quantity else "")
+            # First: whatever fails below, the trader hears of it.
+            self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
+                                 f"{name}: {reason.value} order {update.status.value.lower()}"
+                                 f" by the broker{partly}",
+                                 (update.message or "") + (
+                                     " The position is still open and watched."
+                                     if back is RuntimePosition.BOUGHT else ""), now)
+            try:
+                self.live.client.hset(f"runtime:{spec.id}", "position", back.value)
+            except Exception:  # the next exit event (or a restart) puts it right from SQL
+                log.warning("runtime of %s not set back to %s (live store unreachable)",
+                            spec.name, back.value)
             if back is RuntimePosition.BOUGHT:
                 self.router.arm(spec.id)
                 if reason in (OrderReason.SELL, OrderReason.EXIT):
@@ -938,23 +953,16 @@ class OrderExecutor:
                         created_at=now))
             else:
                 self.router.set_armed(spec.id, False)
-            partly = (f" ({update.filled_quantity} of {row['quantity']} filled)"
-                      if update.filled_quantity else "")
-            self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
-                                 f"{name}: {reason.value} order {update.status.value.lower()}"
-                                 f" by the broker{partly}",
-                                 (update.message or "") + (
-                                     " The position is still open and watched."
-                                     if back is RuntimePosition.BOUGHT else ""), now)
 
-    def _moved_for(self, spec: StrategySpec, row, broker_order_id: str) -> bool:
-        """Whether the strategy's runtime moved on this order's acceptance."""
+    def _moved_for(self, spec: StrategySpec, row, broker_order_id: str) -> bool | None:
+        """Whether the strategy's runtime moved on this order's acceptance (None: the live
+        store cannot say)."""
         field_name = "last_buy_order" if OrderReason(row["reason"]) is OrderReason.BUY \
             else "last_sell_order"
         try:
             return self.live.client.hget(f"runtime:{spec.id}", field_name) == broker_order_id
-        except Exception:  # live store unreachable: the rebuild from SQL settles it later
-            return False
+        except Exception:  # live store unreachable: SQL settles the runtime later
+            return None
 
     def _publish_order(self, order_id: uuid.UUID, row=None) -> None:
         row = row or self.ledger.get(order_id)
