@@ -1,10 +1,11 @@
 """The exactly-once guard in SQL: one order row per intent key, fired by one executor only.
 
-An intent key names (strategy, leg, trading day, sequence). Claiming inserts the row ARMED
-if it is new and moves ARMED -> FIRING in the same transaction; the conditional UPDATE is
-the point only one executor can win. Everything after (SENT, UNKNOWN, DONE, FAILED and each
-broker status) is recorded with a row in order_history. SQLAlchemy Core on the hot path:
-the ORM costs several times more per statement.
+An intent key names (strategy, leg, trading day, sequence). A new intent is inserted
+straight into FIRING under its unique key (only one inserter can succeed); one that exists
+and was re-armed is won by the conditional UPDATE ARMED -> FIRING, which only one executor
+can win. Everything after (SENT, UNKNOWN, DONE, FAILED and each broker status) is recorded
+with a row in order_history. On the hot path the claim goes straight to a driver connection
+and the rest uses SQLAlchemy Core: the ORM costs several times more per statement.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def _history(conn: Connection, order_id: uuid.UUID, user_id: uuid.UUID, status: 
 
 
 class IntentLedger:
-    """Claims and records order intents. Thread-safe: each call is its own transaction."""
+    """Claims and records order intents. Thread-safe: each call is its own transaction,
+    except `record` given the caller's connection (a fill commits with its position)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
