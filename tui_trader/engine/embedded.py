@@ -68,6 +68,7 @@ from .scheduler import APSchedulerClock, JobRunner, LegScheduler
 
 log = logging.getLogger(__name__)
 UNKNOWN_GRACE = timedelta(seconds=60)
+RECONCILE_EVERY = timedelta(seconds=2)
 CONTROL_BLOCK_MS = 500
 STRATEGIES = Strategy.__table__
 ORDERS = Order.__table__
@@ -135,6 +136,7 @@ class EmbeddedEngine:
             "kill": lambda f: self._kill_body(uuid.UUID(f["user_id"])),
         })
         self.maintenance_interval = maintenance_interval
+        self._last_reconcile: datetime | None = None
         self.state = "stopped"
         self.detail = ""
         self._stop = threading.Event()
@@ -405,7 +407,11 @@ class EmbeddedEngine:
         runner = self.scheduler.runner
         if hasattr(runner, "run_due"):
             runner.run_due(now)
-        self.reconcile(older_than=now - timedelta(seconds=5))
+        if self._last_reconcile is None or now - self._last_reconcile >= RECONCILE_EVERY:
+            # It only settles intents at least 5 s old: asking 4 times a second gains
+            # nothing, and each pass is a query competing with the next stop-loss.
+            self._last_reconcile = now
+            self.reconcile(older_than=now - timedelta(seconds=5))
         self._lift_token_blocks(now)
         try:
             if self.live.is_fresh():
