@@ -282,7 +282,11 @@ class EmbeddedEngine:
                 log.warning("reconcile %s postponed: %s", row["client_tag"], exc)
                 continue
             if found:
-                if self.executor.resolve(row["id"], broker) is Resolution.REFUSED:
+                refused = self.executor.resolve(row["id"], broker) is Resolution.REFUSED
+                # A SENT one moved its strategy on acceptance: the broker update applied
+                # in `resolve` has undone that and said so. FIRING or UNKNOWN ones moved
+                # nothing yet: the refusal is settled here.
+                if refused and row["intent_state"] != IntentState.SENT:
                     self.executor.settle_refusal(row["id"])
                 settled += 1
             elif row["intent_state"] == IntentState.FIRING and \
@@ -602,20 +606,29 @@ class EmbeddedEngine:
         the order that opened it: a LIVE position is closed at Kite, a paper one on paper)."""
         now = self.clock.now()
         owner = pos.strategy_id or pos.id
+        held = self.positions.held_in_sql(position_id=pos.id)  # memory may lag a fill
+        if held == 0:
+            return False
         account = self._account_of(pos)
         draft = IntentDraft(
             user_id=pos.user_id, strategy_id=pos.strategy_id, broker_account_id=account,
             key=intent_key(owner, leg_for(OrderReason.EXIT), trading_day(now)),
             event_id=None, trading_day=trading_day(now), symbol=pos.symbol,
             exchange=pos.exchange, side=Side.SELL if pos.quantity > 0 else Side.BUY,
-            kind=OrderKind.MARKET, reason=OrderReason.EXIT, quantity=abs(pos.quantity))
-        # A refused earlier exit (never placed) does not stop the kill switch: next attempt.
-        draft, claim = self.ledger.claim_next_attempt(draft, now, MAX_EXIT_ATTEMPTS + 1)
+            kind=OrderKind.MARKET, reason=OrderReason.EXIT, quantity=held)
+        # An earlier exit that is over (refused, or filled before more was bought) does not
+        # stop the kill switch: the next attempt closes what is held.
+        draft, claim = self.ledger.claim_next_attempt(
+            draft, now, MAX_EXIT_ATTEMPTS + 1,
+            held=lambda: self.positions.held_in_sql(position_id=pos.id))
         if not claim.won:
-            # Today's exit is at the broker already (working, or refused every attempt):
-            # say so rather than report the position as handled.
-            raise ExitAlreadyWorking(f"an exit is already {claim.status.value.lower()} at "
-                                     f"the broker; not sending another")
+            if not claim.is_over:  # working (or its outcome unknown): never a second one
+                raise ExitAlreadyWorking(f"an exit is already {claim.status.value.lower()} "
+                                         f"at the broker; not sending another")
+            if self.positions.held_in_sql(position_id=pos.id) == 0:
+                return False  # closed meanwhile (a stop-loss got there first)
+            raise BrokerError(f"exit refused {MAX_EXIT_ATTEMPTS + 1} times today; square "
+                              f"off {pos.symbol} at the broker")
         try:
             broker = self.brokers.for_account(pos.user_id, account)
         except BrokerError as exc:

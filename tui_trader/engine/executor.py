@@ -323,11 +323,35 @@ class OrderExecutor:
         bookkeeping of all of it."""
         inbox = self._inbox
         fired: list[Outcome | Placed] = []
-        while inbox:
-            queued, acquired = inbox.popleft()
-            fired.append(self._fire_entry(queued, acquired))
+        try:
+            while inbox:
+                queued, acquired = inbox.popleft()
+                fired.append(self._fire_entry(queued, acquired))
+        except SimulatedCrash:  # the process "died": nothing more happens in it
+            self._abandon(fired)
+            raise
+        except Exception:
+            self._settle_after_failure(fired)
+            raise
         self._settle(fired)
         return len(fired)
+
+    def _settle_after_failure(self, fired: list[Outcome | Placed]) -> None:
+        """Firing a later entry of the batch failed: record the calls already made, so no
+        answer is lost, and free their legs whatever happens (left held, their retries
+        would wait forever). Their entries stay pending if recording fails too."""
+        try:
+            self._settle(fired)
+        except Exception:
+            log.exception("recording a batch's answers failed; their events are retried")
+        finally:
+            self._abandon(fired)
+
+    def _abandon(self, items: list[Outcome | Placed]) -> None:
+        for item in items:
+            if isinstance(item, Placed):
+                self.in_flight.discard(item.claim.order_id)
+                self._release_leg(item.leg)
 
     def recover(self) -> int:
         """Re-process this consumer's unacknowledged entries and claim dead consumers'."""
@@ -360,11 +384,30 @@ class OrderExecutor:
         its own bookkeeping is done, so a crash anywhere recovers exactly as for one."""
         if not items:
             return 0
-        self._settle([self._fire_entry(queued, acquired) for queued, acquired in items])
+        fired: list[Outcome | Placed] = []
+        try:
+            for queued, acquired in items:
+                fired.append(self._fire_entry(queued, acquired))
+        except SimulatedCrash:
+            self._abandon(fired)
+            raise
+        except Exception:
+            self._settle_after_failure(fired)
+            raise
+        self._settle(fired)
         return len(items)
 
     def _settle(self, fired: list[Outcome | Placed]) -> list[Outcome]:
-        outcomes = []
+        outcomes: list[Outcome] = []
+        try:
+            return self._settle_each(fired, outcomes)
+        except BaseException:
+            # Whatever failed, the calls not yet recorded must not keep their legs.
+            self._abandon(fired[len(outcomes):])
+            raise
+
+    def _settle_each(self, fired: list[Outcome | Placed], outcomes: list[Outcome]
+                     ) -> list[Outcome]:
         applied = set()
         for item in fired:
             if isinstance(item, Placed):
@@ -488,17 +531,21 @@ class OrderExecutor:
         draft = self._draft(spec, event)
         if acquired.status is AcquireStatus.NOT_ALLOWED:
             if event.event is not TriggerEvent.BUY and \
-                    acquired.position is RuntimePosition.SOLD and draft.quantity > 0 and \
+                    acquired.position is RuntimePosition.SOLD and \
+                    self.positions.held_in_sql(strategy_id=spec.id) > 0 and \
                     not self.ledger.exit_working(spec.id, draft.trading_day):
-                # The runtime says sold, yet the position is held and no exit of today is
+                # The runtime says sold, yet SQL holds the position and no exit of today is
                 # at the broker: a refusal's undo was lost (the live store failed right
-                # then). SQL is the truth: put the runtime right and go again.
+                # then). SQL is the truth: put the runtime right once, and this very event
+                # goes on to exit (re-arming the stop here would fire another event).
                 log.warning("%s: runtime said sold with %d %s held; set back to bought",
                             spec.name, draft.quantity, draft.symbol)
                 self.live.client.hset(f"runtime:{spec.id}", "position",
                                       RuntimePosition.BOUGHT.value)
-                self.router.arm(spec.id)
-                return self._hold(queued)
+                acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
+                if acquired.status is AcquireStatus.BUSY:
+                    return self._hold(queued)
+        if acquired.status is AcquireStatus.NOT_ALLOWED:
             existing = self.ledger.by_tag(draft.client_tag)
             if existing is not None and existing["intent_state"] in (
                     IntentState.SENT, IntentState.DONE, IntentState.UNKNOWN):
@@ -610,7 +657,9 @@ class OrderExecutor:
         if draft.reason is OrderReason.BUY:
             claim = self.ledger.claim(draft, now)
         else:  # an exit the broker refused is tried again, a bounded number of times a day
-            draft, claim = self.ledger.claim_next_attempt(draft, now, MAX_EXIT_ATTEMPTS)
+            draft, claim = self.ledger.claim_next_attempt(
+                draft, now, MAX_EXIT_ATTEMPTS,
+                held=lambda: self.positions.held_in_sql(strategy_id=spec.id))
         self.fault("intent")
         if not claim.won:
             return self._already_claimed(spec, event, draft, claim, owner)
@@ -698,6 +747,12 @@ class OrderExecutor:
         if row["intent_state"] != IntentState.DONE:
             self.ledger.mark_failed(claim.order_id, now, message)
         self.live.locks.release(spec.id, owner)
+        if spec.id in self.killed and event.event is not TriggerEvent.BUY:
+            # The kill switch stopped it while this exit was at the broker: no stop watches
+            # any more, so the kill switch's own exit goes now (the next attempt).
+            self._publish_order(claim.order_id)
+            self._square_off_killed(spec.id)
+            return Outcome.REJECTED
         attempt = int(str(row["intent_key"]).rsplit(":", 1)[-1])
         exhausted = event.event is not TriggerEvent.BUY and attempt >= MAX_EXIT_ATTEMPTS
         retry = event.event is not TriggerEvent.BUY and not token_lapsed and not exhausted
@@ -879,21 +934,21 @@ class OrderExecutor:
                 self._notify_status(row, update, before_status)
 
     def _square_off_killed(self, strategy_id: uuid.UUID) -> None:
-        """A BUY of a killed strategy filled after the kill switch went through its
-        positions (it was at the broker then): close what it bought."""
+        """A position of a strategy the kill switch stopped is open again or still: a BUY
+        at the broker when K was pressed filled, or an exit that was there was refused.
+        Close it, or tell the trader loudly why it could not be."""
         held = self.positions.open_for_strategy(strategy_id)
         if held is None or self.square_off is None:
             return
         try:
             self.square_off(held)
         except ExitAlreadyWorking:
-            return  # the kill switch itself (or a stop-loss) is closing it right now
+            return  # the kill switch's own exit (or a stop-loss) is at the broker already
         except Exception as exc:
             self.notifier.notify(held.user_id, NotificationKind.RISK, Severity.CRITICAL,
-                                 f"{held.symbol}: bought after the kill switch, not closed",
-                                 f"A BUY at the broker when K was pressed filled "
-                                 f"{held.quantity}; squaring it off failed: {exc}. Close it "
-                                 f"at the broker.", self.clock.now())
+                                 f"{held.symbol}: still open after the kill switch",
+                                 f"{held.quantity} held; squaring it off failed: {exc}. "
+                                 f"Close it at the broker.", self.clock.now())
 
     def _record_trade(self, row, realized: Decimal, now: datetime) -> None:
         try:
@@ -919,6 +974,13 @@ class OrderExecutor:
                      f"filled")
             self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
                                  f"at {update.average_price}", now)
+        elif spec is None and row["strategy_id"] in self.killed and \
+                OrderReason(row["reason"]) is not OrderReason.BUY and \
+                _short_of(row, update.status, update.filled_quantity) and \
+                before is not None and not before.is_final:
+            # An exit of a strategy the kill switch stopped, refused after acceptance: the
+            # kill switch's exit goes instead.
+            self._square_off_killed(row["strategy_id"])
         elif _short_of(row, update.status, update.filled_quantity) and before is not None \
                 and not before.is_final and spec is not None:
             # Refused after the strategy had moved on its acceptance: tell the trader, undo

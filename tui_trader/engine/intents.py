@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -105,11 +106,11 @@ class Claim:
     filled_quantity: int
 
     @property
-    def ended_short(self) -> bool:
-        """The broker is done with it without filling it all (refused, cancelled, maybe
-        after a partial fill), or it was never placed: another attempt may follow."""
-        return self.state is IntentState.FAILED or \
-            self.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED)
+    def is_over(self) -> bool:
+        """Nothing more will happen under this intent: never placed (FAILED), or final at
+        the broker (filled, refused, cancelled). Working or unknown ones are not over."""
+        return self.state in (IntentState.FAILED, IntentState.DONE) or self.status in (
+            OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.FILLED)
 
     @property
     def never_placed(self) -> bool:
@@ -182,18 +183,26 @@ class IntentLedger:
                          client_tag=row.client_tag, broker_order_id=row.broker_order_id,
                          filled_quantity=row.filled_quantity)
 
-    def claim_next_attempt(self, draft: IntentDraft, now: datetime, max_attempts: int
-                           ) -> tuple[IntentDraft, Claim]:
-        """Claim the intent; while the broker ended it short (refused, or cancelled with part
-        of the position still held), claim the next sequence of the same leg instead, up to
-        `max_attempts` a day. Only for exits: getting out of a position is worth another
-        try, getting in is not. The draft's quantity is what is held now."""
+    def claim_next_attempt(self, draft: IntentDraft, now: datetime, max_attempts: int,
+                           held: Callable[[], int]) -> tuple[IntentDraft, Claim]:
+        """Claim the exit's intent; while the one of this sequence is over and something is
+        still held, claim the next sequence of the same leg instead, up to `max_attempts`
+        a day: the broker ended it short (refused, or cancelled after a partial fill), or
+        it filled and more was bought since (a BUY that filled in parts). Only for exits:
+        getting out of a position is worth another try, getting in is not.
+
+        `held` reads the quantity still held from SQL, where a fill commits with its order
+        (never from memory, which may lag a fill just recorded): each next attempt is for
+        that quantity, and none is made when nothing is held."""
         claim = self.claim(draft, now)
         seq = 1
-        while not claim.won and claim.ended_short and seq < max_attempts:
+        while not claim.won and seq < max_attempts and claim.is_over:
+            quantity = held()
+            if quantity <= 0:
+                break
             seq += 1
             owner, leg, day, _ = draft.key.rsplit(":", 3)
-            draft = replace(draft, key=f"{owner}:{leg}:{day}:{seq}")
+            draft = replace(draft, key=f"{owner}:{leg}:{day}:{seq}", quantity=quantity)
             claim = self.claim(draft, now)
         return draft, claim
 

@@ -130,6 +130,20 @@ class PositionKeeper:
             held = self._by_strategy.get(strategy_id)
             return held[0] if held else None
 
+    def held_in_sql(self, *, strategy_id: uuid.UUID | None = None,
+                    position_id: uuid.UUID | None = None) -> int:
+        """The quantity an open position holds according to SQL (0 if none): what an exit
+        must close, read where each fill commits with its order."""
+        query = sa.select(POSITIONS.c.quantity).where(
+            POSITIONS.c.status == PositionStatus.OPEN)
+        if position_id is not None:
+            query = query.where(POSITIONS.c.id == position_id)
+        else:
+            query = query.where(POSITIONS.c.strategy_id == strategy_id)
+        with self.engine.connect() as conn:
+            quantity = conn.execute(query.limit(1)).scalar()
+        return abs(quantity or 0)
+
     def symbols(self) -> set[str]:
         return set(self._by_symbol)
 

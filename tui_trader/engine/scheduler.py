@@ -140,6 +140,8 @@ class LegScheduler:
         every QUEUE_RETRY_S: an exit for QUEUE_RETRY_FOR at most, a BUY while it is still
         on time. The event keeps its planned time, so its day and its age are the plan's.
         """
+        if attempt > 1 and not self.is_planned(spec.id):
+            return  # stopped meanwhile: its retry goes with it
         try:
             self.sink(spec, leg, planned)
             return
@@ -155,8 +157,11 @@ class LegScheduler:
         if attempt == 1 and self.alert is not None:
             self.alert(spec, leg, f"could not be queued ({error}); retrying every "
                                   f"{QUEUE_RETRY_S.total_seconds():.0f} s")
-        self.runner.add(f"{spec.id}:{leg.value}-RETRY", now + QUEUE_RETRY_S,
-                        lambda: self._queue(spec, leg, planned, attempt + 1))
+        with self._lock:  # not for a strategy stopped while the sink was failing
+            if spec.id not in self._planned:
+                return
+            self.runner.add(f"{spec.id}:{leg.value}-RETRY", now + QUEUE_RETRY_S,
+                            lambda: self._queue(spec, leg, planned, attempt + 1))
 
     def cancel(self, strategy_id: uuid.UUID) -> None:
         with self._lock:
@@ -166,6 +171,10 @@ class LegScheduler:
             self.runner.remove(job)
         if planned is None:
             return
+
+    def is_planned(self, strategy_id: uuid.UUID) -> bool:
+        with self._lock:
+            return strategy_id in self._planned
 
     def plan_for(self, strategy_id: uuid.UUID) -> LegPlan | None:
         planned = self._planned.get(strategy_id)

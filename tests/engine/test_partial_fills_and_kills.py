@@ -1,0 +1,223 @@
+"""Orders that fill in parts and strategies the kill switch stops while their orders are at
+the broker: every share bought is either watched by a stop or closed, none is sold twice, and
+a failure part-way through a batch never leaves an event waiting forever."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from tui_trader.brokers.paper import PaperBroker
+from tui_trader.db.models import Notification, Order
+from tui_trader.domain.enums import OrderStatus
+from tui_trader.engine.embedded import EmbeddedEngine
+
+from .conftest import Harness
+
+
+def _orders(ctx):
+    with ctx.session() as s:
+        return [(o.reason.value, o.side.value, o.status, o.quantity, o.filled_quantity)
+                for o in s.exec(select(Order).order_by(Order.created_at))]
+
+
+def _open(ctx):
+    with ctx.db.connect() as conn:
+        return conn.execute(sa.text(
+            "SELECT quantity FROM positions WHERE status = 'OPEN'")).scalars().all()
+
+
+def _engine(ctx, consumer, fault=None):
+    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
+                        starting_cash=Decimal("100000000"))
+    h = Harness(ctx)
+    h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer=consumer,
+                              paper_factory=lambda _u: paper, fault=fault)
+    h.start()
+    return h, paper
+
+
+def test_a_killed_strategys_buy_filling_in_two_parts_is_closed_in_full(ctx, trader, strategy):
+    h, paper = _engine(ctx, "kill-partial")
+    engine = h.engine
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        paper._fill_market_immediately = False  # the BUY rests at the exchange
+        h.advance_to(9, 30)
+        engine.executor.drain()
+        with ctx.session() as s:
+            buy = s.exec(select(Order)).one()
+        (working,) = paper.orders_by_tag(buy.client_tag)
+        paper._working_by_symbol.clear()  # test: paper never matches it; fills come by hand
+        report = engine.kill_switch(trader.id)
+        assert report.exit_orders == 0
+        paper._fill_market_immediately = True
+        engine.executor.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
+            average_price=Decimal("1520")))
+        engine.executor.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.FILLED, filled_quantity=10,
+            average_price=Decimal("1520")))
+        assert _open(ctx) == [], "6 bought after the kill switch left open"
+        exits = sorted(o[3:] for o in _orders(ctx) if o[0] == "EXIT")
+        assert exits == [(4, 4), (6, 6)]  # each part closed once, nothing sold twice
+    finally:
+        engine.stop()
+
+
+def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strategy):
+    state = {"arm": False, "taken": 0}
+
+    def fault(step):
+        if state["arm"] and step == "taken":
+            state["taken"] += 1
+            if state["taken"] == 2:
+                raise RuntimeError("db blinked on the second entry")
+
+    h, paper = _engine(ctx, "leak", fault=fault)
+    engine = h.engine
+    ex = engine.executor
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        h.advance_to(9, 30)
+        h.settle()
+        paper._fill_market_immediately = False  # the exit rests at the exchange
+        state["arm"] = True
+        engine.router.forget_prices()
+        # two events in one inbox drain: the stop-loss, and anything else after it
+        from tui_trader.domain.enums import TriggerEvent
+        from tui_trader.live.order_queue import OrderEvent
+        ex.submit(OrderEvent(strategy_id=strategy.id, user_id=trader.id,
+                             event=TriggerEvent.STOPLOSS, symbol="INFY",
+                             trigger_price=Decimal("1400"), created_at=ctx.clock.now()))
+        ex.submit(OrderEvent(strategy_id=strategy.id, user_id=trader.id,
+                             event=TriggerEvent.SELL, symbol="INFY",
+                             trigger_price=None, created_at=ctx.clock.now()))
+        with pytest.raises(RuntimeError, match="db blinked"):
+            ex.run_once(block_ms=1)
+        assert not ex._firing and not ex.in_flight  # nothing left holding the leg
+        state["arm"] = False
+        ex.retry_dropped()  # what the loop does next
+        for _ in range(200):
+            ex.run_once(block_ms=1, retry_held_now=True)
+        # the exit is then refused at the broker (RMS, async): nothing is sent again
+        with ctx.session() as s:
+            exit_order = s.exec(select(Order).where(Order.reason != "BUY")).first()
+        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        ex.on_broker_update(dataclasses.replace(working, status=OrderStatus.CANCELLED,
+                                                message="RMS"))
+        for _ in range(200):
+            ex.run_once(block_ms=1, retry_held_now=True)
+        assert not ex._firing, "leg guard leaked"
+    finally:
+        engine.stop()
+
+
+def test_a_buy_filling_around_a_stop_loss_is_closed_by_the_sell(ctx, trader, strategy):
+    h, paper = _engine(ctx, "pingpong")
+    engine = h.engine
+    ex = engine.executor
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        paper._fill_market_immediately = False
+        h.advance_to(9, 30)
+        ex.drain()
+        with ctx.session() as s:
+            buy = s.exec(select(Order)).one()
+        (working,) = paper.orders_by_tag(buy.client_tag)
+        paper._working_by_symbol.clear()
+        paper._fill_market_immediately = True
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
+            average_price=Decimal("1520")))
+        h.tick("INFY", "1400.00")  # through the stop: exit of the 4 held
+        ex.drain()
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.FILLED, filled_quantity=10,
+            average_price=Decimal("1520")))
+        ex.counters.held = 0
+        before = ex.counters.events
+        h.advance_to(15, 0)  # the scheduled SELL
+        for _ in range(100):
+            ex.run_once(block_ms=1, retry_held_now=True)
+        assert _open(ctx) == []
+        assert ex.counters.events - before <= 3  # no correction going round in circles
+        exits = sorted(o[3:] for o in _orders(ctx) if o[0] != "BUY")
+        assert exits == [(4, 4), (6, 6)]
+    finally:
+        engine.stop()
+
+
+def test_a_late_refusal_found_by_the_reconciler_is_handled_once(ctx, trader, strategy):
+    h, paper = _engine(ctx, "double")
+    engine = h.engine
+    ex = engine.executor
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        h.advance_to(9, 30)
+        h.settle()
+        paper._fill_market_immediately = False
+        engine.router.forget_prices()
+        h.tick("INFY", "1400.00")  # stop: exit accepted, OPEN, runtime sold
+        ex.drain()
+        paper._working_by_symbol.clear()
+        with ctx.session() as s:
+            exit_order = s.exec(select(Order).where(Order.reason != "BUY")).one()
+        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        refused = dataclasses.replace(working, status=OrderStatus.REJECTED, message="RMS")
+        paper.orders_by_tag = lambda tag: [refused] if tag == exit_order.client_tag else []
+        submitted = []
+        real_submit = ex.submit
+        ex.submit = lambda ev: (submitted.append(ev.event), real_submit(ev))[1]
+        engine.reconcile()  # the websocket missed the rejection; the reconciler finds it
+        with ctx.session() as s:
+            notes = [n.title for n in s.exec(select(Notification)) if "rejected" in n.title]
+        assert len(notes) == 1, notes
+        paper.orders_by_tag = PaperBroker.orders_by_tag.__get__(paper)
+        paper._fill_market_immediately = True
+        ex.drain()
+        assert len(submitted) == 1, submitted
+    finally:
+        engine.stop()
+
+
+def test_a_stop_loss_exit_refused_after_the_kill_switch_is_replaced(ctx, trader, strategy):
+    from datetime import timedelta
+
+    from tui_trader.brokers.base import OrderRejected
+    h, paper = _engine(ctx, "kill-sl")
+    engine = h.engine
+    ex = engine.executor
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        h.advance_to(9, 30)
+        h.settle()
+        reports = []
+
+        def kill_now(request):
+            if request.side.value == "SELL" and not reports:
+                reports.append(engine.kill_switch(trader.id))
+                paper.fail_next(1, OrderRejected)  # the stop-loss exit is refused (RMS)
+
+        ex.on_broker_call = kill_now
+        engine.router.forget_prices()
+        h.tick("INFY", "1400.00")
+        ex.drain()
+        ctx.clock.advance(timedelta(seconds=30))
+        ex.drain()
+        h.settle()
+        assert "already" in reports[0].errors[0]  # the stop-loss exit was at the broker
+        assert _open(ctx) == []
+        assert [o[:3] for o in _orders(ctx) if o[0] != "BUY"] == [
+            ("STOPLOSS", "SELL", OrderStatus.REJECTED), ("EXIT", "SELL", OrderStatus.FILLED)]
+    finally:
+        engine.stop()
