@@ -113,13 +113,18 @@ async def test_remove_needs_confirmation(make_app, user, paper_account):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await _open_brokers(pilot)
+
+        def asking():
+            return app.screen.__class__.__name__ == "ConfirmScreen"
+
         await pilot.press("d")
-        await settle(pilot)
+        await wait_until(pilot, asking, what="confirmation asked")
         await pilot.press("n")  # changed our mind
+        await wait_until(pilot, lambda: not asking(), what="confirmation answered")
         await settle(pilot)
         assert len(table_text(app, "#brokers-table")) == 1
         await pilot.press("d")
-        await settle(pilot)
+        await wait_until(pilot, asking, what="confirmation asked")
         await pilot.press("y")
         await settle(pilot)
         await wait_until(pilot, lambda: table_text(app, "#brokers-table") == [],

@@ -123,8 +123,8 @@ async def test_copy_edit_and_delete(make_app, ctx, user):
         await settle(pilot)
         assert "25" in [r[5] for r in table_text(app, "#strategies-table")]
         await pilot.press("d")
-        await settle(pilot)
-        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="confirmation asked")
         await pilot.press("y")
         await wait_until(pilot, lambda: len(table_text(app, "#strategies-table")) == 1,
                          what="delete")
@@ -143,8 +143,8 @@ async def test_live_start_needs_typed_confirmation(make_app, ctx, user, fake_eng
         await pilot.press("2")
         await settle(pilot)
         await pilot.press("s")
-        await settle(pilot)
-        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="confirmation asked")
         await type_into(pilot, "#confirm-typed", "yes")
         await pilot.press("enter")
         await pilot.pause()
@@ -165,8 +165,8 @@ async def test_kill_switch_asks_first(make_app, ctx, user, fake_engine):
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
         await pilot.press("K")
-        await settle(pilot)
-        assert app.screen.__class__.__name__ == "ConfirmScreen"
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="confirmation asked")
         await pilot.press("escape")
         await settle(pilot)
         assert fake_engine.killed == 0
