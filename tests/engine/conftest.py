@@ -49,6 +49,27 @@ class Harness:
         self.engine.executor.drain()
         self.engine.maintain()
 
+    def buy_at_930(self, trader, strategy) -> None:
+        """Start the strategy, price INFY at 1520 and let its 09:30 BUY fill."""
+        self.engine.start_strategy(trader.id, strategy.id)
+        self.tick("INFY", "1520.00")
+        self.advance_to(9, 30)
+        self.settle()
+
+
+def on_paper(ctx, consumer: str, fault=None, paper=None):
+    """A started engine trading on one paper broker the test holds (market orders fill at
+    once unless the test says otherwise). Returns (harness, paper)."""
+    from tui_trader.brokers.paper import PaperBroker
+
+    paper = paper or PaperBroker(ctx.clock, fill_market_immediately=True,
+                                 starting_cash=Decimal("100000000"))
+    harness = Harness(ctx, fault=fault, consumer=consumer)
+    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer=consumer,
+                                    fault=fault, paper_factory=lambda _u: paper)
+    harness.start()
+    return harness, paper
+
 
 @pytest.fixture
 def trader(ctx):
@@ -69,4 +90,4 @@ def harness(ctx):
     h.engine.stop()
 
 
-__all__ = ["Harness", "FORM", "timedelta"]
+__all__ = ["Harness", "FORM", "on_paper", "timedelta"]

@@ -18,7 +18,7 @@ from tui_trader.engine.scheduler import ManualSchedule
 from tui_trader.live.order_queue import OrderEvent
 from tui_trader.live.state import LiveState
 
-from .conftest import Harness
+from .conftest import Harness, on_paper
 
 
 def test_a_start_that_fails_half_way_leaves_the_strategy_stopped(ctx, trader, strategy,
@@ -108,20 +108,11 @@ def test_one_event_handled_twice_at_once_places_one_exit(ctx, trader, strategy):
     """Redis came back empty while a stop-loss waited (held: no live state), and the
     recovery re-took the same entry while the held retry ran: the second handling waits for
     the first one's answer instead of taking its FIRING intent for a dead one's."""
-    from tui_trader.brokers.paper import PaperBroker
 
-    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
-                        starting_cash=Decimal("1000000000"))
-    h = Harness(ctx)
-    h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer="race",
-                              paper_factory=lambda _u: paper)
-    h.start()
+    h, paper = on_paper(ctx, "race")
     engine = h.engine
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        h.advance_to(9, 30)
-        h.settle()
+        h.buy_at_930(trader, strategy)
         ctx.store.flushdb()  # Redis restarted empty
         h.tick("INFY", "1400.00")  # the stop-loss finds no live state: held
         engine.executor.run_once(block_ms=1)
@@ -166,10 +157,7 @@ def test_an_exit_recorded_before_a_crash_still_moves_the_strategy_on(ctx, trader
     h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer="crash-after-record",
                               fault=fault, paper_factory=lambda _u: paper)
     h.start()
-    h.engine.start_strategy(trader.id, strategy.id)
-    h.tick("INFY", "1520.00")
-    h.advance_to(9, 30)
-    h.settle()
+    h.buy_at_930(trader, strategy)
     crash_at["step"] = "recorded"
     h.tick("INFY", "1400.00")
     with pytest.raises(SimulatedCrash):

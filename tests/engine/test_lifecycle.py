@@ -34,10 +34,7 @@ def test_start_registers_live_state_and_jobs(ctx, trader, strategy, harness):
 
 def test_buy_then_stoploss_fills_once(ctx, trader, strategy, harness):
     harness.start()
-    harness.engine.start_strategy(trader.id, strategy.id)
-    harness.tick("INFY", "1520.00")
-    harness.advance_to(9, 30)
-    harness.settle()
+    harness.buy_at_930(trader, strategy)
     [buy] = _orders(ctx)
     assert buy.status is OrderStatus.FILLED and buy.average_price == Decimal("1520.00")
     assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.BOUGHT
@@ -78,10 +75,7 @@ def test_buy_then_stoploss_fills_once(ctx, trader, strategy, harness):
 
 def test_scheduled_sell_closes_with_profit(ctx, trader, strategy, harness):
     harness.start()
-    harness.engine.start_strategy(trader.id, strategy.id)
-    harness.tick("INFY", "1520.00")
-    harness.advance_to(9, 30)
-    harness.settle()
+    harness.buy_at_930(trader, strategy)
     harness.tick("INFY", "1555.50")
     harness.advance_to(15, 0)
     harness.settle()
@@ -120,10 +114,7 @@ def test_stop_removes_jobs_and_keys(ctx, trader, strategy, harness):
 
 def test_kill_switch_squares_off_and_stops(ctx, trader, strategy, harness):
     harness.start()
-    harness.engine.start_strategy(trader.id, strategy.id)
-    harness.tick("INFY", "1520.00")
-    harness.advance_to(9, 30)
-    harness.settle()
+    harness.buy_at_930(trader, strategy)
     ctx.store.connection_pool.disconnect()
     report = harness.engine.kill_switch(trader.id)
     assert report.strategies_stopped == 1 and report.exit_orders == 1 and not report.errors

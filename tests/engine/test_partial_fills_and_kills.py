@@ -14,9 +14,8 @@ from sqlmodel import select
 from tui_trader.brokers.paper import PaperBroker
 from tui_trader.db.models import Notification, Order
 from tui_trader.domain.enums import OrderStatus
-from tui_trader.engine.embedded import EmbeddedEngine
 
-from .conftest import Harness
+from .conftest import on_paper
 
 
 def _orders(ctx):
@@ -31,18 +30,8 @@ def _open(ctx):
             "SELECT quantity FROM positions WHERE status = 'OPEN'")).scalars().all()
 
 
-def _engine(ctx, consumer, fault=None):
-    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
-                        starting_cash=Decimal("100000000"))
-    h = Harness(ctx)
-    h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer=consumer,
-                              paper_factory=lambda _u: paper, fault=fault)
-    h.start()
-    return h, paper
-
-
 def test_a_killed_strategys_buy_filling_in_two_parts_is_closed_in_full(ctx, trader, strategy):
-    h, paper = _engine(ctx, "kill-partial")
+    h, paper = on_paper(ctx, "kill-partial")
     engine = h.engine
     try:
         engine.start_strategy(trader.id, strategy.id)
@@ -79,14 +68,11 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
             if state["taken"] == 2:
                 raise RuntimeError("db blinked on the second entry")
 
-    h, paper = _engine(ctx, "leak", fault=fault)
+    h, paper = on_paper(ctx, "leak", fault=fault)
     engine = h.engine
     ex = engine.executor
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        h.advance_to(9, 30)
-        h.settle()
+        h.buy_at_930(trader, strategy)
         paper._fill_market_immediately = False  # the exit rests at the exchange
         state["arm"] = True
         engine.router.forget_prices()
@@ -120,7 +106,7 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
 
 
 def test_a_buy_filling_around_a_stop_loss_is_closed_by_the_sell(ctx, trader, strategy):
-    h, paper = _engine(ctx, "pingpong")
+    h, paper = on_paper(ctx, "pingpong")
     engine = h.engine
     ex = engine.executor
     try:
@@ -156,14 +142,11 @@ def test_a_buy_filling_around_a_stop_loss_is_closed_by_the_sell(ctx, trader, str
 
 
 def test_a_late_refusal_found_by_the_reconciler_is_handled_once(ctx, trader, strategy):
-    h, paper = _engine(ctx, "double")
+    h, paper = on_paper(ctx, "double")
     engine = h.engine
     ex = engine.executor
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        h.advance_to(9, 30)
-        h.settle()
+        h.buy_at_930(trader, strategy)
         paper._fill_market_immediately = False
         engine.router.forget_prices()
         h.tick("INFY", "1400.00")  # stop: exit accepted, OPEN, runtime sold
@@ -193,14 +176,11 @@ def test_a_stop_loss_exit_refused_after_the_kill_switch_is_replaced(ctx, trader,
     from datetime import timedelta
 
     from tui_trader.brokers.base import OrderRejected
-    h, paper = _engine(ctx, "kill-sl")
+    h, paper = on_paper(ctx, "kill-sl")
     engine = h.engine
     ex = engine.executor
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        h.advance_to(9, 30)
-        h.settle()
+        h.buy_at_930(trader, strategy)
         reports = []
 
         def kill_now(request):

@@ -16,7 +16,7 @@ from tui_trader.domain.enums import OrderStatus, RuntimePosition
 from tui_trader.engine.embedded import EmbeddedEngine
 from tui_trader.live.state import LiveState
 
-from .conftest import Harness
+from .conftest import Harness, on_paper
 
 
 class AnswersRejections(PaperBroker):
@@ -163,10 +163,7 @@ def test_an_exit_found_refused_after_a_lost_answer_is_tried_again(ctx, trader, s
     harness.start()
     engine = harness.engine
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        harness.tick("INFY", "1520.00")
-        harness.advance_to(9, 30)
-        harness.settle()
+        harness.buy_at_930(trader, strategy)
         box["broker"].lose_next = True
         harness.tick("INFY", "1400.00")  # through the stop: the exit is refused, unseen
         harness.settle()
@@ -205,10 +202,7 @@ def test_a_scheduled_exit_the_reconciler_finds_refused_is_sent_again(ctx, trader
     harness.start()
     engine = harness.engine
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        harness.tick("INFY", "1520.00")
-        harness.advance_to(9, 30)
-        harness.settle()
+        harness.buy_at_930(trader, strategy)
         box["broker"].lose_next, box["broker"].unlisted = True, 1
         harness.advance_to(15, 0)  # the scheduled SELL: refused, answer lost, not listed
         harness.settle()
@@ -232,18 +226,10 @@ def test_an_exit_cancelled_after_a_partial_fill_exits_the_rest(ctx, trader, stra
     protection): 6 are still held. The strategy goes back to bought and watched, the
     trader is told, and the next tick through the stop sells the 6 (before: runtime `sold`,
     the 6 unwatched, and no exit possible for the rest of the day)."""
-    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
-                        starting_cash=Decimal("100000000"))
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="partial-exit",
-                                    paper_factory=lambda _u: paper)
-    harness.start()
+    harness, paper = on_paper(ctx, "partial-exit")
     engine = harness.engine
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        harness.tick("INFY", "1520.00")
-        harness.advance_to(9, 30)
-        harness.settle()
+        harness.buy_at_930(trader, strategy)
         paper._fill_market_immediately = False  # the exit rests at the exchange
         engine.router.forget_prices()
         harness.tick("INFY", "1400.00")
@@ -285,18 +271,10 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
     live store blinked right then). The 15:00 SELL finds the position held with no exit at
     the broker, puts the runtime right and exits; a restart watches the stop from SQL
     (before: the SELL was taken for a duplicate and the position stayed open, unwatched)."""
-    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
-                        starting_cash=Decimal("100000000"))
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="lost-undo",
-                                    paper_factory=lambda _u: paper)
-    harness.start()
+    harness, paper = on_paper(ctx, "lost-undo")
     engine = harness.engine
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        harness.tick("INFY", "1520.00")
-        harness.advance_to(9, 30)
-        harness.settle()
+        harness.buy_at_930(trader, strategy)
         paper._fill_market_immediately = False  # the exit rests at the exchange
         engine.router.forget_prices()
         harness.tick("INFY", "1400.00")
