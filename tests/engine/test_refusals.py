@@ -150,21 +150,12 @@ def test_an_exit_found_refused_after_a_lost_answer_is_tried_again(ctx, trader, s
     not an exit. Before, the runtime went to `sold` and the stop stopped watching, so the
     position stayed open, unwatched and unannounced, and the 15:00 SELL was taken for a
     duplicate."""
-    box = {}
-
-    def paper(_user):
-        box["broker"] = LosesTheRejection(ctx.clock, fill_market_immediately=True,
-                                          starting_cash=Decimal("100000000"))
-        return box["broker"]
-
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="lost-refusal",
-                                    paper_factory=paper)
-    harness.start()
+    harness, paper = on_paper(ctx, "lost-refusal", paper=LosesTheRejection(
+        ctx.clock, fill_market_immediately=True, starting_cash=Decimal("100000000")))
     engine = harness.engine
     try:
         harness.buy_at_930(trader, strategy)
-        box["broker"].lose_next = True
+        paper.lose_next = True
         harness.tick("INFY", "1400.00")  # through the stop: the exit is refused, unseen
         harness.settle()
         runtime = LiveState(ctx.store).get_runtime(strategy.id)
@@ -189,21 +180,12 @@ def test_an_exit_found_refused_after_a_lost_answer_is_tried_again(ctx, trader, s
 def test_a_scheduled_exit_the_reconciler_finds_refused_is_sent_again(ctx, trader, strategy):
     """The lost answer is not listed when first asked; the reconciler finds it REJECTED
     later: the strategy is freed, the trader told, and the 15:00 SELL goes out again."""
-    box = {}
-
-    def paper(_user):
-        box["broker"] = LosesTheRejection(ctx.clock, fill_market_immediately=True,
-                                          starting_cash=Decimal("100000000"))
-        return box["broker"]
-
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="late-refusal",
-                                    paper_factory=paper)
-    harness.start()
+    harness, paper = on_paper(ctx, "late-refusal", paper=LosesTheRejection(
+        ctx.clock, fill_market_immediately=True, starting_cash=Decimal("100000000")))
     engine = harness.engine
     try:
         harness.buy_at_930(trader, strategy)
-        box["broker"].lose_next, box["broker"].unlisted = True, 1
+        paper.lose_next, paper.unlisted = True, 1
         harness.advance_to(15, 0)  # the scheduled SELL: refused, answer lost, not listed
         harness.settle()
         assert [o[2] for o in _orders(ctx)] == [OrderStatus.FILLED, OrderStatus.UNKNOWN]
