@@ -175,12 +175,13 @@ def make_app(ui_settings, clock):
 # -- driving the app -----------------------------------------------------------------------
 
 async def wait_until(pilot, predicate: Callable[[], object], timeout: float = 10.0,
-                     what: str = "condition") -> None:
-    """Let the app run until `predicate()` is true (bounded; fails with `what`)."""
+                     what: str | Callable[[], str] = "condition") -> None:
+    """Let the app run until `predicate()` is true (bounded; fails with `what`, which may
+    be a callable giving the state worth seeing when it fails)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
         await pilot.pause(0.02)
 
 

@@ -58,8 +58,14 @@ async def test_create_start_stop_loss_fill_and_stop(make_app, ctx, user, paper_a
             engine.tick("INFY", "1499.95")
             return any(r[6] == "CLOSED" for r in _positions(app))
 
-        await wait_until(pilot, feed_keeps_ticking_below_the_stop, timeout=30,
-                         what="stop-loss fill")
+        def state() -> str:  # what to look at if this ever times out
+            executor = engine.engine.executor
+            return (f"stop-loss fill: positions {_positions(app)}, executor "
+                    f"{executor.counters}, held {len(executor._held)}, router "
+                    f"{engine.engine.router.counters}, watch "
+                    f"{engine.engine.router.get(app.user_session.strategies.list()[0].id)}")
+
+        await wait_until(pilot, feed_keeps_ticking_below_the_stop, timeout=30, what=state)
         (row,) = _positions(app)
         assert row[5].startswith("-"), f"realized P&L carries its sign: {row}"
         totals = str(app.screen.query_one("#positions-totals").content)
