@@ -11,9 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
+from tui_trader.brokers.base import OrderRejected
 from tui_trader.brokers.paper import PaperBroker
 from tui_trader.db.models import Notification, Order
-from tui_trader.domain.enums import OrderStatus
+from tui_trader.domain.enums import OrderStatus, TriggerEvent
+from tui_trader.live.order_queue import OrderEvent
 
 from .conftest import on_paper
 
@@ -201,3 +203,128 @@ def test_a_stop_loss_exit_refused_after_the_kill_switch_is_replaced(ctx, trader,
             ("STOPLOSS", "SELL", OrderStatus.REJECTED), ("EXIT", "SELL", OrderStatus.FILLED)]
     finally:
         engine.stop()
+
+
+def test_one_kill_switch_press_sends_one_exit_when_it_is_refused_in_the_answer(ctx, trader,
+                                                                              strategy):
+    """Kite answers an RMS refusal with an order id and status REJECTED (no exception)."""
+    h, paper = on_paper(ctx, "kill-recurse")
+    engine = h.engine
+    try:
+        h.buy_at_930(trader, strategy)
+        real = paper.place_order
+        calls = []
+
+        def kite_like(req):
+            calls.append(req.client_tag)
+            if req.side.value == "SELL":
+                paper.fail_next(1, OrderRejected)
+                try:
+                    return real(req)
+                except OrderRejected as exc:
+                    return exc.order  # the snapshot Kite's get_order would give
+            return real(req)
+
+        paper.place_order = kite_like
+        report = engine.kill_switch(trader.id)
+        assert len(calls) == 1, "one K press sent several exits"
+        assert "refused" in report.errors[0] and _open(ctx) == [10]
+    finally:
+        engine.stop()
+
+
+def test_a_kill_switch_exit_resting_while_the_buy_fills_more_is_followed_up(ctx, trader, strategy):
+    h, paper = on_paper(ctx, "kill-rest")
+    engine = h.engine
+    ex = engine.executor
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        paper._fill_market_immediately = False
+        h.advance_to(9, 30)
+        ex.drain()
+        with ctx.session() as s:
+            buy = s.exec(select(Order)).one()
+        (working,) = paper.orders_by_tag(buy.client_tag)
+        paper._working_by_symbol.clear()
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
+            average_price=Decimal("1520")))
+        report = engine.kill_switch(trader.id)  # exit of 4, resting (not filled yet)
+        assert report.exit_orders == 1
+        with ctx.session() as s:
+            exit_order = s.exec(select(Order).where(Order.reason != "BUY")).one()
+        (exit_working,) = paper.orders_by_tag(exit_order.client_tag)
+        paper._working_by_symbol.clear()
+        # the rest of the BUY fills while the kill switch's exit is still working
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.FILLED, filled_quantity=10,
+            average_price=Decimal("1520")))
+        # then the kill switch's exit fills
+        ex.on_broker_update(dataclasses.replace(
+            exit_working, status=OrderStatus.FILLED, filled_quantity=4,
+            average_price=Decimal("1520")))
+        h.settle()
+        assert _open(ctx) == [], "shares bought after K left open, unwatched"
+    finally:
+        engine.stop()
+
+
+def _sell_after_each_part(ctx, h, paper, trader, strategy, parts) -> None:
+    """The 09:30 BUY rests and fills in `parts` (cumulative quantities); a SELL follows
+    each part."""
+    ex = h.engine.executor
+    h.engine.start_strategy(trader.id, strategy.id)
+    h.tick("INFY", "1520.00")
+    paper._fill_market_immediately = False
+    h.advance_to(9, 30)
+    ex.drain()
+    with ctx.session() as s:
+        buy = s.exec(select(Order)).one()
+    (working,) = paper.orders_by_tag(buy.client_tag)
+    paper._working_by_symbol.clear()  # fills come by hand below
+    paper._fill_market_immediately = True
+    for filled in parts:
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=filled,
+            average_price=Decimal("1520")))
+        ex.submit(OrderEvent(strategy_id=strategy.id, user_id=trader.id,
+                             event=TriggerEvent.SELL, symbol="INFY", trigger_price=None,
+                             created_at=ctx.clock.now()))
+        for _ in range(20):
+            ex.run_once(block_ms=1, retry_held_now=True)
+
+
+def test_exits_that_filled_do_not_use_up_the_days_attempts(ctx, trader, strategy):
+    h, paper = on_paper(ctx, "exhaust")
+    try:
+        _sell_after_each_part(ctx, h, paper, trader, strategy, (2, 4, 6, 8))
+        assert _open(ctx) == []
+        exits = [o[3:5] for o in _orders(ctx) if o[0] != "BUY"]
+        assert exits == [(2, 2)] * 4  # each part sold once, none refused for "attempts"
+    finally:
+        h.engine.stop()
+
+
+def test_when_the_days_exits_run_out_the_trader_is_told_to_act(ctx, trader, strategy,
+                                                              monkeypatch):
+    """Past the day's last exit sequence, an exit event with shares still held does not
+    call the strategy sold (as if nothing were held): the trader is told to act."""
+    from tui_trader.domain.enums import RuntimePosition
+    from tui_trader.engine import intents
+    from tui_trader.live.state import LiveState
+
+    monkeypatch.setattr(intents, "MAX_SEQUENCES", 2)
+    h, paper = on_paper(ctx, "out-of-exits")
+    try:
+        _sell_after_each_part(ctx, h, paper, trader, strategy, (2, 4, 6))
+        assert _open(ctx) == [2]
+        assert [o[3:5] for o in _orders(ctx) if o[0] != "BUY"] == [(2, 2), (2, 2)]
+        with ctx.session() as s:
+            critical = [n.title for n in s.exec(select(Notification))
+                        if n.severity.value == "CRITICAL"]
+        assert critical == ["INFY morning: no more exits today, position open"]
+        assert LiveState(ctx.store).get_runtime(strategy.id).position is not \
+            RuntimePosition.SOLD
+    finally:
+        h.engine.stop()

@@ -20,6 +20,7 @@ from kite_support import MONDAY_10AM as MONDAY_10AM  # re-exported for the tests
 from kite_support import login_redirect, sandbox_config, sandbox_fixtures
 from kiteconnect import KiteConnect, KiteTicker
 
+from tui_trader.brokers.feeds.kite_ticker import run_on_reactor
 from tui_trader.brokers.kite_sandbox import KiteSandbox, SandboxConfig
 from tui_trader.domain.clock import FrozenClock
 
@@ -162,7 +163,10 @@ def ticker_env() -> Iterator[TickerEnv]:
 
     kws.on_order_update = lambda _ws, data: env.orders.put(data)
     kws.on_message = on_message
-    kws.connect(threaded=True)
+    # On the process's one reactor, as the application connects: a Kite feed test on this
+    # worker may have started it already (a second `kws.connect` from this thread would
+    # then never be picked up by the running reactor).
+    run_on_reactor(kws)
     assert connected.wait(15), "KiteTicker never connected to the sandbox"
     yield env
     # Never kws.stop(): the reactor could not start again in this process.

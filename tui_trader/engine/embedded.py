@@ -627,7 +627,8 @@ class EmbeddedEngine:
                                          f"at the broker; not sending another")
             if self.positions.held_in_sql(position_id=pos.id) == 0:
                 return False  # closed meanwhile (a stop-loss got there first)
-            raise BrokerError(f"exit refused {MAX_EXIT_ATTEMPTS + 1} times today; square "
+            refusals = self.ledger.exit_refusals(owner, trading_day(now))
+            raise BrokerError(f"no more exits today (refused {refusals} times); square "
                               f"off {pos.symbol} at the broker")
         try:
             broker = self.brokers.for_account(pos.user_id, account)

@@ -753,7 +753,8 @@ class OrderExecutor:
             self._publish_order(claim.order_id)
             self._square_off_killed(spec.id)
             return Outcome.REJECTED
-        attempt = int(str(row["intent_key"]).rsplit(":", 1)[-1])
+        attempt = 0 if event.event is TriggerEvent.BUY else \
+            self.ledger.exit_refusals(spec.id, row["trading_day"])
         exhausted = event.event is not TriggerEvent.BUY and attempt >= MAX_EXIT_ATTEMPTS
         retry = event.event is not TriggerEvent.BUY and not token_lapsed and not exhausted
         if retry:
@@ -807,6 +808,19 @@ class OrderExecutor:
             self.live.locks.release(spec.id, owner)
             return Outcome.DUPLICATE
         if claim.state in (IntentState.SENT, IntentState.DONE):
+            if event.event is not TriggerEvent.BUY and claim.is_over and \
+                    self.positions.held_in_sql(strategy_id=spec.id) > 0:
+                # Every exit sequence of the day is used and shares are still held: saying
+                # "sold" would stop the stop-loss watching them. Tell the trader instead.
+                self.live.locks.release(spec.id, owner)
+                self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.CRITICAL,
+                                     f"{spec.name}: no more exits today, position open",
+                                     f"Today's exit attempts are used and "
+                                     f"{self.positions.held_in_sql(strategy_id=spec.id)} "
+                                     f"{spec.symbol} are still held: square off yourself "
+                                     f"(K, the kill switch, or at the broker).",
+                                     self.clock.now())
+                return Outcome.DUPLICATE
             row = self.ledger.get(claim.order_id)
             self._complete(spec, event, owner, row["broker_order_id"] or "")
             return Outcome.DUPLICATE
@@ -925,8 +939,9 @@ class OrderExecutor:
                 outcome = self.positions.settle(staged)
                 if outcome.closed and row["strategy_id"] is not None:
                     self._record_trade(row, outcome.realized, now)
-                if row["strategy_id"] in self.killed and not outcome.closed and \
-                        Side(row["side"]) is Side.BUY:
+                if row["strategy_id"] in self.killed and not outcome.closed:
+                    # Still open after a fill of a killed strategy's order: a BUY that was
+                    # at the broker bought more, or an exit closed only part of it.
                     self._square_off_killed(row["strategy_id"])
             status = update.status
             if status != before_status or delta > 0:
@@ -975,11 +990,13 @@ class OrderExecutor:
             self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
                                  f"at {update.average_price}", now)
         elif spec is None and row["strategy_id"] in self.killed and \
+                row["intent_state"] == IntentState.SENT and \
                 OrderReason(row["reason"]) is not OrderReason.BUY and \
                 _short_of(row, update.status, update.filled_quantity) and \
                 before is not None and not before.is_final:
-            # An exit of a strategy the kill switch stopped, refused after acceptance: the
-            # kill switch's exit goes instead.
+            # An exit of a strategy the kill switch stopped, refused after acceptance (one
+            # refused in its call's own answer is its caller's to handle): the kill
+            # switch's exit goes instead.
             self._square_off_killed(row["strategy_id"])
         elif _short_of(row, update.status, update.filled_quantity) and before is not None \
                 and not before.is_final and spec is not None:

@@ -49,6 +49,11 @@ _SQLITE_CLAIM_SQL = (
     "ON CONFLICT (intent_key) DO NOTHING RETURNING id")
 
 
+# Exit sequences a day, whatever their outcome (a BUY filling in many parts is followed by
+# as many exits); refusals have their own, smaller bound.
+MAX_SEQUENCES = 20
+
+
 def psycopg_errors() -> tuple[type[BaseException], ...]:
     import psycopg
 
@@ -111,6 +116,12 @@ class Claim:
         the broker (filled, refused, cancelled). Working or unknown ones are not over."""
         return self.state in (IntentState.FAILED, IntentState.DONE) or self.status in (
             OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.FILLED)
+
+    @property
+    def ended_short(self) -> bool:
+        """Over without closing what it was for: refused, cancelled, or never placed."""
+        return self.state is IntentState.FAILED or self.status in (
+            OrderStatus.REJECTED, OrderStatus.CANCELLED)
 
     @property
     def never_placed(self) -> bool:
@@ -186,17 +197,21 @@ class IntentLedger:
     def claim_next_attempt(self, draft: IntentDraft, now: datetime, max_attempts: int,
                            held: Callable[[], int]) -> tuple[IntentDraft, Claim]:
         """Claim the exit's intent; while the one of this sequence is over and something is
-        still held, claim the next sequence of the same leg instead, up to `max_attempts`
-        a day: the broker ended it short (refused, or cancelled after a partial fill), or
-        it filled and more was bought since (a BUY that filled in parts). Only for exits:
-        getting out of a position is worth another try, getting in is not.
+        still held, claim the next sequence of the same leg instead: the broker ended it
+        short (refused, or cancelled after a partial fill), or it filled and more was
+        bought since (a BUY that filled in parts). Only for exits: getting out of a
+        position is worth another try, getting in is not. Refusals are bounded by
+        `max_attempts` a day; exits that filled do not count (at most MAX_SEQUENCES in all).
 
         `held` reads the quantity still held from SQL, where a fill commits with its order
         (never from memory, which may lag a fill just recorded): each next attempt is for
         that quantity, and none is made when nothing is held."""
         claim = self.claim(draft, now)
-        seq = 1
-        while not claim.won and seq < max_attempts and claim.is_over:
+        seq, refused = 1, 0
+        while not claim.won and claim.is_over and seq < MAX_SEQUENCES:
+            refused += claim.ended_short
+            if refused >= max_attempts:
+                break
             quantity = held()
             if quantity <= 0:
                 break
@@ -205,6 +220,18 @@ class IntentLedger:
             draft = replace(draft, key=f"{owner}:{leg}:{day}:{seq}", quantity=quantity)
             claim = self.claim(draft, now)
         return draft, claim
+
+    def exit_refusals(self, strategy_id: uuid.UUID, day: date) -> int:
+        """How many of the strategy's exits on `day` the broker refused (or were never
+        placed): what the daily bound on exit attempts counts."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(sa.func.count()).select_from(ORDERS).where(
+                    ORDERS.c.strategy_id == strategy_id, ORDERS.c.trading_day == day,
+                    ORDERS.c.reason != OrderReason.BUY,
+                    sa.or_(ORDERS.c.intent_state == IntentState.FAILED,
+                           ORDERS.c.status.in_([OrderStatus.REJECTED,
+                                                OrderStatus.CANCELLED])))).scalar_one()
 
     def _fast_insert(self, params: dict[str, Any]) -> bool:
         """The claim straight on a driver connection kept by this thread, in autocommit: one
