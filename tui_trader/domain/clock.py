@@ -57,6 +57,11 @@ def to_ist(value: datetime) -> datetime:
     return ensure_utc(value).astimezone(IST)
 
 
+def ist_date(moment: datetime) -> date:
+    """The Indian calendar date of a moment: the trading day it belongs to."""
+    return moment.astimezone(IST).date()
+
+
 def ist_datetime(day: date, at: time) -> datetime:
     """An IST wall-clock time on a day, as a UTC-aware instant."""
     return datetime.combine(day, at, tzinfo=IST).astimezone(UTC)

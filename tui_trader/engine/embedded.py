@@ -48,17 +48,11 @@ from ..live import keys
 from ..live.order_queue import OrderEvent, OrderQueue
 from ..live.rebuild import rebuild_from
 from ..live.state import LiveState
+from .answers import ExitAlreadyWorking, Resolution
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
-from .executor import (
-    MAX_EXIT_ATTEMPTS,
-    EntryGate,
-    ExitAlreadyWorking,
-    OrderExecutor,
-    Resolution,
-    trading_day,
-)
+from .executor import MAX_EXIT_ATTEMPTS, EntryGate, OrderExecutor, trading_day
 from .intents import IntentDraft, IntentLedger, intent_key, leg_for
 from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier

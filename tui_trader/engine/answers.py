@@ -1,0 +1,293 @@
+"""The broker's answers: each snapshot of an order (the call's own answer, a live update,
+or what reconciling by tag finds) recorded with the position it moves in one transaction,
+and what follows from it: the strategy moved, or its move undone when the broker refuses
+after accepting, the trader told, a killed strategy's leftovers squared off.
+
+`BrokerAnswers` is a part of `OrderExecutor` (it uses the executor's ledger, positions, live
+state, router, notifier and publisher); it lives here so that placing orders and reading
+their answers change apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from ..brokers.base import Broker, BrokerOrder
+from ..domain.clock import ist_date
+from ..domain.enums import (
+    IntentState,
+    NotificationKind,
+    OrderReason,
+    OrderStatus,
+    RuntimePosition,
+    Severity,
+    Side,
+    TriggerEvent,
+)
+from ..domain.errors import BrokerError
+from ..domain.strategy import StrategySpec
+from ..live.order_queue import OrderEvent
+from .events import OrderStatusChanged
+
+log = logging.getLogger(__name__)
+
+
+class ExitAlreadyWorking(BrokerError):
+    """Today's exit of a position is at the broker already: no second one is sent."""
+
+
+class Resolution(StrEnum):
+    """What asking the broker about an intent found."""
+
+    PLACED = "placed"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+
+
+class BrokerAnswers:
+    """Applying broker snapshots and settling what they say (mixed into OrderExecutor)."""
+
+    def _refused(self, order_id: uuid.UUID) -> str | None:
+        """Why the broker refused this order, if it did: rejected or cancelled unfilled, or,
+        for an exit, with part of the position still held."""
+        row = self.ledger.get(order_id)
+        if _short_of(row, OrderStatus(row["status"]), row["filled_quantity"]):
+            why = row["error"] or f"{str(row['status']).lower()} by the broker"
+            if row["filled_quantity"]:
+                why += f" after {row['filled_quantity']} of {row['quantity']} filled"
+            return why
+        return None
+
+    # -- broker answers --------------------------------------------------------------------
+    def resolve(self, order_id: uuid.UUID, broker: Broker | None = None) -> Resolution:
+        """Settle an UNKNOWN or FIRING intent by asking the broker for its tag.
+
+        PLACED: it is at the broker and working or filled: the strategy moves as if the
+        answer had come back. REFUSED: the broker has it, rejected (or cancelled unfilled):
+        nothing moved, and `refusal` says why; the caller deals with it. NOT_FOUND: not
+        there (yet)."""
+        row = self.ledger.get(order_id)
+        broker = broker or self.brokers.for_account(row["user_id"], row["broker_account_id"])
+        try:
+            found = broker.orders_by_tag(row["client_tag"])
+        except BrokerError as exc:
+            log.warning("reconcile of %s postponed: %s", row["client_tag"], exc)
+            return Resolution.NOT_FOUND
+        if not found:
+            return Resolution.NOT_FOUND
+        self.apply_update(found[-1])
+        if self._refused(order_id) is not None:
+            return Resolution.REFUSED
+        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        if spec is not None:
+            reason = OrderReason(row["reason"])
+            position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
+                RuntimePosition.SOLD
+            self._force_runtime(spec, position, found[-1].broker_order_id, reason,
+                                row["event_id"])
+        return Resolution.PLACED
+
+    def settle_refusal(self, order_id: uuid.UUID) -> None:
+        """An intent the broker turned out to have refused, found with no event in hand
+        (the reconciler): free the strategy, keep watching a held position, tell the
+        trader."""
+        row = self.ledger.get(order_id)
+        message = self._refused(order_id) or "refused by the broker"
+        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        if spec is not None:
+            if row["event_id"]:
+                self.live.locks.release(spec.id, row["event_id"])
+            reason = OrderReason(row["reason"])
+            if reason is not OrderReason.BUY:
+                self.router.arm(spec.id)  # still holding: the stop watches again
+            if reason in (OrderReason.SELL, OrderReason.EXIT):  # and the exit goes again
+                self.submit(OrderEvent(
+                    strategy_id=spec.id, user_id=spec.user_id,
+                    event=TriggerEvent.SELL if reason is OrderReason.SELL
+                    else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
+                    created_at=self.clock.now()))
+        self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
+                             f"{spec.name if spec else row['symbol']}: {row['reason']} order "
+                             f"rejected", message, self.clock.now())
+
+    def _force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
+                       reason: OrderReason, owner: str | None) -> None:
+        """Move the runtime to what the broker says happened; release the lock only if it
+        is still this intent's (another event may hold it by now)."""
+        field_name = "last_buy_order" if reason is OrderReason.BUY else "last_sell_order"
+        self.live.client.hset(f"runtime:{spec.id}",
+                              mapping={"position": position.value, field_name: order_id})
+        if owner:
+            self.live.locks.release(spec.id, owner)
+        self._watch_as(spec, position)
+
+    def apply_update(self, update: BrokerOrder) -> None:
+        """Apply a broker snapshot (return value, listener or reconciliation): idempotent."""
+        with self._update_lock:
+            row = self.ledger.by_tag(update.client_tag)
+            if row is None:
+                log.warning("broker update for unknown tag %s ignored", update.client_tag)
+                return
+            now = self.clock.now()
+            staged = None
+            # The order's record and the position's change commit together: a fill is
+            # applied whole or not at all, and a retry after a failure applies it once.
+            with self.ledger.engine.begin() as conn:
+                delta, before_status, merged = self.ledger.record(row["id"], update, now, conn)
+                if delta > 0:
+                    # The row as it was before this snapshot, read under the row lock.
+                    price = _delta_price(merged["average_price_before"],
+                                         merged["filled_before"], update.average_price,
+                                         update.filled_quantity, delta)
+                    staged = self.positions.stage_fill(
+                        conn, user_id=row["user_id"], strategy_id=row["strategy_id"],
+                        symbol=row["symbol"], exchange=row["exchange"],
+                        side=Side(row["side"]), quantity=delta, price=price,
+                        order_id=row["id"], now=now)
+            if staged is not None:
+                outcome = self.positions.settle(staged)
+                if outcome.closed and row["strategy_id"] is not None:
+                    self._record_trade(row, outcome.realized, now)
+                if row["strategy_id"] in self.killed and not outcome.closed:
+                    # Still open after a fill of a killed strategy's order: a BUY that was
+                    # at the broker bought more, or an exit closed only part of it.
+                    self._square_off_killed(row["strategy_id"])
+            status = update.status
+            if status != before_status or delta > 0:
+                self._publish_order(row["id"], merged)
+                self._notify_status(row, update, before_status)
+
+    def _square_off_killed(self, strategy_id: uuid.UUID) -> None:
+        """A position of a strategy the kill switch stopped is open again or still: a BUY
+        at the broker when K was pressed filled, or an exit that was there was refused.
+        Close it, or tell the trader loudly why it could not be."""
+        held = self.positions.open_for_strategy(strategy_id)
+        if held is None or self.square_off is None:
+            return
+        try:
+            self.square_off(held)
+        except ExitAlreadyWorking:
+            return  # the kill switch's own exit (or a stop-loss) is at the broker already
+        except Exception as exc:
+            self.notifier.notify(held.user_id, NotificationKind.RISK, Severity.CRITICAL,
+                                 f"{held.symbol}: still open after the kill switch",
+                                 f"{held.quantity} held; squaring it off failed: {exc}. "
+                                 f"Close it at the broker.", self.clock.now())
+
+    def _record_trade(self, row, realized: Decimal, now: datetime) -> None:
+        try:
+            self.live.incr_daily_stats(row["strategy_id"], ist_date(now), trades=1,
+                                       wins=1 if realized > 0 else 0,
+                                       losses=1 if realized < 0 else 0, pnl=realized)
+        except Exception:  # stats are a convenience; the SQL position is the record
+            log.warning("daily stats not updated for %s", row["strategy_id"])
+
+    def _notify_status(self, row, update: BrokerOrder, before: OrderStatus | None) -> None:
+        if update.status == before:
+            return
+        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        name = spec.name if spec else row["symbol"]
+        now = self.clock.now()
+        if update.status is OrderStatus.FILLED:
+            reason = OrderReason(row["reason"])
+            kind = NotificationKind.STOPLOSS if reason is OrderReason.STOPLOSS else \
+                NotificationKind.FILL
+            title = (f"{name}: stop-loss hit, sold {update.filled_quantity} {row['symbol']}"
+                     if reason is OrderReason.STOPLOSS else
+                     f"{name}: {row['side'].lower()} {update.filled_quantity} {row['symbol']} "
+                     f"filled")
+            self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
+                                 f"at {update.average_price}", now)
+        elif spec is None and row["strategy_id"] in self.killed and \
+                row["intent_state"] == IntentState.SENT and \
+                OrderReason(row["reason"]) is not OrderReason.BUY and \
+                _short_of(row, update.status, update.filled_quantity) and \
+                before is not None and not before.is_final:
+            # An exit of a strategy the kill switch stopped, refused after acceptance (one
+            # refused in its call's own answer is its caller's to handle): the kill
+            # switch's exit goes instead.
+            self._square_off_killed(row["strategy_id"])
+        elif _short_of(row, update.status, update.filled_quantity) and before is not None \
+                and not before.is_final and spec is not None:
+            # Refused after the strategy had moved on its acceptance: tell the trader, undo
+            # the move, and for an exit keep the position covered (watch the stop again,
+            # and try a scheduled exit again under the next attempt).
+            moved = self._moved_for(spec, row, update.broker_order_id)
+            if moved is False:
+                return  # refused in the call's own answer: its caller deals with it
+            reason = OrderReason(row["reason"])
+            back = RuntimePosition.NONE if reason is OrderReason.BUY else RuntimePosition.BOUGHT
+            partly = (f" ({update.filled_quantity} of {row['quantity']} filled)"
+                      if update.filled_quantity else "")
+            # First: whatever fails below, the trader hears of it.
+            self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
+                                 f"{name}: {reason.value} order {update.status.value.lower()}"
+                                 f" by the broker{partly}",
+                                 (update.message or "") + (
+                                     " The position is still open and watched."
+                                     if back is RuntimePosition.BOUGHT else ""), now)
+            try:
+                self.live.client.hset(f"runtime:{spec.id}", "position", back.value)
+            except Exception:  # the next exit event (or a restart) puts it right from SQL
+                log.warning("runtime of %s not set back to %s (live store unreachable)",
+                            spec.name, back.value)
+            if back is RuntimePosition.BOUGHT:
+                self.router.arm(spec.id)
+                if reason in (OrderReason.SELL, OrderReason.EXIT):
+                    self.submit(OrderEvent(
+                        strategy_id=spec.id, user_id=spec.user_id,
+                        event=TriggerEvent.SELL if reason is OrderReason.SELL
+                        else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
+                        created_at=now))
+            else:
+                self.router.set_armed(spec.id, False)
+
+    def _moved_for(self, spec: StrategySpec, row, broker_order_id: str) -> bool | None:
+        """Whether the strategy's runtime moved on this order's acceptance (None: the live
+        store cannot say)."""
+        field_name = "last_buy_order" if OrderReason(row["reason"]) is OrderReason.BUY \
+            else "last_sell_order"
+        try:
+            return self.live.client.hget(f"runtime:{spec.id}", field_name) == broker_order_id
+        except Exception:  # live store unreachable: SQL settles the runtime later
+            return None
+
+    def _publish_order(self, order_id: uuid.UUID, row=None) -> None:
+        row = row or self.ledger.get(order_id)
+        self.publisher.publish(OrderStatusChanged(
+            user_id=str(row["user_id"]), order_id=str(row["id"]),
+            strategy_id=str(row["strategy_id"]) if row["strategy_id"] else None,
+            symbol=row["symbol"], side=str(row["side"]), reason=str(row["reason"]),
+            status=str(row["status"]), quantity=row["quantity"],
+            filled_quantity=row["filled_quantity"], average_price=row["average_price"],
+            message=row.get("error")))
+
+
+def _short_of(row, status: OrderStatus, filled: int) -> bool:
+    """The broker is done with this order (rejected, cancelled) and it left something to
+    do: an entry that bought nothing, or an exit that did not close all it was for."""
+    if status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+        return False
+    if OrderReason(row["reason"]) is OrderReason.BUY:
+        return filled == 0
+    return filled < row["quantity"]
+
+
+def _snapshot_key(update: BrokerOrder) -> tuple:
+    return (update.broker_order_id, update.status, update.filled_quantity,
+            update.average_price)
+
+
+def _delta_price(before_avg: Decimal | None, before_filled: int, after_avg: Decimal | None,
+                 after_filled: int, delta: int) -> Decimal:
+    """The price of the newly filled quantity, from the average before and after."""
+    if after_avg is None:
+        raise ValueError("a fill without an average price")
+    if not before_filled or before_avg is None:
+        return after_avg
+    total = after_avg * after_filled - before_avg * before_filled
+    return (total / delta).quantize(Decimal("0.0001"))
