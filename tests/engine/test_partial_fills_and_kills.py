@@ -328,3 +328,153 @@ def test_when_the_days_exits_run_out_the_trader_is_told_to_act(ctx, trader, stra
             RuntimePosition.SOLD
     finally:
         h.engine.stop()
+
+
+def _notes(ctx):
+    with ctx.session() as s:
+        return [(n.severity.value, n.title) for n in s.exec(select(Notification))]
+
+
+def test_after_the_days_last_refusal_the_trader_is_told_to_act(ctx, trader, strategy):
+    """Each stop-loss exit is accepted (rests) and later REJECTED (RMS over the ticker)."""
+    h, paper = on_paper(ctx, "z-async")
+    engine = h.engine
+    ex = engine.executor
+    try:
+        h.buy_at_930(trader, strategy)
+        paper._fill_market_immediately = False
+        engine.router.forget_prices()
+        h.tick("INFY", "1400.00")
+        ex.drain()
+        for _round in range(5):
+            with ctx.session() as s:
+                exits = s.exec(select(Order).where(Order.reason != "BUY")
+                               .order_by(Order.created_at)).all()
+            working = [o for o in exits if o.status not in (OrderStatus.REJECTED,
+                                                           OrderStatus.CANCELLED,
+                                                           OrderStatus.FILLED)]
+            if not working:
+                break
+            (w,) = paper.orders_by_tag(working[0].client_tag)
+            paper.cancel_order(w.broker_order_id)
+            ex.on_broker_update(dataclasses.replace(w, status=OrderStatus.REJECTED,
+                                                    message="RMS: margin"))
+            ex.drain()
+            h.tick("INFY", "1390.00")
+            ex.drain()
+        h.advance_to(15, 0)
+        h.settle()
+        h.tick("INFY", "1380.00")
+        h.settle()
+        crit = [n for n in _notes(ctx) if n[0] == "CRITICAL"]
+        assert _open(ctx) == [10]
+        assert crit, "position open after the day's last refusal, no CRITICAL alert"
+    finally:
+        engine.stop()
+
+
+def test_the_rest_of_a_buy_filling_after_the_exit_is_watched_again(ctx, trader, strategy):
+    h, paper = on_paper(ctx, "z-pp")
+    engine = h.engine
+    ex = engine.executor
+    try:
+        engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        paper._fill_market_immediately = False
+        h.advance_to(9, 30)
+        ex.drain()
+        with ctx.session() as s:
+            buy = s.exec(select(Order)).one()
+        (working,) = paper.orders_by_tag(buy.client_tag)
+        paper._working_by_symbol.clear()
+        paper._fill_market_immediately = True
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
+            average_price=Decimal("1520")))
+        h.tick("INFY", "1400.00")
+        ex.drain()
+        h.tick("INFY", "1520.00")
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.FILLED, filled_quantity=10,
+            average_price=Decimal("1520")))
+        h.settle()
+        h.tick("INFY", "1300.00")   # far through the stop
+        h.settle()
+        assert _open(ctx) == []  # the 6 bought after the exit were watched and sold
+        assert any(n[0] == "WARNING" and "bought after the exit" in n[1]
+                   for n in _notes(ctx))
+    finally:
+        engine.stop()
+
+
+def test_the_last_exit_sequence_refused_is_announced(ctx, trader, strategy, monkeypatch):
+    from tui_trader.brokers.base import OrderRejected
+    from tui_trader.domain.enums import TriggerEvent
+    from tui_trader.engine import intents
+    from tui_trader.live.order_queue import OrderEvent
+    monkeypatch.setattr(intents, "MAX_SEQUENCES", 2)
+    h, paper = on_paper(ctx, "z-seq")
+    ex = h.engine.executor
+    try:
+        h.engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        paper._fill_market_immediately = False
+        h.advance_to(9, 30)
+        ex.drain()
+        with ctx.session() as s:
+            buy = s.exec(select(Order)).one()
+        (working,) = paper.orders_by_tag(buy.client_tag)
+        paper._working_by_symbol.clear()
+        paper._fill_market_immediately = True
+        for i, filled in enumerate((2, 4)):
+            ex.on_broker_update(dataclasses.replace(
+                working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=filled,
+                average_price=Decimal("1520")))
+            if i == 1:
+                paper.fail_next(1, OrderRejected)
+            ex.submit(OrderEvent(strategy_id=strategy.id, user_id=trader.id,
+                                 event=TriggerEvent.SELL, symbol="INFY", trigger_price=None,
+                                 created_at=ctx.clock.now()))
+            for _ in range(20):
+                ex.run_once(block_ms=1, retry_held_now=True)
+        h.settle()
+        assert _open(ctx) == [2]
+        assert ("CRITICAL", "INFY morning: no more exits today, position open") in \
+            [n[:2] for n in _notes(ctx)]
+    finally:
+        h.engine.stop()
+
+
+def test_one_update_of_a_killed_strategys_exit_sends_one_follow_up(ctx, trader, strategy):
+    from tui_trader.brokers.base import OrderRejected
+    h, paper = on_paper(ctx, "z-kill2")
+    engine = h.engine
+    ex = engine.executor
+    try:
+        h.buy_at_930(trader, strategy)
+        paper._fill_market_immediately = False
+        engine.router.forget_prices()
+        h.tick("INFY", "1400.00")
+        ex.drain()
+        with ctx.session() as s:
+            exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
+        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        paper._working_by_symbol.clear()
+        engine.kill_switch(trader.id)
+        real = paper.place_order
+        calls = []
+
+        def kite_like(req):
+            calls.append(req.client_tag)
+            paper.fail_next(1, OrderRejected)
+            try:
+                return real(req)
+            except OrderRejected as exc:
+                return exc.order
+        paper.place_order = kite_like
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.CANCELLED, filled_quantity=4,
+            average_price=Decimal("1400"), message="market protection"))
+        assert len(calls) == 1  # one follow-up exit for one update, not one per branch
+    finally:
+        engine.stop()

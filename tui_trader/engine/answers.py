@@ -148,6 +148,7 @@ class BrokerAnswers:
                         symbol=row["symbol"], exchange=row["exchange"],
                         side=Side(row["side"]), quantity=delta, price=price,
                         order_id=row["id"], now=now)
+            followed_up = False
             if staged is not None:
                 outcome = self.positions.settle(staged)
                 if outcome.closed and row["strategy_id"] is not None:
@@ -156,10 +157,37 @@ class BrokerAnswers:
                     # Still open after a fill of a killed strategy's order: a BUY that was
                     # at the broker bought more, or an exit closed only part of it.
                     self._square_off_killed(row["strategy_id"])
+                    followed_up = True
+                elif not outcome.closed and Side(row["side"]) is Side.BUY and \
+                        row["strategy_id"] is not None:
+                    self._watch_late_buy_fill(row, now)
             status = update.status
             if status != before_status or delta > 0:
                 self._publish_order(row["id"], merged)
-                self._notify_status(row, update, before_status)
+                if not followed_up:
+                    self._notify_status(row, update, before_status)
+
+    def _watch_late_buy_fill(self, row, now: datetime) -> None:
+        """The rest of a BUY that filled in parts arrived after the strategy sold what it
+        had (its stop-loss sold the first part): the new shares must be watched again, and
+        go at once if the price is already through the stop."""
+        spec = self.strategies.get(row["strategy_id"])
+        if spec is None:
+            return
+        try:
+            runtime = self.live.get_runtime(spec.id)
+        except Exception:  # live store unreachable: the next exit event corrects from SQL
+            return
+        if runtime is None or runtime.position is not RuntimePosition.SOLD or \
+                self.ledger.exit_working(spec.id, row["trading_day"]):
+            return
+        self.live.client.hset(f"runtime:{spec.id}", "position", RuntimePosition.BOUGHT.value)
+        self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.WARNING,
+                             f"{spec.name}: more {row['symbol']} bought after the exit",
+                             f"The rest of the BUY filled after the strategy had sold: "
+                             f"{self.positions.held_in_sql(strategy_id=spec.id)} held, "
+                             f"watched by the stop-loss again.", now)
+        self.router.arm(spec.id)
 
     def _square_off_killed(self, strategy_id: uuid.UUID) -> None:
         """A position of a strategy the kill switch stopped is open again or still: a BUY

@@ -778,23 +778,24 @@ class OrderExecutor(BrokerAnswers):
 
     def _already_claimed(self, spec: StrategySpec, event: OrderEvent, draft: IntentDraft,
                          claim: Claim, owner: str) -> Outcome | Placed:
-        if claim.never_placed:  # refused: nothing moved, the position stays as it was
-            self.live.locks.release(spec.id, owner)
-            return Outcome.DUPLICATE
-        if claim.state in (IntentState.SENT, IntentState.DONE):
-            if event.event is not TriggerEvent.BUY and claim.is_over and \
-                    self.positions.held_in_sql(strategy_id=spec.id) > 0:
-                # Every exit sequence of the day is used and shares are still held: saying
-                # "sold" would stop the stop-loss watching them. Tell the trader instead.
+        if event.event is not TriggerEvent.BUY and claim.is_over:
+            held = self.positions.held_in_sql(strategy_id=spec.id)
+            if held > 0:
+                # The day's exits are used up (refused too often, or every sequence taken)
+                # and shares are still held: saying "sold" or nothing would leave them to
+                # no one. Tell the trader to act.
                 self.live.locks.release(spec.id, owner)
                 self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.CRITICAL,
                                      f"{spec.name}: no more exits today, position open",
-                                     f"Today's exit attempts are used and "
-                                     f"{self.positions.held_in_sql(strategy_id=spec.id)} "
+                                     f"Today's exit attempts are used and {held} "
                                      f"{spec.symbol} are still held: square off yourself "
                                      f"(K, the kill switch, or at the broker).",
                                      self.clock.now())
                 return Outcome.DUPLICATE
+        if claim.never_placed:  # refused: nothing moved, the position stays as it was
+            self.live.locks.release(spec.id, owner)
+            return Outcome.DUPLICATE
+        if claim.state in (IntentState.SENT, IntentState.DONE):
             row = self.ledger.get(claim.order_id)
             self._complete(spec, event, owner, row["broker_order_id"] or "")
             return Outcome.DUPLICATE
