@@ -478,3 +478,94 @@ def test_one_update_of_a_killed_strategys_exit_sends_one_follow_up(ctx, trader, 
         assert len(calls) == 1  # one follow-up exit for one update, not one per branch
     finally:
         engine.stop()
+
+
+def _buy_fills_4_of_10(ctx, h, paper, trader, strategy):
+    """The 09:30 BUY rests at the exchange and fills 4 of 10; returns its snapshot."""
+    ex = h.engine.executor
+    h.engine.start_strategy(trader.id, strategy.id)
+    h.tick("INFY", "1520.00")
+    paper._fill_market_immediately = False
+    h.advance_to(9, 30)
+    ex.drain()
+    with ctx.session() as s:
+        buy = s.exec(select(Order)).one()
+    (working,) = paper.orders_by_tag(buy.client_tag)
+    paper._working_by_symbol.clear()  # fills come by hand below
+    ex.on_broker_update(dataclasses.replace(
+        working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
+        average_price=Decimal("1520")))
+    return working
+
+
+def test_the_rest_of_a_buy_filling_while_the_exit_works_is_watched(ctx, trader, strategy):
+    """The stop-loss exit of the 4 rests; meanwhile the BUY's other 6 fill; then the exit
+    fills: the 6 are watched by the stop (as Kite's postbacks can order it)."""
+    h, paper = on_paper(ctx, "rest-while-exit")
+    ex = h.engine.executor
+    try:
+        working = _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
+        h.tick("INFY", "1400.00")  # through the stop: the exit of 4 goes out and rests
+        ex.drain()
+        with ctx.session() as s:
+            exit_row = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
+        (exit_working,) = paper.orders_by_tag(exit_row.client_tag)
+        paper._working_by_symbol.clear()
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.FILLED, filled_quantity=10,
+            average_price=Decimal("1520")))
+        ex.on_broker_update(dataclasses.replace(
+            exit_working, status=OrderStatus.FILLED, filled_quantity=4,
+            average_price=Decimal("1400")))
+        paper._fill_market_immediately = True
+        h.settle()
+        h.tick("INFY", "1300.00")
+        h.settle()
+        assert _open(ctx) == []
+        assert sorted(o[3:5] for o in _orders(ctx) if o[0] != "BUY") == [(4, 4), (6, 6)]
+    finally:
+        h.engine.stop()
+
+
+def test_the_rest_of_a_buy_filling_after_the_sell_time_is_sold(ctx, trader, strategy):
+    h, paper = on_paper(ctx, "rest-after-sell")
+    ex = h.engine.executor
+    try:
+        working = _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
+        paper._fill_market_immediately = True
+        h.advance_to(15, 0)  # the scheduled SELL sells the 4
+        h.settle()
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.FILLED, filled_quantity=10,
+            average_price=Decimal("1520")))
+        h.settle()
+        assert _open(ctx) == []
+        assert sorted(o[3:5] for o in _orders(ctx) if o[0] != "BUY") == [(4, 4), (6, 6)]
+        assert ("WARNING", "INFY morning: more INFY bought after the exit") in _notes(ctx)
+    finally:
+        h.engine.stop()
+
+
+def test_running_out_of_exits_is_announced_once(ctx, trader, strategy):
+    """Three refused stop-loss exits while the BUY still works: one critical alert, not one
+    per reconciler pass."""
+    from datetime import timedelta
+
+    h, paper = on_paper(ctx, "out-once")
+    ex = h.engine.executor
+    try:
+        _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
+        paper._fill_market_immediately = True
+        for _ in range(3):
+            paper.fail_next(1, OrderRejected)
+            h.tick("INFY", "1400.00")
+            ex.drain()
+        for _ in range(6):
+            ctx.clock.advance(timedelta(seconds=6))
+            h.tick("INFY", "1400.00")
+            h.settle()
+        critical = [n for n in _notes(ctx) if n[0] == "CRITICAL"]
+        assert critical == [("CRITICAL", "INFY morning: exit refused 3 times, position open")]
+        assert _open(ctx) == [4]
+    finally:
+        h.engine.stop()

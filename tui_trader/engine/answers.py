@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ..brokers.base import Broker, BrokerOrder
-from ..domain.clock import ist_date
+from ..domain.clock import IST, ist_date
 from ..domain.enums import (
     IntentState,
     NotificationKind,
@@ -83,7 +83,9 @@ class BrokerAnswers:
         if self._refused(order_id) is not None:
             return Resolution.REFUSED
         spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
-        if spec is not None:
+        # A SENT one moved its strategy when it was accepted (the reconciler only refreshes
+        # it); FIRING or UNKNOWN ones never did: move it now.
+        if spec is not None and row["intent_state"] != IntentState.SENT:
             reason = OrderReason(row["reason"])
             position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
                 RuntimePosition.SOLD
@@ -158,19 +160,22 @@ class BrokerAnswers:
                     # at the broker bought more, or an exit closed only part of it.
                     self._square_off_killed(row["strategy_id"])
                     followed_up = True
-                elif not outcome.closed and Side(row["side"]) is Side.BUY and \
-                        row["strategy_id"] is not None:
-                    self._watch_late_buy_fill(row, now)
+                elif not outcome.closed and row["strategy_id"] is not None and (
+                        OrderReason(row["reason"]) is OrderReason.BUY
+                        or update.status is OrderStatus.FILLED):
+                    # More bought after the strategy sold, or its exit filled while more
+                    # was being bought: what is still held must not go unwatched.
+                    self._watch_what_is_still_held(row, now)
             status = update.status
             if status != before_status or delta > 0:
                 self._publish_order(row["id"], merged)
                 if not followed_up:
                     self._notify_status(row, update, before_status)
 
-    def _watch_late_buy_fill(self, row, now: datetime) -> None:
-        """The rest of a BUY that filled in parts arrived after the strategy sold what it
-        had (its stop-loss sold the first part): the new shares must be watched again, and
-        go at once if the price is already through the stop."""
+    def _watch_what_is_still_held(self, row, now: datetime) -> None:
+        """The rest of a BUY that filled in parts arrived after (or while) the strategy
+        sold what it had: the shares still held are watched by the stop again (sold at once
+        if the price is through it), and after the day's sell time they are sold now."""
         spec = self.strategies.get(row["strategy_id"])
         if spec is None:
             return
@@ -181,13 +186,21 @@ class BrokerAnswers:
         if runtime is None or runtime.position is not RuntimePosition.SOLD or \
                 self.ledger.exit_working(spec.id, row["trading_day"]):
             return
+        held = self.positions.held_in_sql(strategy_id=spec.id)
+        if held == 0:
+            return
         self.live.client.hset(f"runtime:{spec.id}", "position", RuntimePosition.BOUGHT.value)
+        past_sell = now.astimezone(IST).time() >= spec.sell_time
         self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.WARNING,
-                             f"{spec.name}: more {row['symbol']} bought after the exit",
-                             f"The rest of the BUY filled after the strategy had sold: "
-                             f"{self.positions.held_in_sql(strategy_id=spec.id)} held, "
-                             f"watched by the stop-loss again.", now)
+                             f"{spec.name}: more {spec.symbol} bought after the exit",
+                             f"The rest of the BUY filled after the strategy had sold: {held} "
+                             f"held, " + ("being sold now (past the sell time)." if past_sell
+                                         else "watched by the stop-loss again."), now)
         self.router.arm(spec.id)
+        if past_sell:
+            self.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id,
+                                   event=TriggerEvent.SELL, symbol=spec.symbol,
+                                   trigger_price=None, created_at=now))
 
     def _square_off_killed(self, strategy_id: uuid.UUID) -> None:
         """A position of a strategy the kill switch stopped is open again or still: a BUY
