@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -307,10 +307,22 @@ class OrderExecutor(BrokerAnswers):
         """Fire everything handed over, including what arrives while firing, then do the
         bookkeeping of all of it."""
         inbox = self._inbox
+
+        def handed_over():
+            while inbox:
+                yield inbox.popleft()
+
+        fired = self._fire_all(handed_over())
+        self._settle(fired)
+        return len(fired)
+
+    def _fire_all(self, items: Iterable[tuple[QueuedEvent, AcquireResult | None]]
+                  ) -> list[Outcome | Placed]:
+        """Each entry's broker call, in order. If one fails, the calls already made are
+        recorded (or at least their legs freed) before the failure goes on up."""
         fired: list[Outcome | Placed] = []
         try:
-            while inbox:
-                queued, acquired = inbox.popleft()
+            for queued, acquired in items:
                 fired.append(self._fire_entry(queued, acquired))
         except SimulatedCrash:  # the process "died": nothing more happens in it
             self._abandon(fired)
@@ -318,8 +330,7 @@ class OrderExecutor(BrokerAnswers):
         except Exception:
             self._settle_after_failure(fired)
             raise
-        self._settle(fired)
-        return len(fired)
+        return fired
 
     def _settle_after_failure(self, fired: list[Outcome | Placed]) -> None:
         """Firing a later entry of the batch failed: record the calls already made, so no
@@ -369,17 +380,7 @@ class OrderExecutor(BrokerAnswers):
         its own bookkeeping is done, so a crash anywhere recovers exactly as for one."""
         if not items:
             return 0
-        fired: list[Outcome | Placed] = []
-        try:
-            for queued, acquired in items:
-                fired.append(self._fire_entry(queued, acquired))
-        except SimulatedCrash:
-            self._abandon(fired)
-            raise
-        except Exception:
-            self._settle_after_failure(fired)
-            raise
-        self._settle(fired)
+        self._settle(self._fire_all(items))
         return len(items)
 
     def _settle(self, fired: list[Outcome | Placed]) -> list[Outcome]:
