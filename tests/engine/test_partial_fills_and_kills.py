@@ -32,19 +32,26 @@ def _open(ctx):
             "SELECT quantity FROM positions WHERE status = 'OPEN'")).scalars().all()
 
 
+def _resting_buy(ctx, h, paper, trader, strategy):
+    """Start the strategy and let its 09:30 BUY of 10 rest at the exchange: the test fills
+    it by hand. Returns the BUY's snapshot at the broker."""
+    h.engine.start_strategy(trader.id, strategy.id)
+    h.tick("INFY", "1520.00")
+    paper._fill_market_immediately = False
+    h.advance_to(9, 30)
+    h.engine.executor.drain()
+    with ctx.session() as s:
+        buy = s.exec(select(Order)).one()
+    (working,) = paper.orders_by_tag(buy.client_tag)
+    paper._working_by_symbol.clear()  # never matched by the paper exchange itself
+    return working
+
+
 def test_a_killed_strategys_buy_filling_in_two_parts_is_closed_in_full(ctx, trader, strategy):
     h, paper = on_paper(ctx, "kill-partial")
     engine = h.engine
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        paper._fill_market_immediately = False  # the BUY rests at the exchange
-        h.advance_to(9, 30)
-        engine.executor.drain()
-        with ctx.session() as s:
-            buy = s.exec(select(Order)).one()
-        (working,) = paper.orders_by_tag(buy.client_tag)
-        paper._working_by_symbol.clear()  # test: paper never matches it; fills come by hand
+        working = _resting_buy(ctx, h, paper, trader, strategy)
         report = engine.kill_switch(trader.id)
         assert report.exit_orders == 0
         paper._fill_market_immediately = True
@@ -112,15 +119,7 @@ def test_a_buy_filling_around_a_stop_loss_is_closed_by_the_sell(ctx, trader, str
     engine = h.engine
     ex = engine.executor
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        paper._fill_market_immediately = False
-        h.advance_to(9, 30)
-        ex.drain()
-        with ctx.session() as s:
-            buy = s.exec(select(Order)).one()
-        (working,) = paper.orders_by_tag(buy.client_tag)
-        paper._working_by_symbol.clear()
+        working = _resting_buy(ctx, h, paper, trader, strategy)
         paper._fill_market_immediately = True
         ex.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
@@ -238,15 +237,7 @@ def test_a_kill_switch_exit_resting_while_the_buy_fills_more_is_followed_up(ctx,
     engine = h.engine
     ex = engine.executor
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        paper._fill_market_immediately = False
-        h.advance_to(9, 30)
-        ex.drain()
-        with ctx.session() as s:
-            buy = s.exec(select(Order)).one()
-        (working,) = paper.orders_by_tag(buy.client_tag)
-        paper._working_by_symbol.clear()
+        working = _resting_buy(ctx, h, paper, trader, strategy)
         ex.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
             average_price=Decimal("1520")))
@@ -274,15 +265,7 @@ def _sell_after_each_part(ctx, h, paper, trader, strategy, parts) -> None:
     """The 09:30 BUY rests and fills in `parts` (cumulative quantities); a SELL follows
     each part."""
     ex = h.engine.executor
-    h.engine.start_strategy(trader.id, strategy.id)
-    h.tick("INFY", "1520.00")
-    paper._fill_market_immediately = False
-    h.advance_to(9, 30)
-    ex.drain()
-    with ctx.session() as s:
-        buy = s.exec(select(Order)).one()
-    (working,) = paper.orders_by_tag(buy.client_tag)
-    paper._working_by_symbol.clear()  # fills come by hand below
+    working = _resting_buy(ctx, h, paper, trader, strategy)
     paper._fill_market_immediately = True
     for filled in parts:
         ex.on_broker_update(dataclasses.replace(
@@ -378,15 +361,7 @@ def test_the_rest_of_a_buy_filling_after_the_exit_is_watched_again(ctx, trader, 
     engine = h.engine
     ex = engine.executor
     try:
-        engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        paper._fill_market_immediately = False
-        h.advance_to(9, 30)
-        ex.drain()
-        with ctx.session() as s:
-            buy = s.exec(select(Order)).one()
-        (working,) = paper.orders_by_tag(buy.client_tag)
-        paper._working_by_symbol.clear()
+        working = _resting_buy(ctx, h, paper, trader, strategy)
         paper._fill_market_immediately = True
         ex.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
@@ -416,15 +391,7 @@ def test_the_last_exit_sequence_refused_is_announced(ctx, trader, strategy, monk
     h, paper = on_paper(ctx, "z-seq")
     ex = h.engine.executor
     try:
-        h.engine.start_strategy(trader.id, strategy.id)
-        h.tick("INFY", "1520.00")
-        paper._fill_market_immediately = False
-        h.advance_to(9, 30)
-        ex.drain()
-        with ctx.session() as s:
-            buy = s.exec(select(Order)).one()
-        (working,) = paper.orders_by_tag(buy.client_tag)
-        paper._working_by_symbol.clear()
+        working = _resting_buy(ctx, h, paper, trader, strategy)
         paper._fill_market_immediately = True
         for i, filled in enumerate((2, 4)):
             ex.on_broker_update(dataclasses.replace(
@@ -483,15 +450,7 @@ def test_one_update_of_a_killed_strategys_exit_sends_one_follow_up(ctx, trader, 
 def _buy_fills_4_of_10(ctx, h, paper, trader, strategy):
     """The 09:30 BUY rests at the exchange and fills 4 of 10; returns its snapshot."""
     ex = h.engine.executor
-    h.engine.start_strategy(trader.id, strategy.id)
-    h.tick("INFY", "1520.00")
-    paper._fill_market_immediately = False
-    h.advance_to(9, 30)
-    ex.drain()
-    with ctx.session() as s:
-        buy = s.exec(select(Order)).one()
-    (working,) = paper.orders_by_tag(buy.client_tag)
-    paper._working_by_symbol.clear()  # fills come by hand below
+    working = _resting_buy(ctx, h, paper, trader, strategy)
     ex.on_broker_update(dataclasses.replace(
         working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
         average_price=Decimal("1520")))
