@@ -528,3 +528,52 @@ def test_running_out_of_exits_is_announced_once(ctx, trader, strategy):
         assert _open(ctx) == [4]
     finally:
         h.engine.stop()
+
+
+def test_a_buy_whose_answer_was_lost_and_then_announced_moves_the_strategy(ctx, trader,
+                                                                           strategy):
+    """The BUY's answer is lost and the broker lists it late; its own update (OPEN) comes
+    first, then the reconciler finds it: the strategy moves to bought, so its fill is
+    watched and sold (not left at `none` with the lock held, never exited)."""
+    from datetime import timedelta
+
+    from tui_trader.brokers.base import OutcomeUnknown
+
+    h, paper = on_paper(ctx, "lost-buy-answer")
+    ex = h.engine.executor
+    try:
+        h.engine.start_strategy(trader.id, strategy.id)
+        h.tick("INFY", "1520.00")
+        paper._fill_market_immediately = False  # the BUY rests
+        paper.fail_next(1, OutcomeUnknown)
+        listed = paper.orders_by_tag
+        late = {"asks": 1}
+
+        def listed_late(tag):
+            if late["asks"]:
+                late["asks"] -= 1
+                return []
+            return listed(tag)
+
+        paper.orders_by_tag = listed_late
+        h.advance_to(9, 30)
+        ex.drain()
+        with ctx.session() as s:
+            buy = s.exec(select(Order)).one()
+        (working,) = listed(buy.client_tag)
+        paper._working_by_symbol.clear()
+        ex.on_broker_update(working)  # the broker's own update: accepted, OPEN
+        ctx.clock.advance(timedelta(seconds=30))
+        h.settle()  # the reconciler finds it
+        ex.on_broker_update(dataclasses.replace(
+            working, status=OrderStatus.FILLED, filled_quantity=10,
+            average_price=Decimal("1520")))
+        h.settle()
+        paper._fill_market_immediately = True
+        h.tick("INFY", "1400.00")  # through the stop
+        h.settle()
+        assert _open(ctx) == []
+        assert [o[:3] for o in _orders(ctx)] == [("BUY", "BUY", OrderStatus.FILLED),
+                                                 ("STOPLOSS", "SELL", OrderStatus.FILLED)]
+    finally:
+        h.engine.stop()

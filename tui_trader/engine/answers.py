@@ -83,9 +83,11 @@ class BrokerAnswers:
         if self._refused(order_id) is not None:
             return Resolution.REFUSED
         spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
-        # A SENT one moved its strategy when it was accepted (the reconciler only refreshes
-        # it); FIRING or UNKNOWN ones never did: move it now.
-        if spec is not None and row["intent_state"] != IntentState.SENT:
+        # Move the strategy unless it already moved on this very order (then the reconciler
+        # only refreshes the order: moving again would undo what followed, e.g. re-arm a
+        # stop after the exit it fired).
+        if spec is not None and \
+                self._moved_for(spec, row, found[-1].broker_order_id) is False:
             reason = OrderReason(row["reason"])
             position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
                 RuntimePosition.SOLD
