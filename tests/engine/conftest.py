@@ -57,6 +57,25 @@ class Harness:
         self.settle()
 
 
+def resting_stoploss_exit(harness: Harness, paper, trader, strategy):
+    """Buy at 09:30, then a tick through the stop sends the stop-loss exit, which rests at
+    the exchange (the test answers for it). Returns (the exit's order row, its snapshot at
+    the broker)."""
+    from sqlmodel import select
+
+    from tui_trader.db.models import Order
+
+    harness.buy_at_930(trader, strategy)
+    paper._fill_market_immediately = False
+    harness.engine.router.forget_prices()
+    harness.tick("INFY", "1400.00")
+    harness.engine.executor.drain()
+    with harness.ctx.session() as s:
+        exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
+    (working,) = paper.orders_by_tag(exit_order.client_tag)
+    return exit_order, working
+
+
 def on_paper(ctx, consumer: str, fault=None, paper=None):
     """A started engine trading on one paper broker the test holds (market orders fill at
     once unless the test says otherwise). Returns (harness, paper)."""
@@ -90,4 +109,4 @@ def harness(ctx):
     h.engine.stop()
 
 
-__all__ = ["Harness", "FORM", "on_paper", "timedelta"]
+__all__ = ["Harness", "FORM", "on_paper", "resting_stoploss_exit", "timedelta"]

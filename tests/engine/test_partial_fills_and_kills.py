@@ -17,7 +17,7 @@ from tui_trader.db.models import Notification, Order
 from tui_trader.domain.enums import OrderStatus, TriggerEvent
 from tui_trader.live.order_queue import OrderEvent
 
-from .conftest import on_paper
+from .conftest import on_paper, resting_stoploss_exit
 
 
 def _orders(ctx):
@@ -44,6 +44,15 @@ def _resting_buy(ctx, h, paper, trader, strategy):
         buy = s.exec(select(Order)).one()
     (working,) = paper.orders_by_tag(buy.client_tag)
     paper._working_by_symbol.clear()  # never matched by the paper exchange itself
+    return working
+
+
+def _buy_fills_4_of_10(ctx, h, paper, trader, strategy):
+    """The 09:30 BUY rests at the exchange and fills 4 of 10; returns its snapshot."""
+    working = _resting_buy(ctx, h, paper, trader, strategy)
+    h.engine.executor.on_broker_update(dataclasses.replace(
+        working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
+        average_price=Decimal("1520")))
     return working
 
 
@@ -119,11 +128,8 @@ def test_a_buy_filling_around_a_stop_loss_is_closed_by_the_sell(ctx, trader, str
     engine = h.engine
     ex = engine.executor
     try:
-        working = _resting_buy(ctx, h, paper, trader, strategy)
+        working = _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
         paper._fill_market_immediately = True
-        ex.on_broker_update(dataclasses.replace(
-            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
-            average_price=Decimal("1520")))
         h.tick("INFY", "1400.00")  # through the stop: exit of the 4 held
         ex.drain()
         ex.on_broker_update(dataclasses.replace(
@@ -147,15 +153,8 @@ def test_a_late_refusal_found_by_the_reconciler_is_handled_once(ctx, trader, str
     engine = h.engine
     ex = engine.executor
     try:
-        h.buy_at_930(trader, strategy)
-        paper._fill_market_immediately = False
-        engine.router.forget_prices()
-        h.tick("INFY", "1400.00")  # stop: exit accepted, OPEN, runtime sold
-        ex.drain()
+        exit_order, working = resting_stoploss_exit(h, paper, trader, strategy)
         paper._working_by_symbol.clear()
-        with ctx.session() as s:
-            exit_order = s.exec(select(Order).where(Order.reason != "BUY")).one()
-        (working,) = paper.orders_by_tag(exit_order.client_tag)
         refused = dataclasses.replace(working, status=OrderStatus.REJECTED, message="RMS")
         paper.orders_by_tag = lambda tag: [refused] if tag == exit_order.client_tag else []
         submitted = []
@@ -361,11 +360,8 @@ def test_the_rest_of_a_buy_filling_after_the_exit_is_watched_again(ctx, trader, 
     engine = h.engine
     ex = engine.executor
     try:
-        working = _resting_buy(ctx, h, paper, trader, strategy)
+        working = _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
         paper._fill_market_immediately = True
-        ex.on_broker_update(dataclasses.replace(
-            working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
-            average_price=Decimal("1520")))
         h.tick("INFY", "1400.00")
         ex.drain()
         h.tick("INFY", "1520.00")
@@ -418,14 +414,7 @@ def test_one_update_of_a_killed_strategys_exit_sends_one_follow_up(ctx, trader, 
     engine = h.engine
     ex = engine.executor
     try:
-        h.buy_at_930(trader, strategy)
-        paper._fill_market_immediately = False
-        engine.router.forget_prices()
-        h.tick("INFY", "1400.00")
-        ex.drain()
-        with ctx.session() as s:
-            exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
-        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        exit_order, working = resting_stoploss_exit(h, paper, trader, strategy)
         paper._working_by_symbol.clear()
         engine.kill_switch(trader.id)
         real = paper.place_order
@@ -446,15 +435,6 @@ def test_one_update_of_a_killed_strategys_exit_sends_one_follow_up(ctx, trader, 
     finally:
         engine.stop()
 
-
-def _buy_fills_4_of_10(ctx, h, paper, trader, strategy):
-    """The 09:30 BUY rests at the exchange and fills 4 of 10; returns its snapshot."""
-    ex = h.engine.executor
-    working = _resting_buy(ctx, h, paper, trader, strategy)
-    ex.on_broker_update(dataclasses.replace(
-        working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
-        average_price=Decimal("1520")))
-    return working
 
 
 def test_the_rest_of_a_buy_filling_while_the_exit_works_is_watched(ctx, trader, strategy):

@@ -16,7 +16,7 @@ from tui_trader.domain.enums import OrderStatus, RuntimePosition
 from tui_trader.engine.embedded import EmbeddedEngine
 from tui_trader.live.state import LiveState
 
-from .conftest import Harness, on_paper
+from .conftest import Harness, on_paper, resting_stoploss_exit
 
 
 class AnswersRejections(PaperBroker):
@@ -33,6 +33,14 @@ def _orders(ctx):
     with ctx.session() as s:
         return [(o.reason.value, o.side.value, o.status) for o in
                 s.exec(select(Order).order_by(Order.created_at))]
+
+
+def _assert_closed_and_sold(ctx, strategy) -> None:
+    """The position is closed in SQL and the strategy's runtime says sold."""
+    with ctx.session() as s:
+        positions = s.exec(select(Position)).all()
+    assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
+    assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
 
 
 def test_a_buy_refused_in_the_answer_is_not_a_position(ctx, trader, strategy):
@@ -169,10 +177,7 @@ def test_an_exit_found_refused_after_a_lost_answer_is_tried_again(ctx, trader, s
         assert _orders(ctx) == [("BUY", "BUY", OrderStatus.FILLED),
                                 ("STOPLOSS", "SELL", OrderStatus.REJECTED),
                                 ("STOPLOSS", "SELL", OrderStatus.FILLED)]
-        with ctx.session() as s:
-            positions = s.exec(select(Position)).all()
-        assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
-        assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
+        _assert_closed_and_sold(ctx, strategy)
     finally:
         engine.stop()
 
@@ -211,14 +216,7 @@ def test_an_exit_cancelled_after_a_partial_fill_exits_the_rest(ctx, trader, stra
     harness, paper = on_paper(ctx, "partial-exit")
     engine = harness.engine
     try:
-        harness.buy_at_930(trader, strategy)
-        paper._fill_market_immediately = False  # the exit rests at the exchange
-        engine.router.forget_prices()
-        harness.tick("INFY", "1400.00")
-        engine.executor.drain()
-        with ctx.session() as s:
-            exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
-        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        exit_order, working = resting_stoploss_exit(harness, paper, trader, strategy)
         engine.executor.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
             average_price=Decimal("1400")))
@@ -256,14 +254,7 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
     harness, paper = on_paper(ctx, "lost-undo")
     engine = harness.engine
     try:
-        harness.buy_at_930(trader, strategy)
-        paper._fill_market_immediately = False  # the exit rests at the exchange
-        engine.router.forget_prices()
-        harness.tick("INFY", "1400.00")
-        engine.executor.drain()
-        with ctx.session() as s:
-            exit_order = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
-        (working,) = paper.orders_by_tag(exit_order.client_tag)
+        exit_order, working = resting_stoploss_exit(harness, paper, trader, strategy)
         paper.cancel_order(working.broker_order_id)
         hset = engine.live.client.hset
 
@@ -291,9 +282,6 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
         harness.tick("INFY", "1390.00")
         harness.advance_to(15, 0)
         harness.settle()
-        with ctx.session() as s:
-            positions = s.exec(select(Position)).all()
-        assert [(p.status.value, p.quantity) for p in positions] == [("CLOSED", 0)]
-        assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
+        _assert_closed_and_sold(ctx, strategy)
     finally:
         engine.stop()
