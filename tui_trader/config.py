@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic import Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .domain.clock import Clock, SimulatedClock, SystemClock
 from .domain.errors import ConfigError
 
 APP_NAME = "tui-trader"
@@ -73,6 +75,11 @@ class Settings(BaseSettings):
     kite_orders_per_minute: int = 400
     kite_orders_per_day: int = 5000
     feed_symbols: list[str] = Field(default_factory=list)
+    # A simulated clock: the console and engine live from this instant on, `clock_speed`
+    # times as fast as real time (practice, and testing the real binary on a chosen day).
+    # Only paper orders are placed while it is set.
+    clock_start: datetime | None = None
+    clock_speed: float = Field(default=1.0, gt=0, le=1000)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
@@ -102,6 +109,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with redis://, rediss:// or unix://, got "
                              f"'{scheme or '(none)'}'")
         return value
+
+    @field_validator("clock_start")
+    @classmethod
+    def _check_clock_start(cls, value: datetime | None) -> datetime | None:
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError("needs a UTC offset, e.g. 2026-11-23T09:00:00+05:30")
+        return value
+
+    def make_clock(self) -> Clock:
+        """The wall clock, or the simulated one when `clock_start` is set."""
+        if self.clock_start is None:
+            return SystemClock()
+        return SimulatedClock(self.clock_start, self.clock_speed)
 
     @field_validator("engine_mode")
     @classmethod

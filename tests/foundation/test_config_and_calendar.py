@@ -94,3 +94,37 @@ def test_plan_skips_holidays_and_says_why():
     assert plan.day == date(2026, 11, 23)
     assert plan.buy_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
     assert "first buy Mon 23 Nov" in plan.note
+
+
+def test_simulated_clock_setting_starts_where_asked_and_runs(monkeypatch, tmp_path):
+    from tui_trader.domain.clock import SimulatedClock, SystemClock
+
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    assert isinstance(load_settings().make_clock(), SystemClock)
+    monkeypatch.setenv("TUI_TRADER_CLOCK_START", "2026-11-23T09:00:00+05:30")
+    monkeypatch.setenv("TUI_TRADER_CLOCK_SPEED", "60")
+    clock = load_settings().make_clock()
+    assert isinstance(clock, SimulatedClock) and clock.speed == 60
+    assert clock.start == datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
+    # A minute of real time is an hour of simulated time (driven by an injected monotonic).
+    ticks = iter([100.0, 160.0])
+    moved = SimulatedClock(clock.start, 60, monotonic=lambda: next(ticks))
+    assert moved.now() == datetime(2026, 11, 23, 4, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value,needle", [
+    ("2026-11-23T09:00:00", "UTC offset"),
+    ("monday", "TUI_TRADER_CLOCK_START"),
+])
+def test_simulated_clock_start_needs_an_aware_instant(monkeypatch, tmp_path, value, needle):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("TUI_TRADER_CLOCK_START", value)
+    with pytest.raises(ConfigError, match=needle):
+        load_settings()
+
+
+def test_simulated_clock_speed_has_bounds(monkeypatch, tmp_path):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("TUI_TRADER_CLOCK_SPEED", "0")
+    with pytest.raises(ConfigError, match="TUI_TRADER_CLOCK_SPEED"):
+        load_settings()

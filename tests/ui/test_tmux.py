@@ -69,7 +69,10 @@ def seeded_env(tmp_path):
 
     from .conftest import MONDAY_0900_IST
 
-    env = {"TUI_TRADER_KEYSTORE": "file", "TUI_TRADER_CONFIG": str(tmp_path / "config.toml"),
+    # The binary lives on the clock the data was seeded on (a simulated clock starting at
+    # that Monday 09:00 IST), so "today's" positions are today's whatever the real date.
+    env = {"TUI_TRADER_CLOCK_START": MONDAY_0900_IST.isoformat(),
+           "TUI_TRADER_KEYSTORE": "file", "TUI_TRADER_CONFIG": str(tmp_path / "config.toml"),
            "TUI_TRADER_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}",
            "TUI_TRADER_DATA_DIR": str(tmp_path / "data")}
     with pytest.MonkeyPatch.context() as mp:
@@ -98,7 +101,8 @@ def test_log_in_and_watch_positions_in_a_real_terminal(seeded_env):
         # One burst, as a line typed ahead over a slow SSH link arrives: Tab must move to
         # the password before the characters after it are read.
         pane.keys("asha@example.com", "Tab", PASSWORD, "Enter")
-        screen = pane.wait_for("1 Positions", "HDFCBANK", "INFY", "Total", "asha@example.com")
+        screen = pane.wait_for("1 Positions", "HDFCBANK", "INFY", "Total", "asha@example.com",
+                               "SIMULATED")
         # The embedded engine's simulated feed marks open positions live; the closed one's
         # realized P&L stays put, with its sign.
         assert "-212.50" in screen and "Strategy" in screen, screen

@@ -6,6 +6,8 @@ Storage is UTC; market logic is in Asia/Kolkata whatever the server's own zone.
 from __future__ import annotations
 
 import threading
+import time as _time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -44,6 +46,27 @@ class FrozenClock:
     def advance(self, delta: timedelta) -> None:
         with self._lock:
             self._now = self._now + delta
+
+
+class SimulatedClock:
+    """A clock that starts at a chosen instant and runs `speed` times as fast as real time.
+
+    It lets the real console and engine live through any trading day on any calendar day
+    (practice days, tests of the real binary); it is never frozen, so timers still fire.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0,
+                 monotonic: Callable[[], float] = _time.monotonic) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be above 0")
+        self.start = ensure_utc(start)
+        self.speed = speed
+        self._monotonic = monotonic
+        self._origin = monotonic()
+
+    def now(self) -> datetime:
+        elapsed = (self._monotonic() - self._origin) * self.speed
+        return self.start + timedelta(seconds=elapsed)
 
 
 def ensure_utc(value: datetime) -> datetime:

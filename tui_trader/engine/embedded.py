@@ -476,6 +476,10 @@ class EmbeddedEngine:
                     raise StateError("mode: LIVE strategies need live market data, and this "
                                      "engine runs on the simulated feed (use `tui-trader "
                                      "engine --feed kite`)")
+                if row.execution_mode == ExecutionMode.LIVE and \
+                        self.ctx.settings.clock_start is not None:
+                    raise StateError("mode: LIVE strategies trade on the real clock, and this "
+                                     "engine runs on a simulated one (TUI_TRADER_CLOCK_START)")
                 row.status = StrategyStatus.RUNNING
                 row.last_run = self.clock.now()
                 s.flush()

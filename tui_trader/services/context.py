@@ -74,4 +74,4 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     live = store if store is not None else connect_store(settings.redis_url)
     return AppContext(settings=settings, db=engine, sessions=sessions, store=live,
                       vault=CredentialVault(keystore), calendar=calendar,
-                      clock=clock or SystemClock(), notices=notices)
+                      clock=clock or settings.make_clock(), notices=notices)

@@ -137,7 +137,10 @@ class TraderApp(App[int]):
 
         now = self.clock.now() if self.clock else utc_now()
         if self.boot is not None and self.backend.ctx is not None:
-            return self.backend.ctx.calendar.status_line(now)
+            line = self.backend.ctx.calendar.status_line(now)
+            if self.settings.clock_start is not None:
+                line += " SIMULATED"
+            return line
         return f"NSE {now.astimezone(IST):%H:%M:%S} IST"
 
     def _tick(self) -> None:
