@@ -4,8 +4,6 @@ embedded engine on a manual schedule, and helpers that drive the app like a pers
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import shutil
 import time
 from collections.abc import Callable
@@ -15,18 +13,6 @@ from decimal import Decimal
 import pytest
 
 from tui_trader.domain.clock import FrozenClock
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem):
-    """Run `async def` tests on a fresh event loop (no asyncio plugin needed)."""
-    if inspect.iscoroutinefunction(pyfuncitem.obj):
-        names = pyfuncitem._fixtureinfo.argnames
-        kwargs = {name: pyfuncitem.funcargs[name] for name in names}
-        asyncio.run(pyfuncitem.obj(**kwargs))
-        return True
-    return None
-
 
 MONDAY_0900_IST = datetime(2026, 11, 23, 3, 30, tzinfo=UTC)
 PASSWORD = "correct-horse-1"
