@@ -158,6 +158,9 @@ def test_status_mapping() -> None:
     assert map_status("TRIGGER PENDING") is OrderStatus.OPEN
     assert map_status("OPEN", 1) is OrderStatus.PARTIALLY_FILLED
     assert map_status("MODIFY PENDING", 1) is OrderStatus.PARTIALLY_FILLED
+    # Kite announces a modification or a partial fill of a working order as UPDATE.
+    assert map_status("UPDATE") is OrderStatus.OPEN
+    assert map_status("UPDATE", 2) is OrderStatus.PARTIALLY_FILLED
     for interim in ("PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "OPEN PENDING",
                     "AMO REQ RECEIVED", "SOMETHING NEW", None):
         assert map_status(interim) is OrderStatus.PENDING

@@ -210,15 +210,19 @@ def test_order_updates_reach_broker_listeners(env: FeedEnv) -> None:
         order = broker.place_order(OrderRequest(client_tag="TICKUPD1", symbol="INFY",
                                                 side="BUY", kind="LIMIT", quantity=1,
                                                 price=Decimal("1000")))
+        assert order.status is OrderStatus.OPEN  # from the placement's own answer
+        broker.modify_order(order.broker_order_id, price=Decimal("1000.50"))
         broker.cancel_order(order.broker_order_id)
-        statuses: list[OrderStatus] = []
+        updates: list[BrokerOrder] = []
         deadline = time.monotonic() + 5
-        while OrderStatus.CANCELLED not in statuses:
+        while not updates or updates[-1].status is not OrderStatus.CANCELLED:
             update = seen.get(timeout=max(0.01, deadline - time.monotonic()))
             assert update.client_tag == "TICKUPD1"
             assert update.broker_order_id == order.broker_order_id
-            statuses.append(update.status)
-        assert OrderStatus.OPEN in statuses
+            updates.append(update)
+        # No update for the placement; the modification (Kite's UPDATE) is still working.
+        assert [u.status for u in updates] == [OrderStatus.OPEN, OrderStatus.CANCELLED]
+        assert updates[0].price == Decimal("1000.5") and updates[0].raw["status"] == "UPDATE"
     finally:
         env.feed.on_order_update = env.orders.put
         broker.close()

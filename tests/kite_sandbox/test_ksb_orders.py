@@ -156,8 +156,8 @@ def test_modify_then_fill(sandbox: KiteSandbox, kite: KiteConnect) -> None:
     order_id = place(kite, order_type="LIMIT", price=1500, quantity=2)
     assert kite.modify_order("regular", order_id, price=1505, quantity=3) == order_id
     history = kite.order_history(order_id)
-    assert [h["status"] for h in history][-3:] == ["MODIFY VALIDATION PENDING", "MODIFY PENDING",
-                                                   "OPEN"]
+    assert [h["status"] for h in history][-4:] == ["MODIFY VALIDATION PENDING", "MODIFY PENDING",
+                                                   "MODIFIED", "OPEN"]
     assert history[-1]["price"] == 1505 and history[-1]["quantity"] == 3
     assert history[-1]["modified"] is True
     kite.modify_order("regular", order_id, price=1525)  # now marketable
@@ -290,3 +290,19 @@ def test_holdings(make_sandbox: Callable[..., KiteSandbox]) -> None:
     [holding] = kite.holdings()
     assert holding["tradingsymbol"] == "TCS" and holding["quantity"] == 3
     assert holding["pnl"] == pytest.approx(3 * (3410.25 - 3000))
+
+
+def test_order_updates_announce_triggers_partial_fills_and_completion(
+        sandbox: KiteSandbox, kite: KiteConnect, order_events: OrderEvents) -> None:
+    sandbox.set_partial_fills(True)
+    sandbox.set_price("ITC", "405.15")
+    order_id = place(kite, tradingsymbol="ITC", order_type="SL", trigger_price=410, price=411,
+                     quantity=4)
+    sandbox.set_price("ITC", "410.50")
+    updates = order_events.until(order_id, "COMPLETE")
+    # The trigger, the first part filled (an UPDATE of the still-open order), the rest.
+    assert [(u["status"], u["filled_quantity"]) for u in updates] == [
+        ("OPEN", 0), ("UPDATE", 2), ("COMPLETE", 4)]
+    assert updates[1]["pending_quantity"] == 2 and updates[1]["unfilled_quantity"] == 2
+    # The order book itself never shows UPDATE: it keeps Kite's statuses.
+    assert "UPDATE" not in statuses(kite, order_id)

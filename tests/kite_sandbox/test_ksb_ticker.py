@@ -79,18 +79,22 @@ def test_ticks_are_pushed_periodically(env: TickerEnv) -> None:
     env.call(env.kws.unsubscribe, [token])
 
 
-def test_order_updates_reach_on_order_update(env: TickerEnv) -> None:
+def test_order_updates_are_sent_only_when_kite_sends_them(env: TickerEnv) -> None:
     kite = env.kite
     env.sandbox.set_price("MARUTI", "15850")
-    order_id = kite.place_order("regular", "NSE", "MARUTI", "BUY", 1, "CNC", "LIMIT",
-                                price=15000, tag="tkr1")
-    seen = env.wait_order(order_id, "OPEN")
-    assert seen == ["PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "OPEN PENDING", "OPEN"]
-    kite.cancel_order("regular", order_id)
-    assert env.wait_order(order_id, "CANCELLED") == ["CANCEL PENDING", "CANCELLED"]
+    resting = kite.place_order("regular", "NSE", "MARUTI", "BUY", 1, "CNC", "LIMIT",
+                               price=15000, tag="tkr1")
+    kite.modify_order("regular", resting, price=15010)
+    kite.cancel_order("regular", resting)
+    # Nothing on placement (nor on its interim states): the modification is the first
+    # update, and a cancellation is announced once, when it is done.
+    assert env.wait_order(resting, "CANCELLED") == ["UPDATE", "CANCELLED"]
     filled = kite.place_order("regular", "NSE", "MARUTI", "SELL", 1, "MIS", "MARKET",
                               market_protection=-1)
-    env.wait_order(filled, "COMPLETE")
+    assert env.wait_order(filled, "COMPLETE") == ["COMPLETE"]
+    refused = kite.place_order("regular", "NSE", "MARUTI", "BUY", 1, "CNC", "LIMIT",
+                               price="15000.03")  # off the tick grid: the RMS rejects it
+    assert env.wait_order(refused, "REJECTED") == ["REJECTED"]
 
 
 def test_stalled_feed_sends_no_ticks_but_heartbeats(env: TickerEnv) -> None:

@@ -56,9 +56,10 @@ AUTO_MARKET_PROTECTION = -1
 
 FINAL_STATUSES = {"COMPLETE": OrderStatus.FILLED, "CANCELLED": OrderStatus.CANCELLED,
                   "REJECTED": OrderStatus.REJECTED}
-# Working at the exchange (may already be partly filled).
+# Working at the exchange (may already be partly filled). UPDATE is not an order-book
+# status: Kite's order updates carry it for a modification or a partial fill.
 WORKING_STATUSES = frozenset({"OPEN", "TRIGGER PENDING", "MODIFY PENDING", "CANCEL PENDING",
-                              "MODIFIED", "MODIFY VALIDATION PENDING"})
+                              "MODIFIED", "MODIFY VALIDATION PENDING", "UPDATE"})
 
 
 def map_status(kite_status: str | None, filled_quantity: int = 0) -> OrderStatus:

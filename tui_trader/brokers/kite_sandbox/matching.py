@@ -1,12 +1,17 @@
 """The order book: validation, Kite's status life cycle, matching against the sandbox prices.
 
 A placed order walks Kite's states, each recorded (with its timestamp from the injected clock)
-in the order's history and announced to listeners (the ticker sends them as order updates):
+in the order's history:
 
     PUT ORDER REQ RECEIVED -> VALIDATION PENDING -> REJECTED
                                                  -> OPEN PENDING -> OPEN | TRIGGER PENDING
     TRIGGER PENDING -> OPEN (triggered) ; OPEN -> COMPLETE | CANCELLED (via CANCEL PENDING)
-    modify: MODIFY VALIDATION PENDING -> MODIFY PENDING -> OPEN | TRIGGER PENDING
+    modify: MODIFY VALIDATION PENDING -> MODIFY PENDING -> MODIFIED -> OPEN | TRIGGER PENDING
+
+Listeners (the ticker) hear only what Kite announces as an order update: completion,
+cancellation, rejection, a trigger, and — with status UPDATE — a modification or a partial
+fill. Placement and the interim states are never announced, so a client that waits for an
+OPEN update waits for ever, as it would on Kite.
 
 Field errors (bad tag, quantity, missing price...) answer HTTP 400 and create no order, as
 Kite does; risk checks (funds, tick size, stop-loss sanity, market protection) create the
@@ -44,6 +49,9 @@ TRANSACTION_TYPES = ("BUY", "SELL")
 TAG_RE = re.compile(r"^[A-Za-z0-9]{1,20}$")
 
 TERMINAL = frozenset({"COMPLETE", "CANCELLED", "REJECTED"})
+# The status Kite's order updates (postbacks and the ticker) give a modification or a
+# partial fill of a working order.
+UPDATE = "UPDATE"
 MODIFIABLE = frozenset({"OPEN", "TRIGGER PENDING"})
 # Margin blocked per rupee of exposure: delivery pays in full, intraday gets 5x leverage.
 MARGIN_RATE = {"CNC": Decimal(1), "NRML": Decimal(1), "MTF": Decimal("0.5"),
@@ -253,14 +261,22 @@ class OrderBook:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def _transition(self, order: Order, status: str, message: str | None = None) -> None:
+    def _transition(self, order: Order, status: str, message: str | None = None, *,
+                    announce_as: str | None = None) -> None:
+        """Move `order` to `status` and record it; final states are announced to listeners,
+        other states only when `announce_as` gives the status the update carries."""
         order.status = status
         order.status_message = message
         order.updated_at = self._now()
         snapshot = order.to_dict()
         order.history.append(snapshot)
+        if status in TERMINAL:
+            announce_as = status
+        if announce_as is None:
+            return
         payload = dict(snapshot)
         payload.update({
+            "status": announce_as,
             "account_id": order.user_id,
             "user_id": order.user_id,
             "unfilled_quantity": order.pending_quantity,
@@ -410,6 +426,7 @@ class OrderBook:
             order.market_protection = protection
             order.modified = True
             order.modifications += 1
+            self._transition(order, "MODIFIED", announce_as=UPDATE)
             waiting = order.is_stop and not order.triggered
             self._transition(order, "TRIGGER PENDING" if waiting else "OPEN")
             self._match(order)
@@ -453,7 +470,7 @@ class OrderBook:
             if not hit:
                 return
             order.triggered = True
-            self._transition(order, "OPEN")
+            self._transition(order, "OPEN", announce_as="OPEN")
         if order.status != "OPEN":
             return
         fill_price: Decimal | None
@@ -487,8 +504,9 @@ class OrderBook:
         order.filled_quantity += quantity
         order.average_price = (value / order.filled_quantity).quantize(Decimal("0.01"))
         done = order.filled_quantity >= order.quantity
-        # A partial fill is announced as an update of the still-OPEN order, as Kite does.
-        self._transition(order, "COMPLETE" if done else "OPEN")
+        # A partial fill leaves the order OPEN and is announced as an UPDATE, as Kite does.
+        self._transition(order, "COMPLETE" if done else "OPEN",
+                         announce_as=None if done else UPDATE)
 
     # -- queries -------------------------------------------------------------------------------
 

@@ -244,8 +244,9 @@ class KiteSandbox:
             return order.to_dict() if order else None
 
     def add_order_listener(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
-        """`listener(user_id, order)` on every order status change, as the ticker sends it.
-        Runs under the state lock on whichever thread made the change: hand off, don't block."""
+        """`listener(user_id, order)` on every order update the ticker sends (only what Kite
+        announces: fills, cancellations, rejections, triggers, modifications). Runs under
+        the state lock on whichever thread made the change: hand off, don't block."""
         self.state.book.add_listener(listener)
 
     @property
