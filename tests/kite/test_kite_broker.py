@@ -138,6 +138,28 @@ def test_unprotected_market_is_rejected_by_kite(sandbox: KiteSandbox,
     assert order.status is OrderStatus.REJECTED
 
 
+def test_protected_market_order_that_rests_is_working_not_failed(
+        sandbox: KiteSandbox, broker: KiteBroker) -> None:
+    sandbox.set_price("INFY", "1520")
+    sandbox.set_liquidity("INFY", 4)
+    order = broker.place_order(req("PROT1", qty=10))
+    # Kite holds it as a limit at the protection price: 4 bought, 6 working.
+    assert order.status is OrderStatus.PARTIALLY_FILLED and order.filled_quantity == 4
+    assert order.kind.value == "LIMIT" and order.price == Decimal("1527.6")
+    assert order.client_tag == "PROT1" and order.pending_quantity == 6
+    assert broker.orders_by_tag("PROT1")[0].broker_order_id == order.broker_order_id
+    sandbox.set_liquidity("INFY", None)
+    sandbox.set_price("INFY", "1525")
+    filled = wait_status(broker, order.broker_order_id, OrderStatus.FILLED)
+    assert filled.filled_quantity == 10 and filled.average_price == Decimal("1523")
+
+
+def test_kites_own_tags_are_not_taken_for_ours(broker: KiteBroker) -> None:
+    update = broker.to_order({"order_id": "7", "status": "OPEN", "tag": None,
+                              "tags": ["mktp", "mktp:0.50"], "tradingsymbol": "INFY"})
+    assert update.client_tag == ""
+
+
 def test_reads(sandbox: KiteSandbox, broker: KiteBroker) -> None:
     assert broker.funds() == Decimal("1000000")
     a = broker.place_order(req("READA", "LIMIT", price="1000"))

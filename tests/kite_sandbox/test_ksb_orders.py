@@ -214,7 +214,7 @@ def test_twenty_char_tag_is_kept(kite: KiteConnect) -> None:
     order_id = place(kite, tag="A1" * 10)
     [order] = kite.orders()
     assert order["order_id"] == order_id and order["tag"] == "A1" * 10
-    assert order["tags"] == ["A1" * 10]
+    assert order["tags"] == ["A1" * 10, "mktp", "mktp:0.50"]  # Kite's own follow ours
 
 
 def test_ioc_limit_that_cannot_fill_is_cancelled(sandbox: KiteSandbox,
@@ -306,3 +306,65 @@ def test_order_updates_announce_triggers_partial_fills_and_completion(
     assert updates[1]["pending_quantity"] == 2 and updates[1]["unfilled_quantity"] == 2
     # The order book itself never shows UPDATE: it keeps Kite's statuses.
     assert "UPDATE" not in statuses(kite, order_id)
+
+
+def test_protected_market_order_is_held_as_a_limit_at_the_protection_price(
+        sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1500.05")
+    order_id = place(kite, market_protection=2, tag="mkt1")
+    history = kite.order_history(order_id)
+    assert [h["status"] for h in history] == ACCEPTED + ["OPEN", "COMPLETE"]
+    assert history[0]["order_type"] == "MARKET"
+    last = history[-1]
+    # 2% above the last price, on the tick grid and never above the band: 1530.05.
+    assert last["order_type"] == "LIMIT" and last["price"] == 1530.05
+    assert last["average_price"] == 1500.05
+    assert last["tag"] == "mkt1" and last["tags"] == ["mkt1", "mktp", "mktp:2.00"]
+
+
+def test_automatic_protection_follows_the_price_band(sandbox: KiteSandbox,
+                                                     kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1500")  # above 1000: 0.5%
+    sell = place(kite, transaction_type="SELL", product="MIS")
+    assert kite.order_history(sell)[-1]["price"] == 1492.5
+    assert kite.order_history(sell)[-1]["tags"] == ["mktp", "mktp:0.50"]
+    sandbox.set_price("WIPRO", "248.30")
+    buy = place(kite, tradingsymbol="WIPRO", market_protection="1.5")  # a decimal percent
+    assert kite.order_history(buy)[-1]["price"] == 252.0  # 252.0245 down to the tick grid
+    assert kite.order_history(buy)[-1]["tags"][-1] == "mktp:1.50"
+
+
+def test_protected_market_order_fills_partly_and_rests_at_its_limit(
+        sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1500")
+    sandbox.set_liquidity("INFY", 4)  # 4 shares trade at each price
+    order_id = place(kite, quantity=10)
+    order = kite.order_history(order_id)[-1]
+    assert (order["status"], order["filled_quantity"], order["pending_quantity"]) == \
+        ("OPEN", 4, 6)
+    assert order["order_type"] == "LIMIT" and order["price"] == 1507.5
+    sandbox.set_price("INFY", "1510")  # above the protection price: nothing more
+    assert kite.order_history(order_id)[-1]["filled_quantity"] == 4
+    sandbox.set_price("INFY", "1507")
+    assert kite.order_history(order_id)[-1]["filled_quantity"] == 8
+    sandbox.set_liquidity("INFY", None)
+    sandbox.set_price("INFY", "1506")
+    done = kite.order_history(order_id)[-1]
+    assert done["status"] == "COMPLETE" and done["filled_quantity"] == 10
+    assert [t["quantity"] for t in kite.order_trades(order_id)] == [4, 4, 2]
+
+
+def test_protected_sl_m_triggers_then_rests_when_the_price_gaps(sandbox: KiteSandbox,
+                                                                 kite: KiteConnect) -> None:
+    sandbox.set_price("WIPRO", "248.30")
+    order_id = place(kite, tradingsymbol="WIPRO", transaction_type="SELL", order_type="SL-M",
+                     trigger_price=245, product="MIS", market_protection=1)
+    sandbox.set_liquidity("WIPRO", 0)
+    sandbox.set_price("WIPRO", "244.10")  # triggered; nothing trades at this print
+    assert statuses(kite, order_id)[-1] == "OPEN"
+    sandbox.set_liquidity("WIPRO", None)
+    sandbox.set_price("WIPRO", "241.50")  # below the protection price 241.70: no fill
+    assert statuses(kite, order_id)[-1] == "OPEN"
+    sandbox.set_price("WIPRO", "242")
+    history = kite.order_history(order_id)
+    assert history[-1]["status"] == "COMPLETE" and history[-1]["average_price"] == 242

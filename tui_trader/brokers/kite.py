@@ -233,12 +233,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Tags Kite adds on its own: a protected market order's "mktp" and "mktp:<percent>", an
+# auto-sliced order's "autoslice" and "autoslice:<id>". Never one of ours.
+KITE_OWN_TAGS = ("mktp", "autoslice")
+
+
+def _is_kites_own_tag(tag: str) -> bool:
+    return tag.partition(":")[0] in KITE_OWN_TAGS
+
+
 def _order_tag(data: dict[str, Any]) -> str:
     tag = data.get("tag")
     if tag:
         return str(tag)
-    tags = data.get("tags") or []
-    return str(tags[0]) if tags else ""
+    tags = [str(t) for t in data.get("tags") or [] if not _is_kites_own_tag(str(t))]
+    return tags[0] if tags else ""
 
 
 def _has_tag(data: dict[str, Any], tag: str) -> bool:

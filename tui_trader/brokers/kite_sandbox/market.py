@@ -115,6 +115,10 @@ class Market:
         self._by_symbol = {(i.exchange, i.symbol): i for i in self.instruments}
         self._by_token = {i.token: i for i in self.instruments}
         self._state: dict[int, InstrumentState] = {}
+        # Shares that trade at each price print, per instrument (absent: as many as wanted),
+        # and what is left of it at the current print.
+        self._liquidity: dict[int, int] = {}
+        self._available: dict[int, int] = {}
         self._day = self.now().astimezone(IST).date()
         for inst in self.instruments:
             rng = random.Random(f"{config.seed}:{inst.token}")
@@ -211,7 +215,30 @@ class Market:
             self._print(s, rounded, 0 if is_index(s.instrument) else 1)
             return rounded
 
+    def set_liquidity(self, token: int, quantity: int | None) -> None:
+        """At most `quantity` shares trade at each price print from now on (None: any
+        amount), so orders can fill in parts and rest."""
+        with self._lock:
+            if quantity is None:
+                self._liquidity.pop(token, None)
+                self._available.pop(token, None)
+            else:
+                self._liquidity[token] = max(0, int(quantity))
+                self._available[token] = self._liquidity[token]
+
+    def take(self, token: int, wanted: int) -> int:
+        """Take up to `wanted` shares of what trades at the current print; returns how many."""
+        with self._lock:
+            if token not in self._liquidity:
+                return wanted
+            got = min(wanted, self._available.get(token, 0))
+            self._available[token] -= got
+            return got
+
     def _print(self, s: InstrumentState, price: Decimal, qty: int) -> None:
+        token = s.instrument.token
+        if token in self._liquidity:
+            self._available[token] = self._liquidity[token]
         s.last_price = price
         s.high = max(s.high, price)
         s.low = min(s.low, price)

@@ -15,10 +15,19 @@ OPEN update waits for ever, as it would on Kite.
 
 Field errors (bad tag, quantity, missing price...) answer HTTP 400 and create no order, as
 Kite does; risk checks (funds, tick size, stop-loss sanity, market protection) create the
-order and REJECT it with a `status_message`. MARKET orders fill at the last price; LIMIT
-when the last price crosses the limit (at the last price, never worse than the limit); SL
-and SL-M wait for their trigger, then act as LIMIT and MARKET. With partial fills on, each
-matching pass fills at most half the order, so fills arrive over several passes.
+order and REJECT it with a `status_message`.
+
+Market protection: Kite takes MARKET (and SL-M) orders over the API only with
+`market_protection` (-1 for its automatic band, or a percentage up to 100) and holds a
+MARKET order as a LIMIT at the protection price — the last price plus (BUY) or minus
+(SELL) that percentage — tagged `mktp`; what cannot fill within it rests at that limit. A
+protected SL-M gets its protection price when it triggers.
+
+LIMIT orders fill when the last price crosses the limit (at the last price, never worse than
+the limit); an unprotected MARKET order (only with the rejection switched off) at the last
+price; SL and SL-M wait for their trigger, then act as LIMIT and (protected) MARKET. How much
+trades at one price is unlimited unless a test sets the liquidity (shares per price print);
+with partial fills on, each matching pass fills at most half the order.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from tui_trader.domain.universe import ListedInstrument
 from .config import SandboxConfig
 from .errors import InputError, RateLimitError
 from .market import Market, is_index
-from .wire import is_tick_multiple, ist, num
+from .wire import ceil_to_tick, floor_to_tick, is_tick_multiple, ist, num
 
 VARIETIES = ("regular", "amo", "co", "iceberg", "auction")
 SUPPORTED_VARIETIES = ("regular", "amo")
@@ -59,6 +68,13 @@ MARGIN_RATE = {"CNC": Decimal(1), "NRML": Decimal(1), "MTF": Decimal("0.5"),
 
 UNPROTECTED_MARKET = ("Market orders without market protection are not allowed via API. "
                       "Please set market protection or use a Limit order.")
+AUTO_PROTECTION = -1
+# The sandbox's automatic protection band (market_protection=-1): percent of the last price,
+# by the last price. Kite decides its own band "as per exchange rules" and does not publish
+# it for the API; this is a plausible stand-in, kept as data.
+AUTO_PROTECTION_BANDS = ((Decimal(100), Decimal(2)), (Decimal(1000), Decimal(1)),
+                         (None, Decimal("0.5")))
+PROTECTION_TAG = "mktp"
 
 OrderListener = Callable[[str, dict[str, Any]], None]
 FundsCheck = Callable[["Order"], str | None]
@@ -112,7 +128,7 @@ class Order:
     validity_ttl: int | None
     disclosed_quantity: int
     tag: str | None
-    market_protection: int
+    market_protection: Decimal
     algo_id: str | None
     placed_at: datetime
     status: str = "PUT ORDER REQ RECEIVED"
@@ -126,6 +142,10 @@ class Order:
     modified: bool = False
     modifications: int = 0
     triggered: bool = False
+    # Kite's own tags (after the trader's): "mktp" and "mktp:<percent>" on a protected order.
+    system_tags: list[str] = field(default_factory=list)
+    # The protection price of a protected SL-M once triggered: it fills no worse than this.
+    protection_price: Decimal | None = None
     guid: str = field(default_factory=lambda: secrets.token_hex(8))
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -169,10 +189,10 @@ class Order:
             "filled_quantity": self.filled_quantity,
             "pending_quantity": self.pending_quantity,
             "cancelled_quantity": self.cancelled_quantity,
-            "market_protection": self.market_protection,
+            "market_protection": _json_number(self.market_protection),
             "meta": {},
             "tag": self.tag,
-            "tags": [self.tag] if self.tag else [],
+            "tags": ([self.tag] if self.tag else []) + self.system_tags,
             "guid": self.guid,
             "algo_id": self.algo_id,
         }
@@ -217,12 +237,40 @@ def _choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...],
     return value
 
 
-def _market_protection(form: Mapping[str, str], default: int = 0) -> int:
-    value = _int(form, "market_protection", default)
-    assert value is not None
-    if value != -1 and not 0 <= value <= 100:
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _market_protection(form: Mapping[str, str], default: Decimal = Decimal(0)) -> Decimal:
+    """A percentage (a decimal, 0 to 100) or -1 for Kite's automatic protection."""
+    raw = form.get("market_protection")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise InputError(f"Invalid `market_protection`: {raw} (expected decimal).") from None
+    if value != AUTO_PROTECTION and not 0 <= value <= 100:
         raise InputError("Invalid `market_protection`: -1 (auto) or 0 to 100.")
     return value
+
+
+def protection_percent(market_protection: Decimal, last_price: Decimal) -> Decimal:
+    """The percentage a protected order may move from the last price."""
+    if market_protection != AUTO_PROTECTION:
+        return market_protection
+    for up_to, percent in AUTO_PROTECTION_BANDS:
+        if up_to is None or last_price <= up_to:
+            return percent
+    raise AssertionError("the last band is open-ended")
+
+
+def protection_price(buy: bool, last_price: Decimal, percent: Decimal,
+                     tick: Decimal) -> Decimal:
+    """The worst price a protected order accepts: on the tick grid, inside the band."""
+    if buy:
+        return floor_to_tick(last_price * (1 + percent / 100), tick)
+    return max(tick, ceil_to_tick(last_price * (1 - percent / 100), tick))
 
 
 def _check_prices(order_type: str, price: Decimal | None, trigger: Decimal | None) -> None:
@@ -348,7 +396,10 @@ class OrderBook:
             order = self.orders.get(order_id)
             if order is None or order.status != "VALIDATION PENDING":
                 return  # cancelled meanwhile
-            reason = self._risk_reason(order)
+            reason = self._protection_refusal(order)
+            if reason is None:
+                self._protect_market_order(order)
+                reason = self._risk_reason(order)
             if reason is not None:
                 order.cancelled_quantity = 0
                 self._transition(order, "REJECTED", reason)
@@ -359,12 +410,28 @@ class OrderBook:
             self._transition(order, "TRIGGER PENDING" if order.is_stop else "OPEN")
             self._match(order, first_pass=True)
 
-    def _risk_reason(self, order: Order) -> str | None:
-        tick = order.instrument.tick_size
-        ltp = self._market.last_price(order.instrument.token)
+    def _protection_refusal(self, order: Order) -> str | None:
         if (self.reject_unprotected_market and order.order_type in ("MARKET", "SL-M")
                 and order.market_protection == 0):
             return UNPROTECTED_MARKET
+        return None
+
+    def _protect_market_order(self, order: Order) -> None:
+        """Hold a protected MARKET order as a LIMIT at its protection price, as Kite does
+        (the order book then shows LIMIT, the price, and Kite's `mktp` tags)."""
+        if order.order_type != "MARKET" or order.market_protection == 0:
+            return
+        ltp = self._market.last_price(order.instrument.token)
+        percent = protection_percent(order.market_protection, ltp)
+        order.price = protection_price(order.transaction_type == "BUY", ltp, percent,
+                                       order.instrument.tick_size)
+        order.order_type = "LIMIT"
+        order.market_protection = Decimal(0)
+        order.system_tags += [PROTECTION_TAG, f"{PROTECTION_TAG}:{percent:.2f}"]
+
+    def _risk_reason(self, order: Order) -> str | None:
+        tick = order.instrument.tick_size
+        ltp = self._market.last_price(order.instrument.token)
         for name, value in (("price", order.price), ("trigger price", order.trigger_price)):
             if value and not is_tick_multiple(value, tick):
                 return (f"Tick size for this script is {tick}. Kindly enter {name} in the "
@@ -424,6 +491,7 @@ class OrderBook:
             order.validity = validity
             order.disclosed_quantity = min(disclosed, quantity)
             order.market_protection = protection
+            self._protect_market_order(order)
             order.modified = True
             order.modifications += 1
             self._transition(order, "MODIFIED", announce_as=UPDATE)
@@ -470,22 +538,25 @@ class OrderBook:
             if not hit:
                 return
             order.triggered = True
+            if order.order_type == "SL-M" and order.market_protection != 0:
+                percent = protection_percent(order.market_protection, ltp)
+                order.protection_price = protection_price(buy, ltp, percent,
+                                                          order.instrument.tick_size)
             self._transition(order, "OPEN", announce_as="OPEN")
         if order.status != "OPEN":
             return
-        fill_price: Decimal | None
-        if order.order_type in ("MARKET", "SL-M"):
-            fill_price = ltp
-        elif buy:
-            fill_price = ltp if ltp <= order.price else None
-        else:
-            fill_price = ltp if ltp >= order.price else None
+        limit = order.price if order.order_type in ("LIMIT", "SL") else order.protection_price
+        fill_price: Decimal | None = ltp
+        if limit is not None and (ltp > limit if buy else ltp < limit):
+            fill_price = None
         if fill_price is not None:
             pending = order.pending_quantity
             size = pending
             if self.partial_fills and pending > 1:
                 size = min(pending, max(1, order.quantity // 2))
-            self._fill(order, size, fill_price)
+            size = self._market.take(order.instrument.token, size)
+            if size:
+                self._fill(order, size, fill_price)
         if order.status == "OPEN" and order.validity == "IOC" and first_pass:
             order.cancelled_quantity = order.pending_quantity
             self._transition(order, "CANCELLED", "IOC order could not be filled in full.")

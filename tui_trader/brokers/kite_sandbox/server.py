@@ -322,6 +322,11 @@ class KiteSandbox:
     def set_partial_fills(self, on: bool) -> None:
         self.state.book.partial_fills = on
 
+    def set_liquidity(self, symbol: str, quantity: int | None) -> None:
+        """At most `quantity` shares of `symbol` trade at each price print (None: any
+        amount): orders then fill in parts and rest until the price prints again."""
+        self.state.market.set_liquidity(self._instrument(symbol).token, quantity)
+
     def set_reject_unprotected_market(self, on: bool) -> None:
         self.state.book.reject_unprotected_market = on
 
