@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -133,6 +136,31 @@ def test_serve_forever_stops_on_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_kite_sandbox_command_runs_on_the_simulated_clock() -> None:
+    env = {**os.environ, "TUI_TRADER_CLOCK_START": "2026-01-11T07:17:00+05:30"}  # a Sunday
+    tool = Path(sys.executable).with_name("tui-trader")
+    proc = subprocess.Popen([str(tool), "kite-sandbox", "--port", "0", "--api-key", API_KEY,
+                             "--api-secret", "clisecret"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.split("listening on ")[1].split()[0]
+        login_url = f"{url}/connect/login?api_key={API_KEY}&v=3"
+        location = requests.get(login_url, allow_redirects=False, timeout=5).headers["Location"]
+        kite = KiteConnect(API_KEY, root=url)
+        kite.generate_session(parse_qs(urlsplit(location).query)["request_token"][0],
+                              "clisecret")
+        with pytest.raises(InputException, match="Markets are closed"):
+            kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+        amo = kite.place_order("amo", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+        [order] = kite.order_history(amo)
+        assert order["order_timestamp"].strftime("%Y-%m-%d %H:%M") == "2026-01-11 07:17"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
 
 
 def test_start_twice_and_stop_twice(sandbox: KiteSandbox) -> None:

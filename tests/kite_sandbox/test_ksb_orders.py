@@ -224,9 +224,6 @@ def test_ioc_limit_that_cannot_fill_is_cancelled(sandbox: KiteSandbox,
     assert statuses(kite, order_id)[-1] == "CANCELLED"
 
 
-def test_amo_starts_with_amo_status(kite: KiteConnect) -> None:
-    order_id = place(kite, variety="amo", order_type="LIMIT", price=1000)
-    assert statuses(kite, order_id)[0] == "AMO REQ RECEIVED"
 
 
 def test_partial_fills(sandbox: KiteSandbox, kite: KiteConnect,

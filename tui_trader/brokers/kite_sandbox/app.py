@@ -77,6 +77,7 @@ async def kite_middleware(request: web.Request, handler: Handler) -> web.StreamR
             request[RECEIVED] = received
         if not path.startswith(UNVERSIONED) and request.headers.get("X-Kite-Version") != "3":
             raise InputError("Missing or invalid `X-Kite-Version` header: expected 3.")
+        state.catch_up()  # the clock may have moved on since the last request
         bucket = bucket_for(request.method, path)
         if bucket is not None:
             key = _api_key_of(request) or request.remote or "anonymous"

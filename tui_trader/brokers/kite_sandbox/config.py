@@ -1,4 +1,5 @@
-"""Sandbox configuration: credentials, the injected clock, feed cadence and Kite's limits.
+"""Sandbox configuration: credentials, the injected clock and calendar, feed cadence and
+Kite's limits.
 
 Kite's rate limits change from time to time, so they live here as data, never as constants
 inside the routes.
@@ -9,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tui_trader.domain.calendar import NseCalendar
 from tui_trader.domain.clock import Clock, SystemClock
+
+_SHARED_CALENDAR = NseCalendar()  # loads exchange-calendars once, on first use
+
+
+def _calendar() -> NseCalendar:
+    return _SHARED_CALENDAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,8 @@ class SandboxConfig:
     email: str = "sandbox@example.invalid"
     seed: int = 1
     clock: Clock = field(default_factory=SystemClock)
+    # Trading days and session hours (holidays, special sessions): NSE's.
+    calendar: NseCalendar = field(default_factory=_calendar)
     # Feed cadence (real seconds): a tick to every subscriber each interval, and a 1-byte
     # heartbeat each heartbeat interval.
     tick_interval_s: float = 0.2

@@ -5,8 +5,9 @@ tick-size rounded),
 one `random.Random` per instrument seeded from (seed, token), so a run is reproducible step
 by step. Historical candles come from a separate, stateless function of time (layered value
 noise around the reference price): any window of candles is the same whichever range a
-request asks for, without walking from an epoch. Both stay within NSE session hours on
-weekdays; exchange holidays are not modelled.
+request asks for, without walking from an epoch. Live prices move only while the
+exchange is in session (`TradingHours`); candles stay within NSE session hours on
+weekdays (candles ignore exchange holidays).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tui_trader.domain.universe import ALL_INSTRUMENTS, ListedInstrument
 
 from .config import SandboxConfig
 from .errors import InputError
+from .hours import TradingHours
 from .wire import ist, num, round_to_tick
 
 INSTRUMENTS_HEADER = (
@@ -111,6 +113,7 @@ class Market:
     def __init__(self, config: SandboxConfig, lock: threading.RLock | None = None) -> None:
         self._config = config
         self._lock = lock or threading.RLock()
+        self._hours = TradingHours(config.calendar)
         self.instruments: tuple[ListedInstrument, ...] = ALL_INSTRUMENTS
         self._by_symbol = {(i.exchange, i.symbol): i for i in self.instruments}
         self._by_token = {i.token: i for i in self.instruments}
@@ -186,8 +189,8 @@ class Market:
         sigma = self._config.volatility * math.sqrt(max(dt, 0.0) / 60.0)
         with self._lock:
             self._roll_day()
-        if sigma <= 0:
-            return []
+        if sigma <= 0 or not self._hours.is_matching(self.now()):
+            return []  # nothing trades outside the session
         moved: list[int] = []
         with self._lock:
             for token, s in self._state.items():

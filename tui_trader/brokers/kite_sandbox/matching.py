@@ -7,6 +7,12 @@ in the order's history:
                                                  -> OPEN PENDING -> OPEN | TRIGGER PENDING
     TRIGGER PENDING -> OPEN (triggered) ; OPEN -> COMPLETE | CANCELLED (via CANCEL PENDING)
     modify: MODIFY VALIDATION PENDING -> MODIFY PENDING -> MODIFIED -> OPEN | TRIGGER PENDING
+    AMO: AMO REQ RECEIVED (waits for its release) -> VALIDATION PENDING -> ... as above
+    expiry: OPEN | TRIGGER PENDING -> CANCELLED (DAY at the close, TTL after its minutes)
+
+When orders are taken, matched and expire is `TradingHours`' to say; `catch_up` applies
+what the clock says happened (AMOs released, validity ended, the open reached) and runs
+before every request and on every feed cycle.
 
 Listeners (the ticker) hear only what Kite announces as an order update: completion,
 cancellation, rejection, a trigger, and — with status UPDATE — a modification or a partial
@@ -37,7 +43,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -46,6 +52,7 @@ from tui_trader.domain.universe import ListedInstrument
 
 from .config import SandboxConfig
 from .errors import InputError, RateLimitError
+from .hours import AMO_OUTSIDE_WINDOW, MARKETS_CLOSED, PRE_OPEN_ONLY_DAY_ORDERS, TradingHours
 from .market import Market, is_index
 from .wire import ceil_to_tick, floor_to_tick, is_tick_multiple, ist, num
 
@@ -58,10 +65,12 @@ TRANSACTION_TYPES = ("BUY", "SELL")
 TAG_RE = re.compile(r"^[A-Za-z0-9]{1,20}$")
 
 TERMINAL = frozenset({"COMPLETE", "CANCELLED", "REJECTED"})
+AMO_WAITING = "AMO REQ RECEIVED"
+WORKING = frozenset({"OPEN", "TRIGGER PENDING"})  # at the exchange
 # The status Kite's order updates (postbacks and the ticker) give a modification or a
 # partial fill of a working order.
 UPDATE = "UPDATE"
-MODIFIABLE = frozenset({"OPEN", "TRIGGER PENDING"})
+MODIFIABLE = WORKING | {AMO_WAITING}
 # Margin blocked per rupee of exposure: delivery pays in full, intraday gets 5x leverage.
 MARGIN_RATE = {"CNC": Decimal(1), "NRML": Decimal(1), "MTF": Decimal("0.5"),
                "MIS": Decimal("0.2")}
@@ -131,6 +140,9 @@ class Order:
     market_protection: Decimal
     algo_id: str | None
     placed_at: datetime
+    release_at: datetime | None = None  # an AMO: when it reaches the exchange
+    accepted_at: datetime | None = None  # when the exchange took it
+    expires_at: datetime | None = None  # the end of its validity (DAY: the close)
     status: str = "PUT ORDER REQ RECEIVED"
     status_message: str | None = None
     exchange_order_id: str | None = None
@@ -293,6 +305,8 @@ class OrderBook:
         self.partial_fills = config.partial_fills
         self.reject_unprotected_market = config.reject_unprotected_market
         self.funds_check: FundsCheck | None = None
+        self._hours = TradingHours(config.calendar)
+        self._matching_at_last_look = False
         self._listeners: list[OrderListener] = []
         self._seq = 0
         self._trade_seq = 0
@@ -373,6 +387,7 @@ class OrderBook:
                 raise InputError("Invalid `tag`: alphanumeric, at most 20 characters.")
             protection = _market_protection(form)
             now = self._now()
+            self._check_hours(variety, order_type, validity, now)
             order = Order(
                 order_id=self._next_order_id(now), user_id=user_id, variety=variety,
                 instrument=instrument, transaction_type=side, quantity=quantity,
@@ -385,10 +400,29 @@ class OrderBook:
                 algo_id=form.get("algo_id") or None, placed_at=now,
             )
             self.orders[order.order_id] = order
-            first = "AMO REQ RECEIVED" if variety == "amo" else "PUT ORDER REQ RECEIVED"
-            self._transition(order, first)
+            if variety == "amo":
+                order.release_at = self._amo_release(order, now)
+                self._transition(order, AMO_WAITING)  # waits: see catch_up
+                return order
+            self._transition(order, "PUT ORDER REQ RECEIVED")
             self._transition(order, "VALIDATION PENDING")
             return order
+
+    def _check_hours(self, variety: str, order_type: str, validity: str,
+                     now: datetime) -> None:
+        hours = self._hours
+        if variety == "amo":
+            if not hours.takes_amo(now):
+                raise InputError(AMO_OUTSIDE_WINDOW)
+        elif not hours.takes_regular(now):
+            raise InputError(MARKETS_CLOSED)
+        elif hours.in_pre_open(now) and (order_type not in ("LIMIT", "MARKET")
+                                         or validity != "DAY"):
+            raise InputError(PRE_OPEN_ONLY_DAY_ORDERS)
+
+    def _amo_release(self, order: Order, now: datetime) -> datetime:
+        at_open = order.is_stop or order.validity == "IOC"
+        return self._hours.amo_release(now, at_open)
 
     def accept(self, order_id: str) -> None:
         """Risk checks, then hand the order to the 'exchange' and try to match it."""
@@ -405,10 +439,51 @@ class OrderBook:
                 self._transition(order, "REJECTED", reason)
                 return
             order.exchange_order_id = "1100000" + order.order_id[-9:]
-            order.exchange_timestamp = self._now()
+            order.exchange_timestamp = order.accepted_at = self._now()
+            self._set_expiry(order)
             self._transition(order, "OPEN PENDING")
             self._transition(order, "TRIGGER PENDING" if order.is_stop else "OPEN")
             self._match(order, first_pass=True)
+
+    def _set_expiry(self, order: Order) -> None:
+        start = order.accepted_at or self._now()
+        order.expires_at = self._hours.close_after(start)
+        if order.validity == "TTL" and order.validity_ttl:
+            order.expires_at = min(order.expires_at,
+                                   start + timedelta(minutes=order.validity_ttl))
+
+    def catch_up(self) -> None:
+        """Apply what the clock says has happened since the last look: AMOs due reach the
+        exchange, orders whose validity ended expire, and at the open the orders taken in
+        the pre-open start matching."""
+        with self._lock:
+            now = self._now()
+            for order in list(self.orders.values()):
+                if order.status == AMO_WAITING and order.release_at is not None \
+                        and order.release_at <= now:
+                    self._transition(order, "VALIDATION PENDING")
+                    self.accept(order.order_id)
+            for order in list(self.orders.values()):
+                if order.status in WORKING and order.expires_at is not None \
+                        and order.expires_at <= now:
+                    self._expire(order)
+            matching = self._hours.is_matching(now)
+            if matching and not self._matching_at_last_look:
+                self.match_all()
+            self._matching_at_last_look = matching
+
+    def _expire(self, order: Order) -> None:
+        order.cancelled_quantity = order.quantity - order.filled_quantity
+        if order.validity == "TTL":
+            why = (f"Cancelled by the exchange: the order's TTL validity of "
+                   f"{order.validity_ttl} minutes ended.")
+        else:
+            why = "Cancelled by the exchange at the close: a DAY order ends with the session."
+        self._transition(order, "CANCELLED", why)
+
+    def _check_amo_window(self, order: Order, what: str) -> None:
+        if order.status == AMO_WAITING and not self._hours.takes_amo(self._now()):
+            raise InputError(f"This AMO cannot be {what} now. " + AMO_OUTSIDE_WINDOW)
 
     def _protection_refusal(self, order: Order) -> str | None:
         if (self.reject_unprotected_market and order.order_type in ("MARKET", "SL-M")
@@ -458,6 +533,7 @@ class OrderBook:
             order = self._get(order_id)
             if order.status not in MODIFIABLE:
                 raise InputError(f"Order cannot be modified as it is {order.status}.")
+            self._check_amo_window(order, "modified")
             if order.modifications >= self._config.rate_limits.modifications_per_order:
                 raise RateLimitError("Maximum allowed order modifications exceeded.")
             order_type = _choice(form, "order_type", ORDER_TYPES, order.order_type)
@@ -482,6 +558,7 @@ class OrderBook:
             if (self.reject_unprotected_market and order_type in ("MARKET", "SL-M")
                     and protection == 0):
                 raise InputError(UNPROTECTED_MARKET)
+            waiting_amo = order.status == AMO_WAITING
             self._transition(order, "MODIFY VALIDATION PENDING")
             self._transition(order, "MODIFY PENDING")
             order.order_type = order_type
@@ -495,6 +572,11 @@ class OrderBook:
             order.modified = True
             order.modifications += 1
             self._transition(order, "MODIFIED", announce_as=UPDATE)
+            if waiting_amo:
+                order.release_at = self._amo_release(order, self._now())
+                self._transition(order, AMO_WAITING)
+                return order
+            self._set_expiry(order)
             waiting = order.is_stop and not order.triggered
             self._transition(order, "TRIGGER PENDING" if waiting else "OPEN")
             self._match(order)
@@ -505,6 +587,7 @@ class OrderBook:
             order = self._get(order_id)
             if order.status in TERMINAL:
                 raise InputError(f"Order cannot be cancelled as it is {order.status}.")
+            self._check_amo_window(order, "cancelled")
             self._transition(order, "CANCEL PENDING")
             order.cancelled_quantity = order.quantity - order.filled_quantity
             self._transition(order, "CANCELLED")
@@ -521,16 +604,18 @@ class OrderBook:
     def match_all(self) -> None:
         with self._lock:
             for order in list(self.orders.values()):
-                if order.status in MODIFIABLE:
+                if order.status in WORKING:
                     self._match(order)
 
     def match_token(self, token: int) -> None:
         with self._lock:
             for order in list(self.orders.values()):
-                if order.status in MODIFIABLE and order.instrument.token == token:
+                if order.status in WORKING and order.instrument.token == token:
                     self._match(order)
 
     def _match(self, order: Order, first_pass: bool = False) -> None:
+        if not self._hours.is_matching(self._now()):
+            return  # the exchange matches only in the session (pre-open orders wait)
         ltp = self._market.last_price(order.instrument.token)
         buy = order.transaction_type == "BUY"
         if order.status == "TRIGGER PENDING":
