@@ -20,6 +20,7 @@ from tui_trader.domain.clock import ensure_utc
 
 from .config import SandboxConfig
 from .errors import InputError, KiteError
+from .hours import TradingHours
 from .market import Market
 from .matching import OrderBook
 from .wire import ist, num
@@ -64,6 +65,7 @@ class GttBook:
         self._market = market
         self._book = book
         self._lock = lock
+        self._hours = TradingHours(config.calendar)
         self._gtts: dict[int, Gtt] = {}
         self._seq = 100_000
 
@@ -160,7 +162,10 @@ class GttBook:
             return trigger_id
 
     def check(self) -> None:
-        """Fire every active trigger whose condition the current price meets."""
+        """Fire every active trigger whose condition the current price meets (triggers are
+        watched only while the exchange is in session)."""
+        if not self._hours.is_matching(self._now()):
+            return
         with self._lock:
             for gtt in self._gtts.values():
                 if gtt.status != "active":
