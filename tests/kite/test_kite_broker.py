@@ -77,7 +77,7 @@ def test_limit_order_rests_then_modify_fills(sandbox: KiteSandbox, broker: KiteB
 
 
 def test_limit_order_cancelled(broker: KiteBroker) -> None:
-    order = broker.place_order(req("LMT2", "LIMIT", price="1000"))
+    order = broker.place_order(req("LMT2", "LIMIT", price="1300"))
     cancelled = broker.cancel_order(order.broker_order_id)
     assert cancelled.status is OrderStatus.CANCELLED and cancelled.is_final
     history = broker.order_history(order.broker_order_id)
@@ -162,7 +162,7 @@ def test_kites_own_tags_are_not_taken_for_ours(broker: KiteBroker) -> None:
 
 def test_reads(sandbox: KiteSandbox, broker: KiteBroker) -> None:
     assert broker.funds() == Decimal("1000000")
-    a = broker.place_order(req("READA", "LIMIT", price="1000"))
+    a = broker.place_order(req("READA", "LIMIT", price="1300"))
     b = broker.place_order(req("READB"))
     assert [o.broker_order_id for o in broker.orders()] == [a.broker_order_id,
                                                             b.broker_order_id]
@@ -241,10 +241,10 @@ def test_server_429_on_place_is_not_placed(make_sandbox: Callable[..., KiteSandb
                                            make_broker: Callable[..., KiteBroker]) -> None:
     sandbox = make_sandbox(rate_limits=RateLimits(orders_per_s=1000, orders_per_min=2))
     broker = make_broker(sandbox, sleep=lambda s: None)
-    broker.place_order(req("RL1", "LIMIT", price="1000"))
-    broker.place_order(req("RL2", "LIMIT", price="1000"))
+    broker.place_order(req("RL1", "LIMIT", price="1300"))
+    broker.place_order(req("RL2", "LIMIT", price="1300"))
     with pytest.raises(BrokerUnavailable) as info:
-        broker.place_order(req("RL3", "LIMIT", price="1000"))
+        broker.place_order(req("RL3", "LIMIT", price="1300"))
     assert not isinstance(info.value, OutcomeUnknown)
     assert "429" in info.value.message and "not placed" in info.value.message
     assert [r.http_status for r in sandbox.received_orders] == [200, 200, 429]
@@ -254,21 +254,21 @@ def test_server_429_on_place_is_not_placed(make_sandbox: Callable[..., KiteSandb
 def test_token_lapse_at_six_ist(sandbox: KiteSandbox, clock: FrozenClock,
                                 make_broker: Callable[..., KiteBroker]) -> None:
     broker = make_broker(sandbox)
-    broker.place_order(req("DAY1", "LIMIT", price="1000"))
+    broker.place_order(req("DAY1", "LIMIT", price="1300"))
     # Tuesday 05:59:59 IST: still valid; 06:00: lapsed at the server.
     clock.set(datetime(2026, 1, 13, 5, 59, 59, tzinfo=IST))
     assert broker.funds() > 0
     clock.set(datetime(2026, 1, 13, 6, 0, 0, tzinfo=IST))
     sent = len(sandbox.received_orders)
     with pytest.raises(TokenExpired) as info:
-        broker.place_order(req("DAY2", "LIMIT", price="1000"))
+        broker.place_order(req("DAY2", "LIMIT", price="1300"))
     assert info.value.message == TOKEN_EXPIRED_MESSAGE
     assert len(sandbox.received_orders) == sent + 1
     calls = broker.requests_sent
     # No retry loop: later calls fail fast without touching Kite.
     for _ in range(3):
         with pytest.raises(TokenExpired):
-            broker.place_order(req("DAY3", "LIMIT", price="1000"))
+            broker.place_order(req("DAY3", "LIMIT", price="1300"))
         with pytest.raises(TokenExpired):
             broker.orders_by_tag("DAY2")
     assert broker.requests_sent == calls and len(sandbox.received_orders) == sent + 1
@@ -307,7 +307,7 @@ def test_placed_order_survives_a_failed_snapshot_read(
         sandbox: KiteSandbox, make_broker: Callable[..., KiteBroker]) -> None:
     broker = make_broker(sandbox, read_retries=0)
     sandbox.fail_next(1, status=503, path_prefix="/orders/26")  # GET /orders/{id} only
-    order = broker.place_order(req("SNAP1", "LIMIT", price="1000"))
+    order = broker.place_order(req("SNAP1", "LIMIT", price="1300"))
     assert order.status is OrderStatus.PENDING and order.client_tag == "SNAP1"
     assert order.broker_order_id == sandbox.received_orders[-1].order_id
     assert broker.get_order(order.broker_order_id).status is OrderStatus.OPEN

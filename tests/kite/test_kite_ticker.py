@@ -209,9 +209,9 @@ def test_order_updates_reach_broker_listeners(env: FeedEnv) -> None:
     try:
         order = broker.place_order(OrderRequest(client_tag="TICKUPD1", symbol="INFY",
                                                 side="BUY", kind="LIMIT", quantity=1,
-                                                price=Decimal("1000")))
+                                                price=Decimal("1300")))
         assert order.status is OrderStatus.OPEN  # from the placement's own answer
-        broker.modify_order(order.broker_order_id, price=Decimal("1000.50"))
+        broker.modify_order(order.broker_order_id, price=Decimal("1300.50"))
         broker.cancel_order(order.broker_order_id)
         updates: list[BrokerOrder] = []
         deadline = time.monotonic() + 5
@@ -222,7 +222,7 @@ def test_order_updates_reach_broker_listeners(env: FeedEnv) -> None:
             updates.append(update)
         # No update for the placement; the modification (Kite's UPDATE) is still working.
         assert [u.status for u in updates] == [OrderStatus.OPEN, OrderStatus.CANCELLED]
-        assert updates[0].price == Decimal("1000.5") and updates[0].raw["status"] == "UPDATE"
+        assert updates[0].price == Decimal("1300.5") and updates[0].raw["status"] == "UPDATE"
     finally:
         env.feed.on_order_update = env.orders.put
         broker.close()

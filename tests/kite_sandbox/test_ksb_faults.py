@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +19,7 @@ import requests
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import DataException, InputException, NetworkException
 
-from tui_trader.brokers.kite_sandbox import KiteSandbox, RateLimits, ReceivedOrder
+from tui_trader.brokers.kite_sandbox import HoldingSeed, KiteSandbox, RateLimits, ReceivedOrder
 
 from .conftest import API_KEY, login
 
@@ -36,9 +38,9 @@ def test_order_rate_limits(make_sandbox: Callable[..., KiteSandbox]) -> None:
     sandbox = make_sandbox(rate_limits=RateLimits(orders_per_s=100, orders_per_min=2))
     kite = login(sandbox)
     for _ in range(2):
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
     with pytest.raises(NetworkException) as info:
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
     assert info.value.code == 429
     assert len(kite.orders()) == 2
     assert [r.http_status for r in sandbox.received_orders] == [200, 200, 429]
@@ -48,12 +50,12 @@ def test_timeout_fault_order_still_exists(sandbox: KiteSandbox) -> None:
     kite = login(sandbox, timeout=2)
     sandbox.timeout_next_orders(1, delay_s=5)
     with pytest.raises(requests.exceptions.Timeout):
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000,
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300,
                          tag="retry1")
     [order] = kite.orders()
     assert order["tag"] == "retry1" and order["status"] == "OPEN"
     # Only the next n are delayed.
-    assert kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+    assert kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
 
 
 def test_fail_next_serves_html_5xx(sandbox: KiteSandbox, kite: KiteConnect) -> None:
@@ -79,10 +81,10 @@ def test_received_orders_and_hook(sandbox: KiteSandbox, kite: KiteConnect) -> No
     seen: queue.Queue[ReceivedOrder] = queue.Queue()
     sandbox.on_order_received = seen.put
     before = time.perf_counter_ns()
-    ids = [kite.place_order("regular", "NSE", "INFY", "BUY", q, "CNC", "LIMIT", price=1000)
+    ids = [kite.place_order("regular", "NSE", "INFY", "BUY", q, "CNC", "LIMIT", price=1300)
            for q in (1, 2)]
     with pytest.raises(InputException):
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000,
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300,
                          tag="x" * 21)
     received = sandbox.received_orders
     assert [r.params["quantity"] for r in received] == ["1", "2", "1"]
@@ -93,7 +95,9 @@ def test_received_orders_and_hook(sandbox: KiteSandbox, kite: KiteConnect) -> No
     assert seen.get(timeout=1).params["quantity"] == "1"
 
 
-def test_gtt_crud_and_trigger(sandbox: KiteSandbox, kite: KiteConnect) -> None:
+def test_gtt_crud_and_trigger(make_sandbox: Callable[..., KiteSandbox]) -> None:
+    sandbox = make_sandbox(holdings=(HoldingSeed("INFY", 2, Decimal("1400")),))
+    kite = login(sandbox)
     sandbox.set_price("INFY", "1520.40")
     leg = {"transaction_type": "SELL", "quantity": 2, "order_type": "LIMIT",
            "product": "CNC", "price": 1600}
@@ -107,7 +111,17 @@ def test_gtt_crud_and_trigger(sandbox: KiteSandbox, kite: KiteConnect) -> None:
     sandbox.set_price("INFY", "1591")
     fired = kite.get_gtt(trigger_id)
     assert fired["status"] == "triggered"
-    order_id = fired["orders"][0]["result"]["order_result"]["order_id"]
+    result = fired["orders"][0]["result"]
+    order_id = result["order_result"]["order_id"]
+    assert result["order_result"]["status"] == "success"
+    # What Kite records of the order it placed, and when, at what price it fired.
+    assert {k: result[k] for k in ("account_id", "exchange", "tradingsymbol", "validity",
+                                   "product", "order_type", "transaction_type", "quantity",
+                                   "price", "triggered_at", "timestamp")} == {
+        "account_id": "SB1234", "exchange": "NSE", "tradingsymbol": "INFY", "validity": "DAY",
+        "product": "CNC", "order_type": "LIMIT", "transaction_type": "SELL", "quantity": 2,
+        "price": 1590, "triggered_at": 1591, "timestamp": "2026-01-12 10:00:00"}
+    assert json.loads(result["meta"]) == {"app_id": 0, "gtt": trigger_id}
     [order] = [o for o in kite.orders() if o["order_id"] == order_id]
     assert order["transaction_type"] == "SELL" and order["status"] == "COMPLETE"
     oco = kite.place_gtt("two-leg", "INFY", "NSE", [1500, 1700], 1591,
@@ -117,6 +131,22 @@ def test_gtt_crud_and_trigger(sandbox: KiteSandbox, kite: KiteConnect) -> None:
         trigger_id: "triggered", oco["trigger_id"]: "deleted"}
     with pytest.raises(InputException):
         kite.get_gtt(999)
+
+
+def test_gtt_sell_without_the_shares_fails_when_it_fires(sandbox: KiteSandbox,
+                                                         kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1520.40")
+    leg = {"transaction_type": "SELL", "quantity": 2, "order_type": "LIMIT",
+           "product": "CNC", "price": 1400}
+    trigger_id = kite.place_gtt("single", "INFY", "NSE", [1450], 1520.40, [leg])["trigger_id"]
+    sandbox.set_price("INFY", "1449")
+    fired = kite.get_gtt(trigger_id)
+    assert fired["status"] == "triggered"
+    assert fired["orders"][0]["result"]["order_result"] == {
+        "status": "failed", "order_id": "",
+        "rejection_reason": "Insufficient stock holding or there are pending sell orders for "
+                            "this stock. Check the orderbook."}
+    assert kite.orders() == []  # no order came of it
 
 
 def test_serve_forever_stops_on_ctrl_c() -> None:
@@ -154,8 +184,8 @@ def test_the_kite_sandbox_command_runs_on_the_simulated_clock() -> None:
         kite.generate_session(parse_qs(urlsplit(location).query)["request_token"][0],
                               "clisecret")
         with pytest.raises(InputException, match="Markets are closed"):
-            kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
-        amo = kite.place_order("amo", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+            kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
+        amo = kite.place_order("amo", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
         [order] = kite.order_history(amo)
         assert order["order_timestamp"].strftime("%Y-%m-%d %H:%M") == "2026-01-11 07:17"
     finally:

@@ -142,7 +142,7 @@ def test_pre_open_takes_day_orders_and_matches_from_the_open(sandbox: KiteSandbo
 def test_day_order_expires_at_the_close(sandbox: KiteSandbox, clock: FrozenClock,
                                         order_events: OrderEvents) -> None:
     kite = login(sandbox)
-    order_id = limit(kite, price=1000)
+    order_id = limit(kite, price=1300)
     clock.set(at(MONDAY, 15, 29, 59))
     assert last(kite, order_id)["status"] == "OPEN"
     clock.set(at(MONDAY, 15, 30))

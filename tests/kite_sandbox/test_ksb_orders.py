@@ -141,7 +141,7 @@ def test_off_tick_price_is_rejected(kite: KiteConnect) -> None:
 
 
 def test_cancel_open_order(kite: KiteConnect) -> None:
-    order_id = place(kite, order_type="LIMIT", price=1000, quantity=4)
+    order_id = place(kite, order_type="LIMIT", price=1300, quantity=4)
     assert kite.cancel_order("regular", order_id) == order_id
     history = kite.order_history(order_id)
     assert [h["status"] for h in history] == ACCEPTED + ["OPEN", "CANCEL PENDING", "CANCELLED"]
@@ -172,7 +172,7 @@ def test_modification_cap_is_429(make_sandbox: Callable[..., KiteSandbox]) -> No
         *(limits.quote_per_s, limits.historical_per_s, limits.orders_per_s,
           limits.other_per_s, limits.orders_per_min, limits.orders_per_day), 2))
     kite = login(sandbox)
-    order_id = place(kite, order_type="LIMIT", price=1000)
+    order_id = place(kite, order_type="LIMIT", price=1300)
     kite.modify_order("regular", order_id, price=1001)
     kite.modify_order("regular", order_id, price=1002)
     with pytest.raises(NetworkException) as info:
@@ -365,3 +365,47 @@ def test_protected_sl_m_triggers_then_rests_when_the_price_gaps(sandbox: KiteSan
     sandbox.set_price("WIPRO", "242")
     history = kite.order_history(order_id)
     assert history[-1]["status"] == "COMPLETE" and history[-1]["average_price"] == 242
+
+
+def test_prices_beyond_the_circuit_limits_are_rejected(sandbox: KiteSandbox,
+                                                       kite: KiteConnect) -> None:
+    quote = kite.quote("NSE:INFY")["NSE:INFY"]
+    lower, upper = quote["lower_circuit_limit"], quote["upper_circuit_limit"]
+    assert (lower, upper) == (1216.3, 1824.5)  # 20% either side of the previous close
+    below = kite.order_history(place(kite, order_type="LIMIT", price="1216.25"))[-1]
+    assert below["status"] == "REJECTED"
+    assert below["status_message"] == ("Your order price is lower than the current lower "
+                                       "circuit limit of 1216.30. Place an order within the "
+                                       "daily range.")
+    above = kite.order_history(place(kite, transaction_type="SELL", product="MIS",
+                                     order_type="LIMIT", price="1824.55"))[-1]
+    assert above["status"] == "REJECTED"
+    assert "higher than the current upper circuit limit of 1824.50" in above["status_message"]
+    stop = kite.order_history(place(kite, order_type="SL-M", trigger_price=1830))[-1]
+    assert stop["status"] == "REJECTED" and "upper circuit" in stop["status_message"]
+    assert statuses(kite, place(kite, order_type="LIMIT", price="1216.30"))[-1] == "OPEN"
+    # A protected market order's limit stays inside the band.
+    sandbox.set_price("INFY", "1822")
+    capped = kite.order_history(place(kite, product="MIS", quantity=1))[-1]
+    assert capped["price"] == 1824.5 and capped["status"] == "COMPLETE"
+
+
+def test_cnc_sell_needs_the_shares(make_sandbox: Callable[..., KiteSandbox]) -> None:
+    sandbox = make_sandbox(holdings=(HoldingSeed("TCS", 3, Decimal("3000")),))
+    kite = login(sandbox)
+    short = kite.order_history(place(kite, transaction_type="SELL", quantity=1))[-1]
+    assert short["status"] == "REJECTED"
+    assert short["status_message"] == ("Insufficient stock holding or there are pending sell "
+                                       "orders for this stock. Check the orderbook.")
+    tcs = {"tradingsymbol": "TCS", "transaction_type": "SELL"}
+    assert statuses(kite, place(kite, **tcs, quantity=4))[-1] == "REJECTED"
+    resting = place(kite, **tcs, quantity=2, order_type="LIMIT", price=3500)
+    assert statuses(kite, resting)[-1] == "OPEN"
+    # Two of the three are already on their way out in the resting sell.
+    assert statuses(kite, place(kite, **tcs, quantity=2))[-1] == "REJECTED"
+    assert statuses(kite, place(kite, **tcs, quantity=1))[-1] == "COMPLETE"
+    # Shares bought today for delivery can be sold today; intraday shorts need no shares.
+    assert statuses(kite, place(kite, quantity=2))[-1] == "COMPLETE"
+    assert statuses(kite, place(kite, transaction_type="SELL", quantity=2))[-1] == "COMPLETE"
+    assert statuses(kite, place(kite, tradingsymbol="SBIN", transaction_type="SELL",
+                                product="MIS"))[-1] == "COMPLETE"

@@ -76,6 +76,8 @@ class SandboxConfig:
     request_token_ttl_s: float = 300.0
     opening_cash: Decimal = Decimal("1000000")
     holdings: tuple[HoldingSeed, ...] = ()
+    # The daily price band (circuit limits) either side of the previous close.
+    circuit_band: Decimal = Decimal("0.2")
     partial_fills: bool = False
     # From April 2026 Kite rejects MARKET and SL-M orders without market protection.
     reject_unprotected_market: bool = True

@@ -172,6 +172,15 @@ class Market:
                 s.sell_quantity, tuple(s.buy_depth), tuple(s.sell_depth), self.now(),
             )
 
+    def circuit_limits(self, token: int) -> tuple[Decimal, Decimal]:
+        """(lower, upper): the day's price band around the previous close, on the tick grid."""
+        with self._lock:
+            s = self._state[token]
+            band = s.prev_close * self._config.circuit_band
+            tick = s.instrument.tick_size
+            return (max(tick, round_to_tick(s.prev_close - band, tick)),
+                    round_to_tick(s.prev_close + band, tick))
+
     def _roll_day(self) -> None:
         """On a new IST day yesterday's last price becomes the close and the day restarts."""
         today = self.now().astimezone(IST).date()
@@ -281,8 +290,7 @@ class Market:
                 "close": num(q.prev_close)}
         if kind == "ohlc":
             return {"instrument_token": q.token, "last_price": num(q.last_price), "ohlc": ohlc}
-        tick = q.instrument.tick_size
-        band = q.prev_close * Decimal("0.2")
+        lower, upper = self.circuit_limits(token)
         return {
             "instrument_token": q.token,
             "timestamp": ist(q.timestamp),
@@ -297,8 +305,8 @@ class Market:
             "oi_day_high": 0,
             "oi_day_low": 0,
             "net_change": num(q.last_price - q.prev_close),
-            "lower_circuit_limit": num(round_to_tick(q.prev_close - band, tick)),
-            "upper_circuit_limit": num(round_to_tick(q.prev_close + band, tick)),
+            "lower_circuit_limit": num(lower),
+            "upper_circuit_limit": num(upper),
             "ohlc": ohlc,
             "depth": {
                 "buy": _depth(q.buy_depth),

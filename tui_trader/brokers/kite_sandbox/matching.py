@@ -19,9 +19,10 @@ cancellation, rejection, a trigger, and — with status UPDATE — a modificatio
 fill. Placement and the interim states are never announced, so a client that waits for an
 OPEN update waits for ever, as it would on Kite.
 
-Field errors (bad tag, quantity, missing price...) answer HTTP 400 and create no order, as
-Kite does; risk checks (funds, tick size, stop-loss sanity, market protection) create the
-order and REJECT it with a `status_message`.
+Field errors (bad tag, quantity, missing price...) and orders outside market hours answer
+HTTP 400 and create no order, as Kite does; risk checks (tick size, circuit limits,
+stop-loss sanity, market protection, shares for a CNC sell, funds) create the order and
+REJECT it with a `status_message`.
 
 Market protection: Kite takes MARKET (and SL-M) orders over the API only with
 `market_protection` (-1 for its automatic band, or a percentage up to 100) and holds a
@@ -86,7 +87,7 @@ AUTO_PROTECTION_BANDS = ((Decimal(100), Decimal(2)), (Decimal(1000), Decimal(1))
 PROTECTION_TAG = "mktp"
 
 OrderListener = Callable[[str, dict[str, Any]], None]
-FundsCheck = Callable[["Order"], str | None]
+RiskCheck = Callable[["Order"], str | None]
 
 
 @dataclass(slots=True)
@@ -304,7 +305,9 @@ class OrderBook:
         self.trades: list[Trade] = []
         self.partial_fills = config.partial_fills
         self.reject_unprotected_market = config.reject_unprotected_market
-        self.funds_check: FundsCheck | None = None
+        # The portfolio's checks: shares for a CNC sell, margin for the rest.
+        self.holdings_check: RiskCheck | None = None
+        self.funds_check: RiskCheck | None = None
         self._hours = TradingHours(config.calendar)
         self._matching_at_last_look = False
         self._listeners: list[OrderListener] = []
@@ -350,6 +353,11 @@ class OrderBook:
 
     def place(self, user_id: str, variety: str, form: Mapping[str, str]) -> Order:
         """Validate the fields (InputError -> no order) and record the order as received."""
+        with self._lock:
+            return self.record(self.build(user_id, variety, form))
+
+    def build(self, user_id: str, variety: str, form: Mapping[str, str]) -> Order:
+        """The order `form` asks for, validated (InputError if not), not yet in the book."""
         with self._lock:
             if variety not in VARIETIES:
                 raise InputError(f"Invalid `variety`: {variety}.")
@@ -399,8 +407,14 @@ class OrderBook:
                 disclosed_quantity=disclosed, tag=tag, market_protection=protection,
                 algo_id=form.get("algo_id") or None, placed_at=now,
             )
+            return order
+
+    def record(self, order: Order) -> Order:
+        """Put a built order in the book as received (an AMO waits for its release)."""
+        with self._lock:
+            now = self._now()
             self.orders[order.order_id] = order
-            if variety == "amo":
+            if order.variety == "amo":
                 order.release_at = self._amo_release(order, now)
                 self._transition(order, AMO_WAITING)  # waits: see catch_up
                 return order
@@ -430,10 +444,7 @@ class OrderBook:
             order = self.orders.get(order_id)
             if order is None or order.status != "VALIDATION PENDING":
                 return  # cancelled meanwhile
-            reason = self._protection_refusal(order)
-            if reason is None:
-                self._protect_market_order(order)
-                reason = self._risk_reason(order)
+            reason = self.refusal(order)
             if reason is not None:
                 order.cancelled_quantity = 0
                 self._transition(order, "REJECTED", reason)
@@ -485,6 +496,16 @@ class OrderBook:
         if order.status == AMO_WAITING and not self._hours.takes_amo(self._now()):
             raise InputError(f"This AMO cannot be {what} now. " + AMO_OUTSIDE_WINDOW)
 
+    def refusal(self, order: Order) -> str | None:
+        """Why the exchange or the broker's risk checks refuse `order` (None: taken). A
+        protected MARKET order becomes the LIMIT it is held as first."""
+        with self._lock:
+            reason = self._protection_refusal(order)
+            if reason is None:
+                self._protect_market_order(order)
+                reason = self._risk_reason(order)
+            return reason
+
     def _protection_refusal(self, order: Order) -> str | None:
         if (self.reject_unprotected_market and order.order_type in ("MARKET", "SL-M")
                 and order.market_protection == 0):
@@ -498,11 +519,17 @@ class OrderBook:
             return
         ltp = self._market.last_price(order.instrument.token)
         percent = protection_percent(order.market_protection, ltp)
-        order.price = protection_price(order.transaction_type == "BUY", ltp, percent,
-                                       order.instrument.tick_size)
+        order.price = self._protection_price(order, ltp, percent)
         order.order_type = "LIMIT"
         order.market_protection = Decimal(0)
         order.system_tags += [PROTECTION_TAG, f"{PROTECTION_TAG}:{percent:.2f}"]
+
+    def _protection_price(self, order: Order, ltp: Decimal, percent: Decimal) -> Decimal:
+        """The protection price, kept inside the day's circuit limits."""
+        lower, upper = self._market.circuit_limits(order.instrument.token)
+        price = protection_price(order.transaction_type == "BUY", ltp, percent,
+                                 order.instrument.tick_size)
+        return min(max(price, lower), upper)
 
     def _risk_reason(self, order: Order) -> str | None:
         tick = order.instrument.tick_size
@@ -511,6 +538,15 @@ class OrderBook:
             if value and not is_tick_multiple(value, tick):
                 return (f"Tick size for this script is {tick}. Kindly enter {name} in the "
                         f"multiple of tick size for this script")
+        lower, upper = self._market.circuit_limits(order.instrument.token)
+        for name, value in (("order price", order.price),
+                            ("trigger price", order.trigger_price)):
+            if value and value < lower:
+                return (f"Your {name} is lower than the current lower circuit limit of "
+                        f"{lower}. Place an order within the daily range.")
+            if value and value > upper:
+                return (f"Your {name} is higher than the current upper circuit limit of "
+                        f"{upper}. Place an order within the daily range.")
         if order.is_stop:
             buy = order.transaction_type == "BUY"
             if order.order_type == "SL":
@@ -524,8 +560,10 @@ class OrderBook:
             if not buy and order.trigger_price >= ltp:
                 return ("Trigger price for stoploss sell orders should be lower than the last "
                         "traded price.")
-        if self.funds_check is not None:
-            return self.funds_check(order)
+        for check in (self.holdings_check, self.funds_check):
+            reason = check(order) if check is not None else None
+            if reason is not None:
+                return reason
         return None
 
     def modify(self, order_id: str, form: Mapping[str, str]) -> Order:
@@ -625,8 +663,7 @@ class OrderBook:
             order.triggered = True
             if order.order_type == "SL-M" and order.market_protection != 0:
                 percent = protection_percent(order.market_protection, ltp)
-                order.protection_price = protection_price(buy, ltp, percent,
-                                                          order.instrument.tick_size)
+                order.protection_price = self._protection_price(order, ltp, percent)
             self._transition(order, "OPEN", announce_as="OPEN")
         if order.status != "OPEN":
             return

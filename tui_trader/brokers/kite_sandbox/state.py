@@ -41,6 +41,7 @@ class SandboxState:
         self.market = Market(config, self.lock)
         self.book = OrderBook(config, self.market, self.lock)
         self.portfolio = Portfolio(config, self.market, self.book, self.lock)
+        self.book.holdings_check = self.portfolio.holdings_check
         self.book.funds_check = self.portfolio.funds_check
         self.gtts = GttBook(config, self.market, self.book, self.lock)
         self.sessions = SessionStore(config)
