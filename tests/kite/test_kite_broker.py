@@ -218,6 +218,37 @@ def test_html_503_on_place_is_unknown_and_not_resent(sandbox: KiteSandbox,
     assert broker.orders_by_tag("HTML1") == []
 
 
+@pytest.mark.parametrize("error_type", ["MarginException", "HoldingException", "UserException",
+                                        "OrderException", "PermissionException",
+                                        "InputException"])
+def test_kites_refusals_are_rejections(sandbox: KiteSandbox, broker: KiteBroker,
+                                       error_type: str) -> None:
+    sandbox.answer_next(1, error_type, message="Not enough to place this order.",
+                        path_prefix="/orders/")
+    with pytest.raises(OrderRejected) as info:
+        broker.place_order(req("REFUSE1"))
+    assert info.value.reason == "Not enough to place this order."
+    assert broker.orders_by_tag("REFUSE1") == []
+    order = broker.place_order(req("REFUSE2", "LIMIT", price="1300"))
+    sandbox.answer_next(1, error_type, message="Not now.", path_prefix="/orders/regular/")
+    with pytest.raises(OrderRejected, match="Not now"):
+        broker.modify_order(order.broker_order_id, price=Decimal("1300.05"))
+
+
+@pytest.mark.parametrize(("error_type", "status"), [("GeneralException", 500),
+                                                    ("DataException", 502),
+                                                    ("NetworkException", 503)])
+def test_json_5xx_on_place_is_unknown(sandbox: KiteSandbox, broker: KiteBroker,
+                                      error_type: str, status: int) -> None:
+    sandbox.answer_next(1, error_type, status=status, path_prefix="/orders/", placed=True)
+    with pytest.raises(OutcomeUnknown) as info:
+        broker.place_order(req("JSON5XX"))
+    assert info.value.client_tag == "JSON5XX" and f"HTTP {status}" in info.value.message
+    [found] = broker.orders_by_tag("JSON5XX")  # it was placed: reconciliation finds it
+    assert found.status is OrderStatus.FILLED
+    assert len(sandbox.received_orders) == 1  # and it was never re-sent
+
+
 def test_read_failure_is_unavailable_and_retried_once(sandbox: KiteSandbox,
                                                       broker: KiteBroker) -> None:
     sandbox.fail_next(1, status=502, path_prefix="/orders")

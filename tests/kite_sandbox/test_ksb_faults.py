@@ -17,7 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from kiteconnect import KiteConnect
-from kiteconnect.exceptions import DataException, InputException, NetworkException
+from kiteconnect.exceptions import (
+    DataException,
+    GeneralException,
+    InputException,
+    NetworkException,
+    OrderException,
+    PermissionException,
+)
 
 from tui_trader.brokers.kite_sandbox import HoldingSeed, KiteSandbox, RateLimits, ReceivedOrder
 
@@ -67,6 +74,45 @@ def test_fail_next_serves_html_5xx(sandbox: KiteSandbox, kite: KiteConnect) -> N
     sandbox.fail_next(1, status=502)
     raw = requests.get(f"{sandbox.url}/user/profile", timeout=5)
     assert raw.status_code == 502 and raw.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(("error_type", "status", "raised"), [
+    ("OrderException", 500, OrderException),
+    ("PermissionException", 403, PermissionException),
+    ("DataException", 502, DataException),
+    ("NetworkException", 503, NetworkException),
+    ("GeneralException", 500, GeneralException),
+    # The client has no class for these three: it raises GeneralException with the code.
+    ("MarginException", 400, GeneralException),
+    ("HoldingException", 400, GeneralException),
+    ("UserException", 403, GeneralException),
+])
+def test_answer_next_gives_kites_error_envelopes(sandbox: KiteSandbox, kite: KiteConnect,
+                                                 error_type: str, status: int,
+                                                 raised: type[Exception]) -> None:
+    sandbox.answer_next(1, error_type, message="Refused by the sandbox.",
+                        path_prefix="/orders/")
+    with pytest.raises(raised) as info:
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
+    assert type(info.value) is raised and info.value.code == status
+    assert str(info.value) == "Refused by the sandbox."
+    assert kite.orders() == []  # refused before anything was created
+    sandbox.answer_next(1, error_type, status=504)
+    raw = requests.get(f"{sandbox.url}/user/profile", timeout=5,
+                       headers={"X-Kite-Version": "3"})
+    assert raw.status_code == 504 and raw.headers["Content-Type"].startswith(
+        "application/json")
+    assert raw.json() == {"status": "error", "error_type": error_type, "data": None,
+                          "message": f"{error_type} injected by the sandbox."}
+
+
+def test_answer_next_after_placing_the_order(sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    sandbox.answer_next(1, "NetworkException", path_prefix="/orders/", placed=True)
+    with pytest.raises(NetworkException):
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300,
+                         tag="lost1")
+    [order] = kite.orders()  # the order exists; only its answer was an error
+    assert order["tag"] == "lost1" and order["status"] == "OPEN"
 
 
 def test_fail_next_only_on_a_path(sandbox: KiteSandbox, kite: KiteConnect) -> None:

@@ -315,6 +315,18 @@ class KiteSandbox:
         with an HTML body, as a proxy in front of Kite would answer."""
         self.state.faults.fail_next(n, status, path_prefix)
 
+    def answer_next(self, n: int, error_type: str, *, status: int | None = None,
+                    message: str | None = None, path_prefix: str | None = None,
+                    placed: bool = False) -> None:
+        """The next `n` REST requests (optionally only under `path_prefix`) get Kite's JSON
+        error envelope with `error_type` (OrderException, MarginException, HoldingException,
+        UserException, PermissionException, DataException, NetworkException,
+        GeneralException...) and its usual HTTP status unless `status` is given. With
+        `placed`, an order POST is carried out first: the order exists, its answer says
+        otherwise (the case an adapter must reconcile)."""
+        self.state.faults.answer_next(n, error_type, status=status, message=message,
+                                      path_prefix=path_prefix, placed=placed)
+
     def revoke_tokens(self) -> None:
         """Every access token issued so far answers 403 TokenException from now on."""
         self.state.sessions.revoke_all()
