@@ -172,6 +172,17 @@ def test_reads(sandbox: KiteSandbox, broker: KiteBroker) -> None:
         broker.get_order("999999999")
 
 
+def test_funds_are_what_is_left_after_margin_used(sandbox: KiteSandbox,
+                                                  broker: KiteBroker) -> None:
+    sandbox.set_price("INFY", "1520")
+    broker.place_order(OrderRequest(client_tag="FUNDS1", symbol="INFY", side="BUY",
+                                    kind="MARKET", quantity=10, product="CNC"))
+    broker.place_order(req("FUNDS2", "LIMIT", price="1300", qty=5))  # MIS, resting
+    # Delivery blocks the full 15,200; the resting MIS order a fifth of 6,500.
+    assert broker.funds() == Decimal("1000000") - Decimal("15200") - Decimal("1300")
+    assert sandbox.state.portfolio.margins("SB1234", "equity")["available"]["cash"] == 1000000
+
+
 def test_status_mapping() -> None:
     assert map_status("COMPLETE", 5) is OrderStatus.FILLED
     assert map_status("CANCELLED", 2) is OrderStatus.CANCELLED

@@ -593,11 +593,15 @@ class KiteBroker:
         return [self.to_order(r) for r in rows if _has_tag(r, client_tag)]
 
     def funds(self) -> Decimal:
+        """What is free for new orders: the equity segment's `net` (Kite's live balance,
+        which falls as margin is used), not `available.cash` (the day's opening cash)."""
         data = self._read("read funds", lambda: self.kite.margins("equity")) or {}
-        cash = to_decimal((data.get("available") or {}).get("cash"))
-        if cash is None:
-            raise BrokerUnavailable("Kite funds: the margins answer had no available cash")
-        return cash
+        net = to_decimal(data.get("net"))
+        if net is None:
+            net = to_decimal((data.get("available") or {}).get("live_balance"))
+        if net is None:
+            raise BrokerUnavailable("Kite funds: the margins answer had no net balance")
+        return net
 
     def historical(self, instrument_token: int, from_: datetime, to: datetime,
                    interval: str, *, oi: bool = False) -> list[dict[str, Any]]:
