@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+import requests
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import InputException, NetworkException
 
@@ -409,3 +410,25 @@ def test_cnc_sell_needs_the_shares(make_sandbox: Callable[..., KiteSandbox]) -> 
     assert statuses(kite, place(kite, transaction_type="SELL", quantity=2))[-1] == "COMPLETE"
     assert statuses(kite, place(kite, tradingsymbol="SBIN", transaction_type="SELL",
                                 product="MIS"))[-1] == "COMPLETE"
+
+
+def test_json_as_kite_writes_it(sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    """Whole numbers are JSON integers (Kite sends 72, not 72.0); orders carry account_id."""
+    sandbox.set_price("INFY", "1520")
+    filled = place(kite, quantity=2)
+    resting = place(kite, order_type="LIMIT", price="1300.05")
+    headers = {"X-Kite-Version": "3",
+               "Authorization": f"token {kite.api_key}:{kite.access_token}"}
+    body = requests.get(f"{sandbox.url}/orders", headers=headers, timeout=5).json()
+    orders = {o["order_id"]: o for o in body["data"]}
+    assert orders[filled]["average_price"] == 1520
+    assert type(orders[filled]["average_price"]) is int
+    assert type(orders[filled]["trigger_price"]) is int
+    assert type(orders[resting]["price"]) is float and orders[resting]["price"] == 1300.05
+    assert {o["account_id"] for o in orders.values()} == {"SB1234"}
+    history = requests.get(f"{sandbox.url}/orders/{filled}", headers=headers,
+                           timeout=5).json()["data"]
+    assert all(h["account_id"] == "SB1234" for h in history)
+    ltp = requests.get(f"{sandbox.url}/quote/ltp", params={"i": "NSE:INFY"}, headers=headers,
+                       timeout=5).json()["data"]["NSE:INFY"]["last_price"]
+    assert type(ltp) is int and ltp == 1520

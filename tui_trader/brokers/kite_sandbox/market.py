@@ -354,7 +354,7 @@ class Market:
 
 def _depth(levels: tuple[DepthLevel, ...]) -> list[dict[str, Any]]:
     if not levels:
-        return [{"price": 0.0, "quantity": 0, "orders": 0} for _ in range(5)]
+        return [{"price": 0, "quantity": 0, "orders": 0} for _ in range(5)]
     return [{"price": num(d.price), "quantity": d.quantity, "orders": d.orders} for d in levels]
 
 

@@ -174,6 +174,7 @@ class Order:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "account_id": self.user_id,
             "placed_by": self.user_id,
             "order_id": self.order_id,
             "exchange_order_id": self.exchange_order_id,
@@ -202,7 +203,7 @@ class Order:
             "filled_quantity": self.filled_quantity,
             "pending_quantity": self.pending_quantity,
             "cancelled_quantity": self.cancelled_quantity,
-            "market_protection": _json_number(self.market_protection),
+            "market_protection": num(self.market_protection),
             "meta": {},
             "tag": self.tag,
             "tags": ([self.tag] if self.tag else []) + self.system_tags,
@@ -248,10 +249,6 @@ def _choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...],
     if value not in allowed:
         raise InputError(f"Invalid `{name}`: {value}.")
     return value
-
-
-def _json_number(value: Decimal) -> int | float:
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _market_protection(form: Mapping[str, str], default: Decimal = Decimal(0)) -> Decimal:
@@ -342,7 +339,6 @@ class OrderBook:
         payload = dict(snapshot)
         payload.update({
             "status": announce_as,
-            "account_id": order.user_id,
             "user_id": order.user_id,
             "unfilled_quantity": order.pending_quantity,
             "checksum": "",

@@ -214,20 +214,20 @@ class Portfolio:
             "enabled": True,
             "net": num(net),
             "available": {
-                "adhoc_margin": 0.0, "cash": num(cash), "opening_balance": num(cash),
-                "live_balance": num(net), "collateral": 0.0, "intraday_payin": 0.0,
+                "adhoc_margin": 0, "cash": num(cash), "opening_balance": num(cash),
+                "live_balance": num(net), "collateral": 0, "intraday_payin": 0,
             },
             "utilised": {
-                "debits": num(used), "exposure": 0.0, "m2m_realised": num(realised),
-                "m2m_unrealised": 0.0, "option_premium": 0.0, "payout": 0.0, "span": 0.0,
-                "holding_sales": 0.0, "turnover": 0.0, "liquid_collateral": 0.0,
-                "stock_collateral": 0.0, "delivery": 0.0,
+                "debits": num(used), "exposure": 0, "m2m_realised": num(realised),
+                "m2m_unrealised": 0, "option_premium": 0, "payout": 0, "span": 0,
+                "holding_sales": 0, "turnover": 0, "liquid_collateral": 0,
+                "stock_collateral": 0, "delivery": 0,
             },
         }
         commodity = {
-            "enabled": False, "net": 0.0,
-            "available": {k: 0.0 for k in equity["available"]},
-            "utilised": {k: 0.0 for k in equity["utilised"]},
+            "enabled": False, "net": 0,
+            "available": {k: 0 for k in equity["available"]},
+            "utilised": {k: 0 for k in equity["utilised"]},
         }
         both = {"equity": equity, "commodity": commodity}
         if segment is None:

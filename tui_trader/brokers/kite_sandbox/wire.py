@@ -15,10 +15,13 @@ def ist(value: datetime | None) -> str | None:
     return ensure_utc(value).astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def num(value: Decimal | int | None) -> float:
-    """Decimal inside, float in JSON: the client does arithmetic on floats anyway."""
+def num(value: Decimal | int | None) -> int | float:
+    """Decimal inside, a JSON number outside as Kite writes it: whole numbers as integers
+    (72, not 72.0), the rest as floats."""
     if value is None:
-        return 0.0
+        return 0
+    if isinstance(value, int) or value == value.to_integral_value():
+        return int(value)
     return float(value)
 
 
