@@ -59,24 +59,38 @@ def test_index_ticks(env: TickerEnv) -> None:
     nifty, bank = TOKEN["NIFTY 50"], TOKEN["NIFTY BANK"]
     env.call(env.kws.subscribe, [nifty, bank])
     env.call(env.kws.set_mode, env.kws.MODE_FULL, [bank])
+    tick = env.wait_tick(lambda t: t["instrument_token"] == bank and t["mode"] == "full")
+    assert "exchange_timestamp" in tick
     env.sandbox.push_tick(nifty, "26100.55")
     tick = env.wait_tick(lambda t: t["instrument_token"] == nifty
                          and t["last_price"] == 26100.55)
     assert tick["mode"] == "quote" and tick["tradable"] is False
     assert tick["change"] == pytest.approx((26100.55 - 26050) * 100 / 26050)
-    tick = env.wait_tick(lambda t: t["instrument_token"] == bank and t["mode"] == "full")
-    assert "exchange_timestamp" in tick
     env.call(env.kws.unsubscribe, [nifty, bank])
 
 
-def test_ticks_are_pushed_periodically(env: TickerEnv) -> None:
-    token = TOKEN["LT"]
-    env.call(env.kws.subscribe, [token])
-    seen = 0
-    while seen < 3:  # the feed repeats the state every tick interval
-        env.wait_tick(lambda t: t["instrument_token"] == token, timeout=3)
-        seen += 1
-    env.call(env.kws.unsubscribe, [token])
+def test_ticks_only_when_something_changes(env: TickerEnv) -> None:
+    quiet, busy = TOKEN["LT"], TOKEN["ONGC"]
+    env.call(env.kws.subscribe, [quiet, busy])
+    env.wait_tick(lambda t: t["instrument_token"] == quiet)  # the state on subscribing
+    seen: list[dict] = []
+
+    def busy_at(price: float) -> Callable[[dict], bool]:
+        def match(tick: dict) -> bool:
+            seen.append(tick)
+            return tick["instrument_token"] == busy and tick["last_price"] == price
+        return match
+
+    # Two prints of the busy one, each seen before the next is made: at least one whole
+    # feed cycle passes, and the quiet one (nothing traded) sends nothing in it.
+    env.sandbox.set_price("ONGC", "250.05")
+    env.wait_tick(busy_at(250.05))
+    env.sandbox.set_price("ONGC", "250.10")
+    env.wait_tick(busy_at(250.10))
+    assert all(t["instrument_token"] != quiet for t in seen)
+    env.sandbox.set_price("LT", "3981.05")  # a trade: its tick follows, unprompted
+    env.wait_tick(lambda t: t["instrument_token"] == quiet and t["last_price"] == 3981.05)
+    env.call(env.kws.unsubscribe, [quiet, busy])
 
 
 def test_order_updates_are_sent_only_when_kite_sends_them(env: TickerEnv) -> None:

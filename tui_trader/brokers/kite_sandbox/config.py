@@ -64,13 +64,16 @@ class SandboxConfig:
     clock: Clock = field(default_factory=SystemClock)
     # Trading days and session hours (holidays, special sessions): NSE's.
     calendar: NseCalendar = field(default_factory=_calendar)
-    # Feed cadence (real seconds): a tick to every subscriber each interval, and a 1-byte
-    # heartbeat each heartbeat interval.
+    # Feed cadence (real seconds): each interval the prices step and what changed is ticked
+    # to its subscribers; a 1-byte heartbeat each heartbeat interval.
     tick_interval_s: float = 0.2
     heartbeat_interval_s: float = 1.0
     # Relative standard deviation of the price walk over one minute (0.001 is ~2% a day).
     # 0 freezes prices, so a test decides every move with set_price / push_tick.
     volatility: float = 0.001
+    # The chance that a stock trades in one tick interval: only a trade (or an index move)
+    # makes a tick, so quiet instruments go quiet on the ticker, as on Kite.
+    trade_probability: float = 0.5
     rate_limits: RateLimits = field(default_factory=RateLimits)
     # Request tokens from the login redirect live a few minutes and are single-use.
     request_token_ttl_s: float = 300.0

@@ -1,13 +1,16 @@
 """The sandbox's market: instruments, a seeded price process, quotes, the CSV and candles.
 
 Live prices are a geometric random walk per instrument from its reference price (printed
-tick-size rounded),
-one `random.Random` per instrument seeded from (seed, token), so a run is reproducible step
-by step. Historical candles come from a separate, stateless function of time (layered value
-noise around the reference price): any window of candles is the same whichever range a
-request asks for, without walking from an epoch. Live prices move only while the
-exchange is in session (`TradingHours`); candles stay within NSE session hours on
-weekdays (candles ignore exchange holidays).
+tick-size rounded), one `random.Random` per instrument seeded from (seed, token), so a run
+is reproducible step by step. They move only while the exchange is in session
+(`TradingHours`). A stock's price prints only when it trades (by chance, each step), an
+index's when its value moves; what printed is remembered until the ticker takes it
+(`take_changed`), so the ticker sends a tick only when something changed.
+
+Historical candles come from a separate, stateless function of time (layered value noise
+around the reference price): any window of candles is the same whichever range a request
+asks for, without walking from an epoch. They stay within NSE session hours on weekdays
+(candles ignore exchange holidays).
 """
 
 from __future__ import annotations
@@ -122,6 +125,7 @@ class Market:
         # and what is left of it at the current print.
         self._liquidity: dict[int, int] = {}
         self._available: dict[int, int] = {}
+        self._changed: set[int] = set()  # printed since the ticker last looked
         self._day = self.now().astimezone(IST).date()
         for inst in self.instruments:
             rng = random.Random(f"{config.seed}:{inst.token}")
@@ -193,7 +197,8 @@ class Market:
 
     def step(self, dt_s: float | None = None) -> list[int]:
         """One random-walk step of `dt_s` seconds (default: the tick interval) for every
-        instrument; returns the tokens whose price moved."""
+        instrument: a stock prints if it trades, an index if it moved. Returns the tokens
+        whose price moved."""
         dt = self._config.tick_interval_s if dt_s is None else dt_s
         sigma = self._config.volatility * math.sqrt(max(dt, 0.0) / 60.0)
         with self._lock:
@@ -208,11 +213,26 @@ class Market:
                 # so a cheap stock never gets stuck on a tick by rounding.
                 s.fair *= math.exp(s.rng.gauss(0.0, sigma))
                 price = max(tick, round_to_tick(Decimal(repr(s.fair)), tick))
-                qty = 0 if is_index(s.instrument) else s.rng.randint(1, 500)
+                if is_index(s.instrument):
+                    qty = 0
+                    if price == s.last_price:
+                        continue
+                elif s.rng.random() < self._config.trade_probability:
+                    qty = s.rng.randint(1, 500)
+                else:
+                    continue  # no trade in this step: no print, no tick
                 if price != s.last_price:
                     moved.append(token)
                 self._print(s, price, qty)
         return moved
+
+    def take_changed(self, only: set[int] | None = None) -> set[int]:
+        """The tokens that printed since the last call (only those in `only`, if given),
+        forgetting them."""
+        with self._lock:
+            taken = set(self._changed) if only is None else self._changed & only
+            self._changed -= taken
+            return taken
 
     def set_price(self, token: int, price: Decimal) -> Decimal:
         """Force the last traded price (tick-rounded); returns the price actually set."""
@@ -249,6 +269,7 @@ class Market:
 
     def _print(self, s: InstrumentState, price: Decimal, qty: int) -> None:
         token = s.instrument.token
+        self._changed.add(token)
         if token in self._liquidity:
             self._available[token] = self._liquidity[token]
         s.last_price = price

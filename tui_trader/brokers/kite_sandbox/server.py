@@ -2,7 +2,8 @@
 
 HTTP and the ticker WebSocket share one port on 127.0.0.1 (the sandbox never listens on
 other interfaces). The loop thread also runs the feed: every `tick_interval_s` it steps the
-price process, matches resting orders and GTTs, and pushes ticks; every
+price process, matches resting orders and GTTs, and ticks what changed (nothing changed,
+nothing sent; while the feed is stalled, changes wait for it to resume); every
 `heartbeat_interval_s` it sends heartbeats. Test-facing methods are thread-safe: state
 changes happen under the state lock, socket work is handed to the loop.
 """
@@ -215,7 +216,9 @@ class KiteSandbox:
                         self.state.market.step()
                         self.state.after_price_change()
                     if not faults.stalled:
-                        self.hub.broadcast_ticks()
+                        changed = self.state.market.take_changed()
+                        if changed:
+                            self.hub.broadcast_ticks(changed)
                 except Exception:  # the feed must survive a bad step
                     log.exception("sandbox feed step failed")
                 next_tick = max(next_tick + interval, now)
@@ -292,18 +295,25 @@ class KiteSandbox:
         return actual
 
     def push_tick(self, token: int, price: Decimal | str | float | int | None = None) -> None:
-        """Set a price (optional) and send that token's tick to subscribers now."""
-        if price is not None:
-            self._set_token_price(token, Decimal(str(price)))
-        if not self.state.faults.stalled:
-            self._call(lambda: self.hub.broadcast_ticks([token]))
+        """Set a price (optional) and send that token's tick to subscribers now (while the
+        feed is stalled, when it resumes). Done on the server loop, so no step of the
+        price walk comes between the price and its tick."""
+        def run() -> None:
+            if price is not None:
+                self._set_token_price(token, Decimal(str(price)))
+            if not self.state.faults.stalled:
+                self.state.market.take_changed({token})  # sent now, not again next cycle
+                self.hub.broadcast_ticks([token])
+
+        self._call(run)
 
     def drop_sockets(self) -> int:
         """Abort every ticker socket (no close frame); returns how many were dropped."""
         return self._call(self.hub.drop_all) or 0
 
     def stall_feed(self, on: bool, heartbeats: bool = True) -> None:
-        """Keep sockets open but send no ticks (and, with heartbeats=False, nothing)."""
+        """A silent-but-open feed: sockets stay open (heartbeats still flow unless
+        heartbeats=False) but no tick is sent, however prices move, until switched off."""
         self.state.faults.stall(on, heartbeats)
 
     def timeout_next_orders(self, n: int, delay_s: float) -> None:
