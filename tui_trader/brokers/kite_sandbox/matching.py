@@ -215,28 +215,32 @@ class Order:
 # -- field parsing -----------------------------------------------------------------------------
 
 
-def _int(form: Mapping[str, str], name: str, default: int | None = None) -> int | None:
-    raw = form.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InputError(f"Invalid `{name}`.") from None
-    if value != value.to_integral_value():
-        raise InputError(f"Invalid `{name}`: must be a whole number.")
-    return int(value)
-
-
-def _price(form: Mapping[str, str], name: str) -> Decimal | None:
+def _decimal(form: Mapping[str, str], name: str) -> Decimal | None:
+    """The field as a number (None if absent); InputError if it is not one."""
     raw = form.get(name)
     if raw is None or raw == "":
         return None
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise InputError(f"Invalid `{name}`.") from None
-    if not value.is_finite() or value < 0:
+        raise InputError(f"Invalid `{name}`: {raw} (expected decimal).") from None
+    if not value.is_finite():
+        raise InputError(f"Invalid `{name}`.")
+    return value
+
+
+def _int(form: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    value = _decimal(form, name)
+    if value is None:
+        return default
+    if value != value.to_integral_value():
+        raise InputError(f"Invalid `{name}`: must be a whole number.")
+    return int(value)
+
+
+def _price(form: Mapping[str, str], name: str) -> Decimal | None:
+    value = _decimal(form, name)
+    if value is not None and value < 0:
         raise InputError(f"Invalid `{name}`.")
     return value
 
@@ -253,13 +257,9 @@ def _choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...],
 
 def _market_protection(form: Mapping[str, str], default: Decimal = Decimal(0)) -> Decimal:
     """A percentage (a decimal, 0 to 100) or -1 for Kite's automatic protection."""
-    raw = form.get("market_protection")
-    if raw is None or raw == "":
+    value = _decimal(form, "market_protection")
+    if value is None:
         return default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InputError(f"Invalid `market_protection`: {raw} (expected decimal).") from None
     if value != AUTO_PROTECTION and not 0 <= value <= 100:
         raise InputError("Invalid `market_protection`: -1 (auto) or 0 to 100.")
     return value
