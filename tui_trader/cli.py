@@ -121,8 +121,10 @@ def cmd_kite_sandbox(args: argparse.Namespace) -> int:
     from .brokers.kite_sandbox.config import SandboxConfig
     from .brokers.kite_sandbox.server import serve_forever
 
+    # The sandbox keeps NSE's hours: on the simulated clock (TUI_TRADER_CLOCK_START) a
+    # trading session can be practised at any hour.
     config = SandboxConfig(api_key=args.api_key, api_secret=args.api_secret,
-                           redirect_url=args.redirect_url)
+                           redirect_url=args.redirect_url, clock=_settings().make_clock())
     serve_forever(config, args.port)
     return 0
 

@@ -77,7 +77,7 @@ def test_limit_order_rests_then_modify_fills(sandbox: KiteSandbox, broker: KiteB
 
 
 def test_limit_order_cancelled(broker: KiteBroker) -> None:
-    order = broker.place_order(req("LMT2", "LIMIT", price="1000"))
+    order = broker.place_order(req("LMT2", "LIMIT", price="1300"))
     cancelled = broker.cancel_order(order.broker_order_id)
     assert cancelled.status is OrderStatus.CANCELLED and cancelled.is_final
     history = broker.order_history(order.broker_order_id)
@@ -138,9 +138,31 @@ def test_unprotected_market_is_rejected_by_kite(sandbox: KiteSandbox,
     assert order.status is OrderStatus.REJECTED
 
 
+def test_protected_market_order_that_rests_is_working_not_failed(
+        sandbox: KiteSandbox, broker: KiteBroker) -> None:
+    sandbox.set_price("INFY", "1520")
+    sandbox.set_liquidity("INFY", 4)
+    order = broker.place_order(req("PROT1", qty=10))
+    # Kite holds it as a limit at the protection price: 4 bought, 6 working.
+    assert order.status is OrderStatus.PARTIALLY_FILLED and order.filled_quantity == 4
+    assert order.kind.value == "LIMIT" and order.price == Decimal("1527.6")
+    assert order.client_tag == "PROT1" and order.pending_quantity == 6
+    assert broker.orders_by_tag("PROT1")[0].broker_order_id == order.broker_order_id
+    sandbox.set_liquidity("INFY", None)
+    sandbox.set_price("INFY", "1525")
+    filled = wait_status(broker, order.broker_order_id, OrderStatus.FILLED)
+    assert filled.filled_quantity == 10 and filled.average_price == Decimal("1523")
+
+
+def test_kites_own_tags_are_not_taken_for_ours(broker: KiteBroker) -> None:
+    update = broker.to_order({"order_id": "7", "status": "OPEN", "tag": None,
+                              "tags": ["mktp", "mktp:0.50"], "tradingsymbol": "INFY"})
+    assert update.client_tag == ""
+
+
 def test_reads(sandbox: KiteSandbox, broker: KiteBroker) -> None:
     assert broker.funds() == Decimal("1000000")
-    a = broker.place_order(req("READA", "LIMIT", price="1000"))
+    a = broker.place_order(req("READA", "LIMIT", price="1300"))
     b = broker.place_order(req("READB"))
     assert [o.broker_order_id for o in broker.orders()] == [a.broker_order_id,
                                                             b.broker_order_id]
@@ -148,6 +170,17 @@ def test_reads(sandbox: KiteSandbox, broker: KiteBroker) -> None:
     assert found.broker_order_id == b.broker_order_id
     with pytest.raises(OrderNotFound):
         broker.get_order("999999999")
+
+
+def test_funds_are_what_is_left_after_margin_used(sandbox: KiteSandbox,
+                                                  broker: KiteBroker) -> None:
+    sandbox.set_price("INFY", "1520")
+    broker.place_order(OrderRequest(client_tag="FUNDS1", symbol="INFY", side="BUY",
+                                    kind="MARKET", quantity=10, product="CNC"))
+    broker.place_order(req("FUNDS2", "LIMIT", price="1300", qty=5))  # MIS, resting
+    # Delivery blocks the full 15,200; the resting MIS order a fifth of 6,500.
+    assert broker.funds() == Decimal("1000000") - Decimal("15200") - Decimal("1300")
+    assert sandbox.state.portfolio.margins("SB1234", "equity")["available"]["cash"] == 1000000
 
 
 def test_status_mapping() -> None:
@@ -158,6 +191,9 @@ def test_status_mapping() -> None:
     assert map_status("TRIGGER PENDING") is OrderStatus.OPEN
     assert map_status("OPEN", 1) is OrderStatus.PARTIALLY_FILLED
     assert map_status("MODIFY PENDING", 1) is OrderStatus.PARTIALLY_FILLED
+    # Kite announces a modification or a partial fill of a working order as UPDATE.
+    assert map_status("UPDATE") is OrderStatus.OPEN
+    assert map_status("UPDATE", 2) is OrderStatus.PARTIALLY_FILLED
     for interim in ("PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "OPEN PENDING",
                     "AMO REQ RECEIVED", "SOMETHING NEW", None):
         assert map_status(interim) is OrderStatus.PENDING
@@ -193,6 +229,37 @@ def test_html_503_on_place_is_unknown_and_not_resent(sandbox: KiteSandbox,
     assert broker.orders_by_tag("HTML1") == []
 
 
+@pytest.mark.parametrize("error_type", ["MarginException", "HoldingException", "UserException",
+                                        "OrderException", "PermissionException",
+                                        "InputException"])
+def test_kites_refusals_are_rejections(sandbox: KiteSandbox, broker: KiteBroker,
+                                       error_type: str) -> None:
+    sandbox.answer_next(1, error_type, message="Not enough to place this order.",
+                        path_prefix="/orders/")
+    with pytest.raises(OrderRejected) as info:
+        broker.place_order(req("REFUSE1"))
+    assert info.value.reason == "Not enough to place this order."
+    assert broker.orders_by_tag("REFUSE1") == []
+    order = broker.place_order(req("REFUSE2", "LIMIT", price="1300"))
+    sandbox.answer_next(1, error_type, message="Not now.", path_prefix="/orders/regular/")
+    with pytest.raises(OrderRejected, match="Not now"):
+        broker.modify_order(order.broker_order_id, price=Decimal("1300.05"))
+
+
+@pytest.mark.parametrize(("error_type", "status"), [("GeneralException", 500),
+                                                    ("DataException", 502),
+                                                    ("NetworkException", 503)])
+def test_json_5xx_on_place_is_unknown(sandbox: KiteSandbox, broker: KiteBroker,
+                                      error_type: str, status: int) -> None:
+    sandbox.answer_next(1, error_type, status=status, path_prefix="/orders/", placed=True)
+    with pytest.raises(OutcomeUnknown) as info:
+        broker.place_order(req("JSON5XX"))
+    assert info.value.client_tag == "JSON5XX" and f"HTTP {status}" in info.value.message
+    [found] = broker.orders_by_tag("JSON5XX")  # it was placed: reconciliation finds it
+    assert found.status is OrderStatus.FILLED
+    assert len(sandbox.received_orders) == 1  # and it was never re-sent
+
+
 def test_read_failure_is_unavailable_and_retried_once(sandbox: KiteSandbox,
                                                       broker: KiteBroker) -> None:
     sandbox.fail_next(1, status=502, path_prefix="/orders")
@@ -216,10 +283,10 @@ def test_server_429_on_place_is_not_placed(make_sandbox: Callable[..., KiteSandb
                                            make_broker: Callable[..., KiteBroker]) -> None:
     sandbox = make_sandbox(rate_limits=RateLimits(orders_per_s=1000, orders_per_min=2))
     broker = make_broker(sandbox, sleep=lambda s: None)
-    broker.place_order(req("RL1", "LIMIT", price="1000"))
-    broker.place_order(req("RL2", "LIMIT", price="1000"))
+    broker.place_order(req("RL1", "LIMIT", price="1300"))
+    broker.place_order(req("RL2", "LIMIT", price="1300"))
     with pytest.raises(BrokerUnavailable) as info:
-        broker.place_order(req("RL3", "LIMIT", price="1000"))
+        broker.place_order(req("RL3", "LIMIT", price="1300"))
     assert not isinstance(info.value, OutcomeUnknown)
     assert "429" in info.value.message and "not placed" in info.value.message
     assert [r.http_status for r in sandbox.received_orders] == [200, 200, 429]
@@ -229,21 +296,21 @@ def test_server_429_on_place_is_not_placed(make_sandbox: Callable[..., KiteSandb
 def test_token_lapse_at_six_ist(sandbox: KiteSandbox, clock: FrozenClock,
                                 make_broker: Callable[..., KiteBroker]) -> None:
     broker = make_broker(sandbox)
-    broker.place_order(req("DAY1", "LIMIT", price="1000"))
+    broker.place_order(req("DAY1", "LIMIT", price="1300"))
     # Tuesday 05:59:59 IST: still valid; 06:00: lapsed at the server.
     clock.set(datetime(2026, 1, 13, 5, 59, 59, tzinfo=IST))
     assert broker.funds() > 0
     clock.set(datetime(2026, 1, 13, 6, 0, 0, tzinfo=IST))
     sent = len(sandbox.received_orders)
     with pytest.raises(TokenExpired) as info:
-        broker.place_order(req("DAY2", "LIMIT", price="1000"))
+        broker.place_order(req("DAY2", "LIMIT", price="1300"))
     assert info.value.message == TOKEN_EXPIRED_MESSAGE
     assert len(sandbox.received_orders) == sent + 1
     calls = broker.requests_sent
     # No retry loop: later calls fail fast without touching Kite.
     for _ in range(3):
         with pytest.raises(TokenExpired):
-            broker.place_order(req("DAY3", "LIMIT", price="1000"))
+            broker.place_order(req("DAY3", "LIMIT", price="1300"))
         with pytest.raises(TokenExpired):
             broker.orders_by_tag("DAY2")
     assert broker.requests_sent == calls and len(sandbox.received_orders) == sent + 1
@@ -282,7 +349,7 @@ def test_placed_order_survives_a_failed_snapshot_read(
         sandbox: KiteSandbox, make_broker: Callable[..., KiteBroker]) -> None:
     broker = make_broker(sandbox, read_retries=0)
     sandbox.fail_next(1, status=503, path_prefix="/orders/26")  # GET /orders/{id} only
-    order = broker.place_order(req("SNAP1", "LIMIT", price="1000"))
+    order = broker.place_order(req("SNAP1", "LIMIT", price="1300"))
     assert order.status is OrderStatus.PENDING and order.client_tag == "SNAP1"
     assert order.broker_order_id == sandbox.received_orders[-1].order_id
     assert broker.get_order(order.broker_order_id).status is OrderStatus.OPEN

@@ -4,6 +4,7 @@ submit is settled by tag without a second order; a lapsed token blocks the accou
 
 from __future__ import annotations
 
+import queue
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -179,3 +180,75 @@ def test_kill_switch_closes_a_live_position_at_kite(live: Callable[..., LiveHarn
     h.settle()
     with h.ctx.session() as s:
         assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
+
+
+def test_protected_market_buy_rests_and_fills_in_parts(live: Callable[..., LiveHarness]) -> None:
+    """Kite holds the MARKET BUY as a limit at its protection price: 4 of 10 fill at once,
+    the rest works at the exchange and fills later, announced by the ticker's updates."""
+    h = live()
+    h.sandbox.set_liquidity("INFY", 4)
+    announced: queue.Queue[dict[str, Any]] = queue.Queue()
+    h.sandbox.add_order_listener(lambda _user, data: announced.put(data))  # the ticker's
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    [buy] = h.orders()
+    assert buy.status is OrderStatus.PARTIALLY_FILLED and buy.filled_quantity == 4
+    assert buy.intent_state is IntentState.SENT and buy.error is None
+    with h.ctx.session() as s:
+        assert s.exec(select(Position)).one().quantity == 4
+    assert h.engine.router.get(h.strategy.id).armed  # what is held is watched
+    h.sandbox.set_liquidity("INFY", None)
+    h.sandbox.set_price("INFY", "1524")
+    broker = h.engine.brokers.for_account(h.user.id, h.account)
+    while True:
+        update = announced.get(timeout=5)
+        broker.apply_order_update(update)  # as the Kite ticker feed hands it over
+        if update["status"] == "COMPLETE":
+            break
+    h.settle()
+    [buy] = h.orders()
+    assert buy.status is OrderStatus.FILLED and buy.filled_quantity == 10
+    assert buy.average_price == Decimal("1522.4") and buy.intent_state is IntentState.DONE
+    assert len(h.sandbox.received_orders) == 1  # never re-sent
+    with h.ctx.session() as s:
+        pos = s.exec(select(Position)).one()
+        assert pos.quantity == 10 and pos.status is PositionStatus.OPEN
+
+
+def test_protected_exit_rests_until_the_price_comes_back(
+        live: Callable[..., LiveHarness]) -> None:
+    """The kill switch's MARKET SELL is held as a limit at its protection price: 4 sold at
+    once; the price then falls through the limit and the rest waits, working (no second
+    exit is sent), until the price is back within it."""
+    h = live()
+    h.tick("INFY", "1520.00")
+    h.advance_to(9, 30)
+    h.settle()
+    h.sandbox.set_liquidity("INFY", 4)
+    announced: queue.Queue[dict[str, Any]] = queue.Queue()
+    h.sandbox.add_order_listener(lambda _user, data: announced.put(data))
+    report = h.engine.kill_switch(h.user.id)
+    assert report.exit_orders == 1 and report.errors == []
+    h.settle()
+    buy, exit_ = h.orders()
+    assert exit_.status is OrderStatus.PARTIALLY_FILLED and exit_.filled_quantity == 4
+    assert exit_.intent_state is IntentState.SENT
+    h.sandbox.set_price("INFY", "1500")  # below the SELL's limit of 1512.40: nothing sells
+    h.settle()
+    assert h.orders()[1].filled_quantity == 4
+    assert len(h.sandbox.received_orders) == 2  # the working exit is not sent again
+    h.sandbox.set_liquidity("INFY", None)
+    h.sandbox.set_price("INFY", "1513")
+    broker = h.engine.brokers.for_account(h.user.id, h.account)
+    while True:
+        update = announced.get(timeout=5)
+        broker.apply_order_update(update)
+        if update["status"] == "COMPLETE":
+            break
+    h.settle()
+    exit_ = h.orders()[1]
+    assert exit_.status is OrderStatus.FILLED and exit_.filled_quantity == 10
+    with h.ctx.session() as s:
+        assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
+    assert len(h.sandbox.received_orders) == 2

@@ -73,6 +73,9 @@ def test_the_console_engine_goes_live_with_a_kite_session(
         note = connect_live_feed(ctx, engine, user.id)
         assert note is not None and "Kite" in note
         assert engine.health().feed == "kite"
+        # The watchdog knows the market's hours: a quiet Sunday is not a stale feed.
+        assert engine.feed.is_market_open(datetime(2026, 11, 22, 10, 0, tzinfo=IST)) is False
+        assert engine.feed.is_market_open(ctx.clock.now().replace(hour=5)) is True  # 10:30
         assert connect_live_feed(ctx, engine, user.id) is None  # already live: one way
         control.start(strategy.id, confirm_live=True)
 

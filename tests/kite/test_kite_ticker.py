@@ -1,7 +1,9 @@
 """KiteTickerFeed on the real KiteTicker against the sandbox: Tick batches, subscriptions,
 reconnect after dropped sockets, the staleness watchdog, order updates, bad ticks.
 
-One feed (one reactor) for the whole session: see conftest.
+One feed (one reactor) for the whole session: see conftest. Its sandbox trades as a market
+does: prices walk and a stock ticks only when it trades, so the watchdog sees the uneven
+traffic of a live feed, and a stalled feed is silent with its socket open.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ class FeedEnv:
 @pytest.fixture(scope="session")
 def feed_env() -> Iterator[FeedEnv]:
     clock = FrozenClock(kc.MONDAY_10AM)
-    sandbox = KiteSandbox(kc.make_config(clock, tick_interval_s=0.1))
+    sandbox = KiteSandbox(kc.make_config(clock, tick_interval_s=0.1, volatility=0.001))
     sandbox.start()
     token = sandbox.issue_access_token()
     env: FeedEnv
@@ -112,9 +114,11 @@ def test_ticks_arrive_as_batches(env: FeedEnv) -> None:
     tick = env.wait_tick(lambda t: t.symbol == "INFY" and t.price == Decimal("1501.25"))
     assert isinstance(tick.price, Decimal) and tick.ts.tzinfo is not None
     env.wait_tick(lambda t: t.symbol == "TCS")
-    batch = env.batches.get(timeout=2)
-    assert all(isinstance(t, Tick) for t in batch)
-    seqs = [t.seq for t in batch]
+    env.sandbox.push_tick(TOKENS["TCS"], "3411.00")
+    env.sandbox.push_tick(TOKENS["INFY"], "1501.50")
+    seqs: list[int] = []
+    env.wait_tick(lambda t: seqs.append(t.seq) is None and t.symbol == "INFY"
+                  and t.price == Decimal("1501.50"))
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert env.feed.last_tick_at() is not None
 
@@ -123,16 +127,16 @@ def test_unsubscribe_stops_a_symbol(env: FeedEnv) -> None:
     env.feed.subscribe(["SBIN", "ITC"])
     env.wait_tick(lambda t: t.symbol == "SBIN")
     env.feed.unsubscribe(["SBIN"])
-    time.sleep(0.3)
-    kc.drain(env.batches)
-    env.wait_tick(lambda t: t.symbol == "ITC")
-    deadline = time.monotonic() + 0.5
-    while time.monotonic() < deadline:
-        try:
-            batch = env.batches.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        assert all(t.symbol != "SBIN" for t in batch)
+    # A batch already on its way may still carry SBIN: everything up to a first marker
+    # tick is passed over; between it and a second one, SBIN trades and is not delivered.
+    env.sandbox.push_tick(TOKENS["ITC"], "405.55")
+    env.wait_tick(lambda t: t.symbol == "ITC" and t.price == Decimal("405.55"))
+    env.sandbox.push_tick(TOKENS["SBIN"], "956.10")
+    env.sandbox.push_tick(TOKENS["ITC"], "405.60")
+    symbols: list[str] = []
+    env.wait_tick(lambda t: symbols.append(t.symbol) is None and t.symbol == "ITC"
+                  and t.price == Decimal("405.60"))
+    assert "SBIN" not in symbols
     assert env.feed.subscribed() == {"ITC"}
 
 
@@ -183,10 +187,33 @@ def test_stale_callback_blocks_entries_for_the_account() -> None:
     assert gate.blocked_accounts == {"acct-1": "broker token lapsed: log in again"}
 
 
+def test_a_closed_market_is_quiet_not_stale() -> None:
+    mono = [0.0]
+    market_open = [True]
+    feed = KiteTickerFeed(Secret(kc.API_KEY), Secret("token"), symbol_tokens=TOKENS,
+                          clock=FrozenClock(kc.MONDAY_10AM), stale_after_s=5.0,
+                          monotonic=lambda: mono[0],
+                          is_market_open=lambda _now: market_open[0])
+    feed.subscribe(["INFY"])
+    mono[0] = 5.5
+    assert feed.is_stale()  # open, subscribed, no tick for longer than 5 s
+    market_open[0] = False
+    assert not feed.is_stale()
+    mono[0] = 900.0
+    assert not feed.is_stale()  # a night without ticks
+    market_open[0] = True
+    assert not feed.is_stale()  # the open: the first tick has its grace period
+    mono[0] = 904.0
+    assert not feed.is_stale()
+    mono[0] = 905.5
+    assert feed.is_stale()
+
+
 def test_stalled_feed_goes_stale_then_recovers(env: FeedEnv) -> None:
-    env.feed.subscribe(["LT"])
+    env.feed.subscribe(["LT", "TCS"])
     env.wait_tick(lambda t: t.symbol == "LT")
-    assert not env.feed.is_stale()
+    env.wait_tick(lambda t: t.symbol == "TCS")  # ticks keep coming: they trade
+    assert not env.feed.is_stale() and env.stale.empty()
     env.sandbox.stall_feed(True)  # socket open, heartbeats flowing, no ticks
     assert env.stale.get(timeout=STALE_AFTER_S + 3) is True
     assert env.feed.is_stale() and env.feed.counters.stale_episodes >= 1
@@ -209,16 +236,20 @@ def test_order_updates_reach_broker_listeners(env: FeedEnv) -> None:
     try:
         order = broker.place_order(OrderRequest(client_tag="TICKUPD1", symbol="INFY",
                                                 side="BUY", kind="LIMIT", quantity=1,
-                                                price=Decimal("1000")))
+                                                price=Decimal("1300")))
+        assert order.status is OrderStatus.OPEN  # from the placement's own answer
+        broker.modify_order(order.broker_order_id, price=Decimal("1300.50"))
         broker.cancel_order(order.broker_order_id)
-        statuses: list[OrderStatus] = []
+        updates: list[BrokerOrder] = []
         deadline = time.monotonic() + 5
-        while OrderStatus.CANCELLED not in statuses:
+        while not updates or updates[-1].status is not OrderStatus.CANCELLED:
             update = seen.get(timeout=max(0.01, deadline - time.monotonic()))
             assert update.client_tag == "TICKUPD1"
             assert update.broker_order_id == order.broker_order_id
-            statuses.append(update.status)
-        assert OrderStatus.OPEN in statuses
+            updates.append(update)
+        # No update for the placement; the modification (Kite's UPDATE) is still working.
+        assert [u.status for u in updates] == [OrderStatus.OPEN, OrderStatus.CANCELLED]
+        assert updates[0].price == Decimal("1300.5") and updates[0].raw["status"] == "UPDATE"
     finally:
         env.feed.on_order_update = env.orders.put
         broker.close()

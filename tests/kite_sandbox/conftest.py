@@ -53,24 +53,33 @@ def kite(sandbox: KiteSandbox) -> KiteConnect:
 
 
 class OrderEvents:
-    """Order updates straight from the sandbox's order book, for waiting without sleeps."""
+    """Order updates straight from the sandbox's order book (exactly what its ticker sends),
+    for waiting without sleeps."""
 
     def __init__(self, sandbox: KiteSandbox) -> None:
         self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
         sandbox.add_order_listener(lambda _user, order: self.queue.put(order))
 
-    def wait_for(self, order_id: str, status: str, timeout: float = 5) -> dict[str, Any]:
+    def until(self, order_id: str, status: str, timeout: float = 5) -> list[dict[str, Any]]:
+        """Every update of `order_id` up to and including the first with `status`."""
+        seen: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"order {order_id} never reached {status}")
+                raise AssertionError(f"order {order_id} never reached {status}; saw "
+                                     f"{[u['status'] for u in seen]}")
             try:
                 order = self.queue.get(timeout=left)
             except queue.Empty:
                 continue
-            if order["order_id"] == order_id and order["status"] == status:
-                return order
+            if order["order_id"] == order_id:
+                seen.append(order)
+                if order["status"] == status:
+                    return seen
+
+    def wait_for(self, order_id: str, status: str, timeout: float = 5) -> dict[str, Any]:
+        return self.until(order_id, status, timeout)[-1]
 
 
 @pytest.fixture

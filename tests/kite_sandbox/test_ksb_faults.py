@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from kiteconnect import KiteConnect
-from kiteconnect.exceptions import DataException, InputException, NetworkException
+from kiteconnect.exceptions import (
+    DataException,
+    GeneralException,
+    InputException,
+    NetworkException,
+    OrderException,
+    PermissionException,
+)
 
-from tui_trader.brokers.kite_sandbox import KiteSandbox, RateLimits, ReceivedOrder
+from tui_trader.brokers.kite_sandbox import HoldingSeed, KiteSandbox, RateLimits, ReceivedOrder
 
 from .conftest import API_KEY, login
 
@@ -33,9 +45,9 @@ def test_order_rate_limits(make_sandbox: Callable[..., KiteSandbox]) -> None:
     sandbox = make_sandbox(rate_limits=RateLimits(orders_per_s=100, orders_per_min=2))
     kite = login(sandbox)
     for _ in range(2):
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
     with pytest.raises(NetworkException) as info:
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
     assert info.value.code == 429
     assert len(kite.orders()) == 2
     assert [r.http_status for r in sandbox.received_orders] == [200, 200, 429]
@@ -45,12 +57,12 @@ def test_timeout_fault_order_still_exists(sandbox: KiteSandbox) -> None:
     kite = login(sandbox, timeout=2)
     sandbox.timeout_next_orders(1, delay_s=5)
     with pytest.raises(requests.exceptions.Timeout):
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000,
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300,
                          tag="retry1")
     [order] = kite.orders()
     assert order["tag"] == "retry1" and order["status"] == "OPEN"
     # Only the next n are delayed.
-    assert kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000)
+    assert kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
 
 
 def test_fail_next_serves_html_5xx(sandbox: KiteSandbox, kite: KiteConnect) -> None:
@@ -62,6 +74,45 @@ def test_fail_next_serves_html_5xx(sandbox: KiteSandbox, kite: KiteConnect) -> N
     sandbox.fail_next(1, status=502)
     raw = requests.get(f"{sandbox.url}/user/profile", timeout=5)
     assert raw.status_code == 502 and raw.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(("error_type", "status", "raised"), [
+    ("OrderException", 500, OrderException),
+    ("PermissionException", 403, PermissionException),
+    ("DataException", 502, DataException),
+    ("NetworkException", 503, NetworkException),
+    ("GeneralException", 500, GeneralException),
+    # The client has no class for these three: it raises GeneralException with the code.
+    ("MarginException", 400, GeneralException),
+    ("HoldingException", 400, GeneralException),
+    ("UserException", 403, GeneralException),
+])
+def test_answer_next_gives_kites_error_envelopes(sandbox: KiteSandbox, kite: KiteConnect,
+                                                 error_type: str, status: int,
+                                                 raised: type[Exception]) -> None:
+    sandbox.answer_next(1, error_type, message="Refused by the sandbox.",
+                        path_prefix="/orders/")
+    with pytest.raises(raised) as info:
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
+    assert type(info.value) is raised and info.value.code == status
+    assert str(info.value) == "Refused by the sandbox."
+    assert kite.orders() == []  # refused before anything was created
+    sandbox.answer_next(1, error_type, status=504)
+    raw = requests.get(f"{sandbox.url}/user/profile", timeout=5,
+                       headers={"X-Kite-Version": "3"})
+    assert raw.status_code == 504 and raw.headers["Content-Type"].startswith(
+        "application/json")
+    assert raw.json() == {"status": "error", "error_type": error_type, "data": None,
+                          "message": f"{error_type} injected by the sandbox."}
+
+
+def test_answer_next_after_placing_the_order(sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    sandbox.answer_next(1, "NetworkException", path_prefix="/orders/", placed=True)
+    with pytest.raises(NetworkException):
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300,
+                         tag="lost1")
+    [order] = kite.orders()  # the order exists; only its answer was an error
+    assert order["tag"] == "lost1" and order["status"] == "OPEN"
 
 
 def test_fail_next_only_on_a_path(sandbox: KiteSandbox, kite: KiteConnect) -> None:
@@ -76,10 +127,10 @@ def test_received_orders_and_hook(sandbox: KiteSandbox, kite: KiteConnect) -> No
     seen: queue.Queue[ReceivedOrder] = queue.Queue()
     sandbox.on_order_received = seen.put
     before = time.perf_counter_ns()
-    ids = [kite.place_order("regular", "NSE", "INFY", "BUY", q, "CNC", "LIMIT", price=1000)
+    ids = [kite.place_order("regular", "NSE", "INFY", "BUY", q, "CNC", "LIMIT", price=1300)
            for q in (1, 2)]
     with pytest.raises(InputException):
-        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1000,
+        kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300,
                          tag="x" * 21)
     received = sandbox.received_orders
     assert [r.params["quantity"] for r in received] == ["1", "2", "1"]
@@ -90,7 +141,9 @@ def test_received_orders_and_hook(sandbox: KiteSandbox, kite: KiteConnect) -> No
     assert seen.get(timeout=1).params["quantity"] == "1"
 
 
-def test_gtt_crud_and_trigger(sandbox: KiteSandbox, kite: KiteConnect) -> None:
+def test_gtt_crud_and_trigger(make_sandbox: Callable[..., KiteSandbox]) -> None:
+    sandbox = make_sandbox(holdings=(HoldingSeed("INFY", 2, Decimal("1400")),))
+    kite = login(sandbox)
     sandbox.set_price("INFY", "1520.40")
     leg = {"transaction_type": "SELL", "quantity": 2, "order_type": "LIMIT",
            "product": "CNC", "price": 1600}
@@ -104,7 +157,17 @@ def test_gtt_crud_and_trigger(sandbox: KiteSandbox, kite: KiteConnect) -> None:
     sandbox.set_price("INFY", "1591")
     fired = kite.get_gtt(trigger_id)
     assert fired["status"] == "triggered"
-    order_id = fired["orders"][0]["result"]["order_result"]["order_id"]
+    result = fired["orders"][0]["result"]
+    order_id = result["order_result"]["order_id"]
+    assert result["order_result"]["status"] == "success"
+    # What Kite records of the order it placed, and when, at what price it fired.
+    assert {k: result[k] for k in ("account_id", "exchange", "tradingsymbol", "validity",
+                                   "product", "order_type", "transaction_type", "quantity",
+                                   "price", "triggered_at", "timestamp")} == {
+        "account_id": "SB1234", "exchange": "NSE", "tradingsymbol": "INFY", "validity": "DAY",
+        "product": "CNC", "order_type": "LIMIT", "transaction_type": "SELL", "quantity": 2,
+        "price": 1590, "triggered_at": 1591, "timestamp": "2026-01-12 10:00:00"}
+    assert json.loads(result["meta"]) == {"app_id": 0, "gtt": trigger_id}
     [order] = [o for o in kite.orders() if o["order_id"] == order_id]
     assert order["transaction_type"] == "SELL" and order["status"] == "COMPLETE"
     oco = kite.place_gtt("two-leg", "INFY", "NSE", [1500, 1700], 1591,
@@ -114,6 +177,22 @@ def test_gtt_crud_and_trigger(sandbox: KiteSandbox, kite: KiteConnect) -> None:
         trigger_id: "triggered", oco["trigger_id"]: "deleted"}
     with pytest.raises(InputException):
         kite.get_gtt(999)
+
+
+def test_gtt_sell_without_the_shares_fails_when_it_fires(sandbox: KiteSandbox,
+                                                         kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1520.40")
+    leg = {"transaction_type": "SELL", "quantity": 2, "order_type": "LIMIT",
+           "product": "CNC", "price": 1400}
+    trigger_id = kite.place_gtt("single", "INFY", "NSE", [1450], 1520.40, [leg])["trigger_id"]
+    sandbox.set_price("INFY", "1449")
+    fired = kite.get_gtt(trigger_id)
+    assert fired["status"] == "triggered"
+    assert fired["orders"][0]["result"]["order_result"] == {
+        "status": "failed", "order_id": "",
+        "rejection_reason": "Insufficient stock holding or there are pending sell orders for "
+                            "this stock. Check the orderbook."}
+    assert kite.orders() == []  # no order came of it
 
 
 def test_serve_forever_stops_on_ctrl_c() -> None:
@@ -133,6 +212,31 @@ def test_serve_forever_stops_on_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_the_kite_sandbox_command_runs_on_the_simulated_clock() -> None:
+    env = {**os.environ, "TUI_TRADER_CLOCK_START": "2026-01-11T07:17:00+05:30"}  # a Sunday
+    tool = Path(sys.executable).with_name("tui-trader")
+    proc = subprocess.Popen([str(tool), "kite-sandbox", "--port", "0", "--api-key", API_KEY,
+                             "--api-secret", "clisecret"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        url = line.split("listening on ")[1].split()[0]
+        login_url = f"{url}/connect/login?api_key={API_KEY}&v=3"
+        location = requests.get(login_url, allow_redirects=False, timeout=5).headers["Location"]
+        kite = KiteConnect(API_KEY, root=url)
+        kite.generate_session(parse_qs(urlsplit(location).query)["request_token"][0],
+                              "clisecret")
+        with pytest.raises(InputException, match="Markets are closed"):
+            kite.place_order("regular", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
+        amo = kite.place_order("amo", "NSE", "INFY", "BUY", 1, "CNC", "LIMIT", price=1300)
+        [order] = kite.order_history(amo)
+        assert order["order_timestamp"].strftime("%Y-%m-%d %H:%M") == "2026-01-11 07:17"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
 
 
 def test_start_twice_and_stop_twice(sandbox: KiteSandbox) -> None:

@@ -159,3 +159,23 @@ def test_price_walk_is_seeded_and_on_the_tick_grid() -> None:
     assert first != walk(4)
     assert all(p % Decimal("0.05") == 0 and p > 0 for p in first)
     assert first != [i.ref_price for i in ALL_INSTRUMENTS]
+
+
+def test_a_step_changes_only_what_traded() -> None:
+    from tui_trader.brokers.kite_sandbox import SandboxConfig
+    from tui_trader.brokers.kite_sandbox.market import Market, is_index
+
+    market = Market(SandboxConfig("k", "s", seed=5, clock=FrozenClock(datetime(
+        2026, 1, 12, 10, tzinfo=IST)), volatility=0.01))
+    market.take_changed()
+    market.step()
+    changed = market.take_changed()
+    stocks = {i.token for i in ALL_INSTRUMENTS if not is_index(i)}
+    # Some stocks traded in that step, not all: a quiet one sends no tick.
+    assert changed & stocks and stocks - changed
+    assert market.take_changed() == set()  # taken once
+    frozen = Market(SandboxConfig("k", "s", seed=5, clock=FrozenClock(datetime(
+        2026, 1, 12, 10, tzinfo=IST)), volatility=0.0))
+    frozen.take_changed()
+    frozen.step()
+    assert frozen.take_changed() == set()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+import requests
 from kiteconnect import KiteConnect
 from kiteconnect.exceptions import InputException, NetworkException
 
@@ -141,7 +142,7 @@ def test_off_tick_price_is_rejected(kite: KiteConnect) -> None:
 
 
 def test_cancel_open_order(kite: KiteConnect) -> None:
-    order_id = place(kite, order_type="LIMIT", price=1000, quantity=4)
+    order_id = place(kite, order_type="LIMIT", price=1300, quantity=4)
     assert kite.cancel_order("regular", order_id) == order_id
     history = kite.order_history(order_id)
     assert [h["status"] for h in history] == ACCEPTED + ["OPEN", "CANCEL PENDING", "CANCELLED"]
@@ -156,8 +157,8 @@ def test_modify_then_fill(sandbox: KiteSandbox, kite: KiteConnect) -> None:
     order_id = place(kite, order_type="LIMIT", price=1500, quantity=2)
     assert kite.modify_order("regular", order_id, price=1505, quantity=3) == order_id
     history = kite.order_history(order_id)
-    assert [h["status"] for h in history][-3:] == ["MODIFY VALIDATION PENDING", "MODIFY PENDING",
-                                                   "OPEN"]
+    assert [h["status"] for h in history][-4:] == ["MODIFY VALIDATION PENDING", "MODIFY PENDING",
+                                                   "MODIFIED", "OPEN"]
     assert history[-1]["price"] == 1505 and history[-1]["quantity"] == 3
     assert history[-1]["modified"] is True
     kite.modify_order("regular", order_id, price=1525)  # now marketable
@@ -172,7 +173,7 @@ def test_modification_cap_is_429(make_sandbox: Callable[..., KiteSandbox]) -> No
         *(limits.quote_per_s, limits.historical_per_s, limits.orders_per_s,
           limits.other_per_s, limits.orders_per_min, limits.orders_per_day), 2))
     kite = login(sandbox)
-    order_id = place(kite, order_type="LIMIT", price=1000)
+    order_id = place(kite, order_type="LIMIT", price=1300)
     kite.modify_order("regular", order_id, price=1001)
     kite.modify_order("regular", order_id, price=1002)
     with pytest.raises(NetworkException) as info:
@@ -214,7 +215,7 @@ def test_twenty_char_tag_is_kept(kite: KiteConnect) -> None:
     order_id = place(kite, tag="A1" * 10)
     [order] = kite.orders()
     assert order["order_id"] == order_id and order["tag"] == "A1" * 10
-    assert order["tags"] == ["A1" * 10]
+    assert order["tags"] == ["A1" * 10, "mktp", "mktp:0.50"]  # Kite's own follow ours
 
 
 def test_ioc_limit_that_cannot_fill_is_cancelled(sandbox: KiteSandbox,
@@ -224,9 +225,6 @@ def test_ioc_limit_that_cannot_fill_is_cancelled(sandbox: KiteSandbox,
     assert statuses(kite, order_id)[-1] == "CANCELLED"
 
 
-def test_amo_starts_with_amo_status(kite: KiteConnect) -> None:
-    order_id = place(kite, variety="amo", order_type="LIMIT", price=1000)
-    assert statuses(kite, order_id)[0] == "AMO REQ RECEIVED"
 
 
 def test_partial_fills(sandbox: KiteSandbox, kite: KiteConnect,
@@ -290,3 +288,147 @@ def test_holdings(make_sandbox: Callable[..., KiteSandbox]) -> None:
     [holding] = kite.holdings()
     assert holding["tradingsymbol"] == "TCS" and holding["quantity"] == 3
     assert holding["pnl"] == pytest.approx(3 * (3410.25 - 3000))
+
+
+def test_order_updates_announce_triggers_partial_fills_and_completion(
+        sandbox: KiteSandbox, kite: KiteConnect, order_events: OrderEvents) -> None:
+    sandbox.set_partial_fills(True)
+    sandbox.set_price("ITC", "405.15")
+    order_id = place(kite, tradingsymbol="ITC", order_type="SL", trigger_price=410, price=411,
+                     quantity=4)
+    sandbox.set_price("ITC", "410.50")
+    updates = order_events.until(order_id, "COMPLETE")
+    # The trigger, the first part filled (an UPDATE of the still-open order), the rest.
+    assert [(u["status"], u["filled_quantity"]) for u in updates] == [
+        ("OPEN", 0), ("UPDATE", 2), ("COMPLETE", 4)]
+    assert updates[1]["pending_quantity"] == 2 and updates[1]["unfilled_quantity"] == 2
+    # The order book itself never shows UPDATE: it keeps Kite's statuses.
+    assert "UPDATE" not in statuses(kite, order_id)
+
+
+def test_protected_market_order_is_held_as_a_limit_at_the_protection_price(
+        sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1500.05")
+    order_id = place(kite, market_protection=2, tag="mkt1")
+    history = kite.order_history(order_id)
+    assert [h["status"] for h in history] == ACCEPTED + ["OPEN", "COMPLETE"]
+    assert history[0]["order_type"] == "MARKET"
+    last = history[-1]
+    # 2% above the last price, on the tick grid and never above the band: 1530.05.
+    assert last["order_type"] == "LIMIT" and last["price"] == 1530.05
+    assert last["average_price"] == 1500.05
+    assert last["tag"] == "mkt1" and last["tags"] == ["mkt1", "mktp", "mktp:2.00"]
+
+
+def test_automatic_protection_follows_the_price_band(sandbox: KiteSandbox,
+                                                     kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1500")  # above 1000: 0.5%
+    sell = place(kite, transaction_type="SELL", product="MIS")
+    assert kite.order_history(sell)[-1]["price"] == 1492.5
+    assert kite.order_history(sell)[-1]["tags"] == ["mktp", "mktp:0.50"]
+    sandbox.set_price("WIPRO", "248.30")
+    buy = place(kite, tradingsymbol="WIPRO", market_protection="1.5")  # a decimal percent
+    assert kite.order_history(buy)[-1]["price"] == 252.0  # 252.0245 down to the tick grid
+    assert kite.order_history(buy)[-1]["tags"][-1] == "mktp:1.50"
+
+
+def test_protected_market_order_fills_partly_and_rests_at_its_limit(
+        sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    sandbox.set_price("INFY", "1500")
+    sandbox.set_liquidity("INFY", 4)  # 4 shares trade at each price
+    order_id = place(kite, quantity=10)
+    order = kite.order_history(order_id)[-1]
+    assert (order["status"], order["filled_quantity"], order["pending_quantity"]) == \
+        ("OPEN", 4, 6)
+    assert order["order_type"] == "LIMIT" and order["price"] == 1507.5
+    sandbox.set_price("INFY", "1510")  # above the protection price: nothing more
+    assert kite.order_history(order_id)[-1]["filled_quantity"] == 4
+    sandbox.set_price("INFY", "1507")
+    assert kite.order_history(order_id)[-1]["filled_quantity"] == 8
+    sandbox.set_liquidity("INFY", None)
+    sandbox.set_price("INFY", "1506")
+    done = kite.order_history(order_id)[-1]
+    assert done["status"] == "COMPLETE" and done["filled_quantity"] == 10
+    assert [t["quantity"] for t in kite.order_trades(order_id)] == [4, 4, 2]
+
+
+def test_protected_sl_m_triggers_then_rests_when_the_price_gaps(sandbox: KiteSandbox,
+                                                                 kite: KiteConnect) -> None:
+    sandbox.set_price("WIPRO", "248.30")
+    order_id = place(kite, tradingsymbol="WIPRO", transaction_type="SELL", order_type="SL-M",
+                     trigger_price=245, product="MIS", market_protection=1)
+    sandbox.set_liquidity("WIPRO", 0)
+    sandbox.set_price("WIPRO", "244.10")  # triggered; nothing trades at this print
+    assert statuses(kite, order_id)[-1] == "OPEN"
+    sandbox.set_liquidity("WIPRO", None)
+    sandbox.set_price("WIPRO", "241.50")  # below the protection price 241.70: no fill
+    assert statuses(kite, order_id)[-1] == "OPEN"
+    sandbox.set_price("WIPRO", "242")
+    history = kite.order_history(order_id)
+    assert history[-1]["status"] == "COMPLETE" and history[-1]["average_price"] == 242
+
+
+def test_prices_beyond_the_circuit_limits_are_rejected(sandbox: KiteSandbox,
+                                                       kite: KiteConnect) -> None:
+    quote = kite.quote("NSE:INFY")["NSE:INFY"]
+    lower, upper = quote["lower_circuit_limit"], quote["upper_circuit_limit"]
+    assert (lower, upper) == (1216.3, 1824.5)  # 20% either side of the previous close
+    below = kite.order_history(place(kite, order_type="LIMIT", price="1216.25"))[-1]
+    assert below["status"] == "REJECTED"
+    assert below["status_message"] == ("Your order price is lower than the current lower "
+                                       "circuit limit of 1216.30. Place an order within the "
+                                       "daily range.")
+    above = kite.order_history(place(kite, transaction_type="SELL", product="MIS",
+                                     order_type="LIMIT", price="1824.55"))[-1]
+    assert above["status"] == "REJECTED"
+    assert "higher than the current upper circuit limit of 1824.50" in above["status_message"]
+    stop = kite.order_history(place(kite, order_type="SL-M", trigger_price=1830))[-1]
+    assert stop["status"] == "REJECTED" and "upper circuit" in stop["status_message"]
+    assert statuses(kite, place(kite, order_type="LIMIT", price="1216.30"))[-1] == "OPEN"
+    # A protected market order's limit stays inside the band.
+    sandbox.set_price("INFY", "1822")
+    capped = kite.order_history(place(kite, product="MIS", quantity=1))[-1]
+    assert capped["price"] == 1824.5 and capped["status"] == "COMPLETE"
+
+
+def test_cnc_sell_needs_the_shares(make_sandbox: Callable[..., KiteSandbox]) -> None:
+    sandbox = make_sandbox(holdings=(HoldingSeed("TCS", 3, Decimal("3000")),))
+    kite = login(sandbox)
+    short = kite.order_history(place(kite, transaction_type="SELL", quantity=1))[-1]
+    assert short["status"] == "REJECTED"
+    assert short["status_message"] == ("Insufficient stock holding or there are pending sell "
+                                       "orders for this stock. Check the orderbook.")
+    tcs = {"tradingsymbol": "TCS", "transaction_type": "SELL"}
+    assert statuses(kite, place(kite, **tcs, quantity=4))[-1] == "REJECTED"
+    resting = place(kite, **tcs, quantity=2, order_type="LIMIT", price=3500)
+    assert statuses(kite, resting)[-1] == "OPEN"
+    # Two of the three are already on their way out in the resting sell.
+    assert statuses(kite, place(kite, **tcs, quantity=2))[-1] == "REJECTED"
+    assert statuses(kite, place(kite, **tcs, quantity=1))[-1] == "COMPLETE"
+    # Shares bought today for delivery can be sold today; intraday shorts need no shares.
+    assert statuses(kite, place(kite, quantity=2))[-1] == "COMPLETE"
+    assert statuses(kite, place(kite, transaction_type="SELL", quantity=2))[-1] == "COMPLETE"
+    assert statuses(kite, place(kite, tradingsymbol="SBIN", transaction_type="SELL",
+                                product="MIS"))[-1] == "COMPLETE"
+
+
+def test_json_as_kite_writes_it(sandbox: KiteSandbox, kite: KiteConnect) -> None:
+    """Whole numbers are JSON integers (Kite sends 72, not 72.0); orders carry account_id."""
+    sandbox.set_price("INFY", "1520")
+    filled = place(kite, quantity=2)
+    resting = place(kite, order_type="LIMIT", price="1300.05")
+    headers = {"X-Kite-Version": "3",
+               "Authorization": f"token {kite.api_key}:{kite.access_token}"}
+    body = requests.get(f"{sandbox.url}/orders", headers=headers, timeout=5).json()
+    orders = {o["order_id"]: o for o in body["data"]}
+    assert orders[filled]["average_price"] == 1520
+    assert type(orders[filled]["average_price"]) is int
+    assert type(orders[filled]["trigger_price"]) is int
+    assert type(orders[resting]["price"]) is float and orders[resting]["price"] == 1300.05
+    assert {o["account_id"] for o in orders.values()} == {"SB1234"}
+    history = requests.get(f"{sandbox.url}/orders/{filled}", headers=headers,
+                           timeout=5).json()["data"]
+    assert all(h["account_id"] == "SB1234" for h in history)
+    ltp = requests.get(f"{sandbox.url}/quote/ltp", params={"i": "NSE:INFY"}, headers=headers,
+                       timeout=5).json()["data"]["NSE:INFY"]["last_price"]
+    assert type(ltp) is int and ltp == 1520

@@ -59,38 +59,56 @@ def test_index_ticks(env: TickerEnv) -> None:
     nifty, bank = TOKEN["NIFTY 50"], TOKEN["NIFTY BANK"]
     env.call(env.kws.subscribe, [nifty, bank])
     env.call(env.kws.set_mode, env.kws.MODE_FULL, [bank])
+    tick = env.wait_tick(lambda t: t["instrument_token"] == bank and t["mode"] == "full")
+    assert "exchange_timestamp" in tick
     env.sandbox.push_tick(nifty, "26100.55")
     tick = env.wait_tick(lambda t: t["instrument_token"] == nifty
                          and t["last_price"] == 26100.55)
     assert tick["mode"] == "quote" and tick["tradable"] is False
     assert tick["change"] == pytest.approx((26100.55 - 26050) * 100 / 26050)
-    tick = env.wait_tick(lambda t: t["instrument_token"] == bank and t["mode"] == "full")
-    assert "exchange_timestamp" in tick
     env.call(env.kws.unsubscribe, [nifty, bank])
 
 
-def test_ticks_are_pushed_periodically(env: TickerEnv) -> None:
-    token = TOKEN["LT"]
-    env.call(env.kws.subscribe, [token])
-    seen = 0
-    while seen < 3:  # the feed repeats the state every tick interval
-        env.wait_tick(lambda t: t["instrument_token"] == token, timeout=3)
-        seen += 1
-    env.call(env.kws.unsubscribe, [token])
+def test_ticks_only_when_something_changes(env: TickerEnv) -> None:
+    quiet, busy = TOKEN["LT"], TOKEN["ONGC"]
+    env.call(env.kws.subscribe, [quiet, busy])
+    env.wait_tick(lambda t: t["instrument_token"] == quiet)  # the state on subscribing
+    seen: list[dict] = []
+
+    def busy_at(price: float) -> Callable[[dict], bool]:
+        def match(tick: dict) -> bool:
+            seen.append(tick)
+            return tick["instrument_token"] == busy and tick["last_price"] == price
+        return match
+
+    # Two prints of the busy one, each seen before the next is made: at least one whole
+    # feed cycle passes, and the quiet one (nothing traded) sends nothing in it.
+    env.sandbox.set_price("ONGC", "250.05")
+    env.wait_tick(busy_at(250.05))
+    env.sandbox.set_price("ONGC", "250.10")
+    env.wait_tick(busy_at(250.10))
+    assert all(t["instrument_token"] != quiet for t in seen)
+    env.sandbox.set_price("LT", "3981.05")  # a trade: its tick follows, unprompted
+    env.wait_tick(lambda t: t["instrument_token"] == quiet and t["last_price"] == 3981.05)
+    env.call(env.kws.unsubscribe, [quiet, busy])
 
 
-def test_order_updates_reach_on_order_update(env: TickerEnv) -> None:
+def test_order_updates_are_sent_only_when_kite_sends_them(env: TickerEnv) -> None:
     kite = env.kite
     env.sandbox.set_price("MARUTI", "15850")
-    order_id = kite.place_order("regular", "NSE", "MARUTI", "BUY", 1, "CNC", "LIMIT",
-                                price=15000, tag="tkr1")
-    seen = env.wait_order(order_id, "OPEN")
-    assert seen == ["PUT ORDER REQ RECEIVED", "VALIDATION PENDING", "OPEN PENDING", "OPEN"]
-    kite.cancel_order("regular", order_id)
-    assert env.wait_order(order_id, "CANCELLED") == ["CANCEL PENDING", "CANCELLED"]
+    resting = kite.place_order("regular", "NSE", "MARUTI", "BUY", 1, "CNC", "LIMIT",
+                               price=15000, tag="tkr1")
+    kite.modify_order("regular", resting, price=15010)
+    kite.cancel_order("regular", resting)
+    # Nothing on placement (nor on its interim states): the modification is the first
+    # update, and a cancellation is announced once, when it is done.
+    assert env.wait_order(resting, "CANCELLED") == ["UPDATE", "CANCELLED"]
     filled = kite.place_order("regular", "NSE", "MARUTI", "SELL", 1, "MIS", "MARKET",
                               market_protection=-1)
-    env.wait_order(filled, "COMPLETE")
+    assert env.wait_order(filled, "COMPLETE") == ["COMPLETE"]
+    refused = kite.place_order("regular", "NSE", "MARUTI", "BUY", 1, "CNC", "LIMIT",
+                               price="15000.03")  # off the tick grid: the RMS rejects it
+    assert env.wait_order(refused, "REJECTED") == ["REJECTED"]
 
 
 def test_stalled_feed_sends_no_ticks_but_heartbeats(env: TickerEnv) -> None:

@@ -4,7 +4,9 @@ client, imported lazily so the console starts fast).
 Outcome model (see `brokers/base.py`):
 
 * a placement Kite answered with an error it decided on (`InputException`,
-  `OrderException`, `PermissionException`) is `OrderRejected`;
+  `OrderException`, `PermissionException`, and `MarginException`, `HoldingException`,
+  `UserException`, which the client raises as GeneralException: the adapter reads the
+  type off the response) is `OrderRejected`;
 * a placement whose answer was lost (timeout, connection error, 5xx, an HTML page from a
   proxy, a body that is not JSON) is `OutcomeUnknown` and is **never** re-sent: the engine
   looks the order up by its tag (`orders_by_tag`);
@@ -56,9 +58,10 @@ AUTO_MARKET_PROTECTION = -1
 
 FINAL_STATUSES = {"COMPLETE": OrderStatus.FILLED, "CANCELLED": OrderStatus.CANCELLED,
                   "REJECTED": OrderStatus.REJECTED}
-# Working at the exchange (may already be partly filled).
+# Working at the exchange (may already be partly filled). UPDATE is not an order-book
+# status: Kite's order updates carry it for a modification or a partial fill.
 WORKING_STATUSES = frozenset({"OPEN", "TRIGGER PENDING", "MODIFY PENDING", "CANCEL PENDING",
-                              "MODIFIED", "MODIFY VALIDATION PENDING"})
+                              "MODIFIED", "MODIFY VALIDATION PENDING", "UPDATE"})
 
 
 def map_status(kite_status: str | None, filled_quantity: int = 0) -> OrderStatus:
@@ -232,12 +235,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Tags Kite adds on its own: a protected market order's "mktp" and "mktp:<percent>", an
+# auto-sliced order's "autoslice" and "autoslice:<id>". Never one of ours.
+KITE_OWN_TAGS = ("mktp", "autoslice")
+
+
+def _is_kites_own_tag(tag: str) -> bool:
+    return tag.partition(":")[0] in KITE_OWN_TAGS
+
+
 def _order_tag(data: dict[str, Any]) -> str:
     tag = data.get("tag")
     if tag:
         return str(tag)
-    tags = data.get("tags") or []
-    return str(tags[0]) if tags else ""
+    tags = [str(t) for t in data.get("tags") or [] if not _is_kites_own_tag(str(t))]
+    return tags[0] if tags else ""
 
 
 def _has_tag(data: dict[str, Any], tag: str) -> bool:
@@ -270,6 +282,38 @@ def _brief(exc: BaseException) -> str:
             and "token" not in text.lower():
         parts.append(text)
     return ": ".join(parts)
+
+
+# Kite's refusals the client has no class for: it raises GeneralException and drops the
+# name, which an unclassified failure (outcome unknown) also raises.
+REFUSAL_ERROR_TYPES = frozenset({"MarginException", "HoldingException", "UserException"})
+
+
+class _LastErrorType:
+    """Kite's `error_type` of the last error response on this thread, read by a response
+    hook on the client's HTTP session (the client keeps only the message and the code)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def hook(self, response: Any, *_args: Any, **_kwargs: Any) -> Any:
+        name = None
+        if response.status_code >= 400 and \
+                "json" in response.headers.get("content-type", ""):
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("error_type"), str):
+                name = body["error_type"]
+        self._local.name = name
+        return response
+
+    def clear(self) -> None:
+        self._local.name = None
+
+    def is_refusal(self) -> bool:
+        return getattr(self._local, "name", None) in REFUSAL_ERROR_TYPES
 
 
 class _ErrorKinds:
@@ -318,6 +362,10 @@ class KiteBroker:
         self.kite = kite or KiteConnect(self._api_key.reveal(),
                                         access_token=self._access_token.reveal(),
                                         root=root, timeout=timeout)
+        self._last_error_type = _LastErrorType()
+        session = getattr(self.kite, "reqsession", None)
+        if session is not None:
+            session.hooks["response"].append(self._last_error_type.hook)
         self.root = root
         self.timeout = timeout
         self.limits = OrderLimits.of(limits)
@@ -436,6 +484,7 @@ class KiteBroker:
         if self.algo_id:
             params["algo_id"] = self.algo_id
         self.limiter.acquire()  # raises RateLimitExceeded (nothing sent)
+        self._last_error_type.clear()
         try:
             self._count()
             order_id = str(self.kite.place_order(**params))
@@ -446,6 +495,10 @@ class KiteBroker:
             log.info("Kite rejected order %s: %s", req.client_tag, reason)
             raise OrderRejected(reason) from exc
         except self._errors.transport as exc:
+            if self._last_error_type.is_refusal():  # margin, holdings, the account
+                reason = str(exc) or type(exc).__name__
+                log.info("Kite refused order %s: %s", req.client_tag, reason)
+                raise OrderRejected(reason) from exc
             if getattr(exc, "code", None) == 429:
                 self.limiter.penalize(1.0)
                 raise BrokerUnavailable("Kite rate limit (HTTP 429): order not placed; "
@@ -483,6 +536,7 @@ class KiteBroker:
 
     def _write(self, what: str, order_id: str, fn: Callable[[], Any]) -> BrokerOrder:
         self._check_token()
+        self._last_error_type.clear()
         try:
             self._count()
             fn()
@@ -492,6 +546,9 @@ class KiteBroker:
             raise OrderRejected(str(exc) or f"Kite refused to {what} order {order_id}") \
                 from exc
         except self._errors.transport as exc:
+            if self._last_error_type.is_refusal():
+                raise OrderRejected(str(exc) or f"Kite refused to {what} order {order_id}") \
+                    from exc
             if getattr(exc, "code", None) == 429:
                 raise BrokerUnavailable(f"Kite rate limit (HTTP 429): could not {what} "
                                         f"order {order_id}; try again shortly") from exc
@@ -536,11 +593,15 @@ class KiteBroker:
         return [self.to_order(r) for r in rows if _has_tag(r, client_tag)]
 
     def funds(self) -> Decimal:
+        """What is free for new orders: the equity segment's `net` (Kite's live balance,
+        which falls as margin is used), not `available.cash` (the day's opening cash)."""
         data = self._read("read funds", lambda: self.kite.margins("equity")) or {}
-        cash = to_decimal((data.get("available") or {}).get("cash"))
-        if cash is None:
-            raise BrokerUnavailable("Kite funds: the margins answer had no available cash")
-        return cash
+        net = to_decimal(data.get("net"))
+        if net is None:
+            net = to_decimal((data.get("available") or {}).get("live_balance"))
+        if net is None:
+            raise BrokerUnavailable("Kite funds: the margins answer had no net balance")
+        return net
 
     def historical(self, instrument_token: int, from_: datetime, to: datetime,
                    interval: str, *, oi: bool = False) -> list[dict[str, Any]]:

@@ -170,7 +170,8 @@ def symbol_tokens(ctx: AppContext, exchange: str = "NSE") -> dict[str, int]:
 def kite_ticker_feed(ctx: AppContext, user_id: Any, account_id: Any,
                      **options: Any) -> KiteTickerFeed:
     """A live feed for one Kite broker account: credentials from the vault, tokens from the
-    instruments table (NSE), the context's clock. Not started."""
+    instruments table (NSE), the context's clock, and its calendar to tell a closed market
+    from a stale feed. Not started."""
     from ..brokers.feeds.kite_ticker import KiteTickerFeed
     from ..domain.errors import BrokerError
     from .brokers import BrokerAccountService
@@ -184,6 +185,7 @@ def kite_ticker_feed(ctx: AppContext, user_id: Any, account_id: Any,
         root = api_root.replace("http://", "ws://").replace("https://", "wss://")
         root = root.rstrip("/") + "/"
     options.setdefault("clock", ctx.clock)
+    options.setdefault("is_market_open", ctx.calendar.is_open)
     options.setdefault("symbol_tokens", symbol_tokens(ctx))
     return KiteTickerFeed(creds.api_key, creds.access_token, root=root, **options)
 

@@ -16,7 +16,10 @@ holds when the socket comes back); on every open we also diff our wanted subscri
 against the client's, which is a no-op after its own re-subscribe.
 
 Staleness: while anything is subscribed, no tick for `stale_after_s` (real seconds) makes
-`is_stale()` true and calls `on_stale(True)`; the next tick calls `on_stale(False)`. Ticks
+`is_stale()` true and calls `on_stale(True)`; the next tick calls `on_stale(False)`. Kite
+ticks an instrument only when something about it changes, so a closed market is quiet,
+not stale: given `is_market_open`, the watchdog rests while it says closed and gives the
+feed its grace period again at the open. Ticks
 with unknown tokens or unusable prices, and packets the client cannot parse, are counted and
 dropped.
 """
@@ -99,6 +102,7 @@ class KiteTickerFeed:
                  on_order_update: Callable[[dict[str, Any]], None] | None = None,
                  stale_after_s: float = 5.0,
                  on_stale: Callable[[bool], None] | None = None,
+                 is_market_open: Callable[[datetime], bool] | None = None,
                  mode: str = "quote",
                  reconnect_max_delay: int = 5,
                  reconnect_max_tries: int = 300,
@@ -114,6 +118,7 @@ class KiteTickerFeed:
         self.clock: Clock = clock or SystemClock()
         self.on_order_update = on_order_update
         self.on_stale = on_stale
+        self.is_market_open = is_market_open
         self.stale_after_s = stale_after_s
         self.mode = mode
         self.reconnect_max_delay = reconnect_max_delay
@@ -244,7 +249,11 @@ class KiteTickerFeed:
         return self._connected.wait(timeout)
 
     def is_stale(self) -> bool:
-        """True while subscribed and no tick arrived for `stale_after_s`."""
+        """True while subscribed, the market open, and no tick arrived for `stale_after_s`."""
+        if self.is_market_open is not None and not self.is_market_open(self.clock.now()):
+            with self._lock:
+                self._watch_from = self._monotonic()  # a fresh grace period at the open
+            return False
         with self._lock:
             if not self._wanted or self._stopping.is_set():
                 return False

@@ -65,9 +65,12 @@ async def kite_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)  # the ticker: its own auth, no envelopes
     try:
         failure = state.faults.take_failure(path)
-        if failure is not None:
+        if failure is not None and failure.error is None:
             return web.Response(status=failure.status, text=failure.body,
                                 content_type="text/html")
+        if failure is not None and not failure.placed:
+            assert failure.error is not None
+            raise failure.error
         received = None
         if request.method == "POST" and path.startswith("/orders/"):
             form = await request.post()
@@ -77,6 +80,7 @@ async def kite_middleware(request: web.Request, handler: Handler) -> web.StreamR
             request[RECEIVED] = received
         if not path.startswith(UNVERSIONED) and request.headers.get("X-Kite-Version") != "3":
             raise InputError("Missing or invalid `X-Kite-Version` header: expected 3.")
+        state.catch_up()  # the clock may have moved on since the last request
         bucket = bucket_for(request.method, path)
         if bucket is not None:
             key = _api_key_of(request) or request.remote or "anonymous"
@@ -84,6 +88,9 @@ async def kite_middleware(request: web.Request, handler: Handler) -> web.StreamR
             if received is not None:
                 state.limiter.hit_placement(key)
         response = await handler(request)
+        if failure is not None:  # the order was placed; its answer is the injected error
+            assert failure.error is not None
+            raise failure.error
     except KiteError as exc:
         response = error_response(exc)
     except web.HTTPNotFound:

@@ -1,4 +1,5 @@
-"""Sandbox configuration: credentials, the injected clock, feed cadence and Kite's limits.
+"""Sandbox configuration: credentials, the injected clock and calendar, feed cadence and
+Kite's limits.
 
 Kite's rate limits change from time to time, so they live here as data, never as constants
 inside the routes.
@@ -9,7 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tui_trader.domain.calendar import NseCalendar
 from tui_trader.domain.clock import Clock, SystemClock
+
+_SHARED_CALENDAR = NseCalendar()  # loads exchange-calendars once, on first use
+
+
+def _calendar() -> NseCalendar:
+    return _SHARED_CALENDAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +62,25 @@ class SandboxConfig:
     email: str = "sandbox@example.invalid"
     seed: int = 1
     clock: Clock = field(default_factory=SystemClock)
-    # Feed cadence (real seconds): a tick to every subscriber each interval, and a 1-byte
-    # heartbeat each heartbeat interval.
+    # Trading days and session hours (holidays, special sessions): NSE's.
+    calendar: NseCalendar = field(default_factory=_calendar)
+    # Feed cadence (real seconds): each interval the prices step and what changed is ticked
+    # to its subscribers; a 1-byte heartbeat each heartbeat interval.
     tick_interval_s: float = 0.2
     heartbeat_interval_s: float = 1.0
     # Relative standard deviation of the price walk over one minute (0.001 is ~2% a day).
     # 0 freezes prices, so a test decides every move with set_price / push_tick.
     volatility: float = 0.001
+    # The chance that a stock trades in one tick interval: only a trade (or an index move)
+    # makes a tick, so quiet instruments go quiet on the ticker, as on Kite.
+    trade_probability: float = 0.5
     rate_limits: RateLimits = field(default_factory=RateLimits)
     # Request tokens from the login redirect live a few minutes and are single-use.
     request_token_ttl_s: float = 300.0
     opening_cash: Decimal = Decimal("1000000")
     holdings: tuple[HoldingSeed, ...] = ()
+    # The daily price band (circuit limits) either side of the previous close.
+    circuit_band: Decimal = Decimal("0.2")
     partial_fills: bool = False
     # From April 2026 Kite rejects MARKET and SL-M orders without market protection.
     reject_unprotected_market: bool = True

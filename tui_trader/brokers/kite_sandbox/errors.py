@@ -2,6 +2,9 @@
 
 Each carries the HTTP status and the `error_type` the real client maps onto
 `kiteconnect.exceptions.<error_type>`; an envelope without `error_type` crashes that client.
+Kite's documented types the Python client has no class for (MarginException,
+HoldingException, UserException) reach it as GeneralException with the same message and
+code. Kite documents no status for those three; the sandbox's choice is below.
 """
 
 from __future__ import annotations
@@ -52,3 +55,35 @@ class RateLimitError(KiteError):
 class NotFoundError(KiteError):
     status = 404
     error_type = "GeneralException"
+
+
+class DataError(KiteError):
+    # Kite could not make sense of its order system's answer.
+    status = 502
+    error_type = "DataException"
+
+
+class NetworkError(KiteError):
+    # Kite could not reach its order system.
+    status = 503
+    error_type = "NetworkException"
+
+
+class MarginError(KiteError):
+    status = 400
+    error_type = "MarginException"
+
+
+class HoldingError(KiteError):
+    status = 400
+    error_type = "HoldingException"
+
+
+class UserError(KiteError):
+    status = 403
+    error_type = "UserException"
+
+
+ERRORS: dict[str, type[KiteError]] = {cls.error_type: cls for cls in (
+    GeneralError, TokenError, PermissionError_, InputError, OrderError, DataError,
+    NetworkError, MarginError, HoldingError, UserError)}

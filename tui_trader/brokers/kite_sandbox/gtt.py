@@ -3,7 +3,10 @@
 A single trigger fires when the last price reaches its one value from the side it started
 on; a two-leg (OCO) trigger fires its first order at or below the lower value, its second
 at or above the upper one. Firing places a regular LIMIT order through the order book and
-records the result on the trigger, as Kite reports it.
+records the result on the trigger, as Kite reports it: the order placed, when and at what
+price the trigger fired, and the order's fate — an order the exchange or the risk checks
+refuse (a price beyond the circuit, a CNC sell without the shares) is never placed, and the
+result says why.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from tui_trader.domain.clock import ensure_utc
 
 from .config import SandboxConfig
 from .errors import InputError, KiteError
+from .hours import TradingHours
 from .market import Market
 from .matching import OrderBook
 from .wire import ist, num
@@ -64,6 +68,7 @@ class GttBook:
         self._market = market
         self._book = book
         self._lock = lock
+        self._hours = TradingHours(config.calendar)
         self._gtts: dict[int, Gtt] = {}
         self._seq = 100_000
 
@@ -160,7 +165,10 @@ class GttBook:
             return trigger_id
 
     def check(self) -> None:
-        """Fire every active trigger whose condition the current price meets."""
+        """Fire every active trigger whose condition the current price meets (triggers are
+        watched only while the exchange is in session)."""
+        if not self._hours.is_matching(self._now()):
+            return
         with self._lock:
             for gtt in self._gtts.values():
                 if gtt.status != "active":
@@ -182,13 +190,26 @@ class GttBook:
         spec = gtt.orders[leg]
         form = {k: str(v) for k, v in spec.items() if k != "result"}
         form["tag"] = "gtt"
-        result: dict[str, Any] = {"timestamp": ist(self._now()), "triggered_at": num(ltp),
-                                  "account_id": gtt.user_id}
+        result: dict[str, Any] = {
+            "account_id": gtt.user_id, "exchange": spec["exchange"],
+            "tradingsymbol": spec["tradingsymbol"], "validity": "DAY",
+            "product": spec["product"], "order_type": spec["order_type"],
+            "transaction_type": spec["transaction_type"], "quantity": spec["quantity"],
+            "price": spec["price"],
+            "meta": json.dumps({"app_id": 0, "gtt": gtt.trigger_id}, separators=(",", ":")),
+            "timestamp": ist(self._now()), "triggered_at": num(ltp),
+        }
         try:
-            order = self._book.place(gtt.user_id, "regular", form)
-            self._book.accept(order.order_id)
-            result["order_result"] = {"order_id": order.order_id, "status": "success",
-                                      "rejection_reason": ""}
+            order = self._book.build(gtt.user_id, "regular", form)
+            refusal = self._book.refusal(order)
+            if refusal is None:
+                self._book.record(order)
+                self._book.accept(order.order_id)
+                result["order_result"] = {"order_id": order.order_id, "status": "success",
+                                          "rejection_reason": ""}
+            else:
+                result["order_result"] = {"order_id": "", "status": "failed",
+                                          "rejection_reason": refusal}
         except KiteError as exc:
             result["order_result"] = {"order_id": "", "status": "failed",
                                       "rejection_reason": exc.message}

@@ -1,12 +1,16 @@
 """The sandbox's market: instruments, a seeded price process, quotes, the CSV and candles.
 
 Live prices are a geometric random walk per instrument from its reference price (printed
-tick-size rounded),
-one `random.Random` per instrument seeded from (seed, token), so a run is reproducible step
-by step. Historical candles come from a separate, stateless function of time (layered value
-noise around the reference price): any window of candles is the same whichever range a
-request asks for, without walking from an epoch. Both stay within NSE session hours on
-weekdays; exchange holidays are not modelled.
+tick-size rounded), one `random.Random` per instrument seeded from (seed, token), so a run
+is reproducible step by step. They move only while the exchange is in session
+(`TradingHours`). A stock's price prints only when it trades (by chance, each step), an
+index's when its value moves; what printed is remembered until the ticker takes it
+(`take_changed`), so the ticker sends a tick only when something changed.
+
+Historical candles come from a separate, stateless function of time (layered value noise
+around the reference price): any window of candles is the same whichever range a request
+asks for, without walking from an epoch. They stay within NSE session hours on weekdays
+(candles ignore exchange holidays).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tui_trader.domain.universe import ALL_INSTRUMENTS, ListedInstrument
 
 from .config import SandboxConfig
 from .errors import InputError
+from .hours import TradingHours
 from .wire import ist, num, round_to_tick
 
 INSTRUMENTS_HEADER = (
@@ -111,10 +116,16 @@ class Market:
     def __init__(self, config: SandboxConfig, lock: threading.RLock | None = None) -> None:
         self._config = config
         self._lock = lock or threading.RLock()
+        self._hours = TradingHours(config.calendar)
         self.instruments: tuple[ListedInstrument, ...] = ALL_INSTRUMENTS
         self._by_symbol = {(i.exchange, i.symbol): i for i in self.instruments}
         self._by_token = {i.token: i for i in self.instruments}
         self._state: dict[int, InstrumentState] = {}
+        # Shares that trade at each price print, per instrument (absent: as many as wanted),
+        # and what is left of it at the current print.
+        self._liquidity: dict[int, int] = {}
+        self._available: dict[int, int] = {}
+        self._changed: set[int] = set()  # printed since the ticker last looked
         self._day = self.now().astimezone(IST).date()
         for inst in self.instruments:
             rng = random.Random(f"{config.seed}:{inst.token}")
@@ -165,6 +176,15 @@ class Market:
                 s.sell_quantity, tuple(s.buy_depth), tuple(s.sell_depth), self.now(),
             )
 
+    def circuit_limits(self, token: int) -> tuple[Decimal, Decimal]:
+        """(lower, upper): the day's price band around the previous close, on the tick grid."""
+        with self._lock:
+            s = self._state[token]
+            band = s.prev_close * self._config.circuit_band
+            tick = s.instrument.tick_size
+            return (max(tick, round_to_tick(s.prev_close - band, tick)),
+                    round_to_tick(s.prev_close + band, tick))
+
     def _roll_day(self) -> None:
         """On a new IST day yesterday's last price becomes the close and the day restarts."""
         today = self.now().astimezone(IST).date()
@@ -177,13 +197,14 @@ class Market:
 
     def step(self, dt_s: float | None = None) -> list[int]:
         """One random-walk step of `dt_s` seconds (default: the tick interval) for every
-        instrument; returns the tokens whose price moved."""
+        instrument: a stock prints if it trades, an index if it moved. Returns the tokens
+        whose price moved."""
         dt = self._config.tick_interval_s if dt_s is None else dt_s
         sigma = self._config.volatility * math.sqrt(max(dt, 0.0) / 60.0)
         with self._lock:
             self._roll_day()
-        if sigma <= 0:
-            return []
+        if sigma <= 0 or not self._hours.is_matching(self.now()):
+            return []  # nothing trades outside the session
         moved: list[int] = []
         with self._lock:
             for token, s in self._state.items():
@@ -192,11 +213,26 @@ class Market:
                 # so a cheap stock never gets stuck on a tick by rounding.
                 s.fair *= math.exp(s.rng.gauss(0.0, sigma))
                 price = max(tick, round_to_tick(Decimal(repr(s.fair)), tick))
-                qty = 0 if is_index(s.instrument) else s.rng.randint(1, 500)
+                if is_index(s.instrument):
+                    qty = 0
+                    if price == s.last_price:
+                        continue
+                elif s.rng.random() < self._config.trade_probability:
+                    qty = s.rng.randint(1, 500)
+                else:
+                    continue  # no trade in this step: no print, no tick
                 if price != s.last_price:
                     moved.append(token)
                 self._print(s, price, qty)
         return moved
+
+    def take_changed(self, only: set[int] | None = None) -> set[int]:
+        """The tokens that printed since the last call (only those in `only`, if given),
+        forgetting them."""
+        with self._lock:
+            taken = set(self._changed) if only is None else self._changed & only
+            self._changed -= taken
+            return taken
 
     def set_price(self, token: int, price: Decimal) -> Decimal:
         """Force the last traded price (tick-rounded); returns the price actually set."""
@@ -211,7 +247,31 @@ class Market:
             self._print(s, rounded, 0 if is_index(s.instrument) else 1)
             return rounded
 
+    def set_liquidity(self, token: int, quantity: int | None) -> None:
+        """At most `quantity` shares trade at each price print from now on (None: any
+        amount), so orders can fill in parts and rest."""
+        with self._lock:
+            if quantity is None:
+                self._liquidity.pop(token, None)
+                self._available.pop(token, None)
+            else:
+                self._liquidity[token] = max(0, int(quantity))
+                self._available[token] = self._liquidity[token]
+
+    def take(self, token: int, wanted: int) -> int:
+        """Take up to `wanted` shares of what trades at the current print; returns how many."""
+        with self._lock:
+            if token not in self._liquidity:
+                return wanted
+            got = min(wanted, self._available.get(token, 0))
+            self._available[token] -= got
+            return got
+
     def _print(self, s: InstrumentState, price: Decimal, qty: int) -> None:
+        token = s.instrument.token
+        self._changed.add(token)
+        if token in self._liquidity:
+            self._available[token] = self._liquidity[token]
         s.last_price = price
         s.high = max(s.high, price)
         s.low = min(s.low, price)
@@ -251,8 +311,7 @@ class Market:
                 "close": num(q.prev_close)}
         if kind == "ohlc":
             return {"instrument_token": q.token, "last_price": num(q.last_price), "ohlc": ohlc}
-        tick = q.instrument.tick_size
-        band = q.prev_close * Decimal("0.2")
+        lower, upper = self.circuit_limits(token)
         return {
             "instrument_token": q.token,
             "timestamp": ist(q.timestamp),
@@ -267,8 +326,8 @@ class Market:
             "oi_day_high": 0,
             "oi_day_low": 0,
             "net_change": num(q.last_price - q.prev_close),
-            "lower_circuit_limit": num(round_to_tick(q.prev_close - band, tick)),
-            "upper_circuit_limit": num(round_to_tick(q.prev_close + band, tick)),
+            "lower_circuit_limit": num(lower),
+            "upper_circuit_limit": num(upper),
             "ohlc": ohlc,
             "depth": {
                 "buy": _depth(q.buy_depth),
@@ -316,7 +375,7 @@ class Market:
 
 def _depth(levels: tuple[DepthLevel, ...]) -> list[dict[str, Any]]:
     if not levels:
-        return [{"price": 0.0, "quantity": 0, "orders": 0} for _ in range(5)]
+        return [{"price": 0, "quantity": 0, "orders": 0} for _ in range(5)]
     return [{"price": num(d.price), "quantity": d.quantity, "orders": d.orders} for d in levels]
 
 

@@ -1,19 +1,40 @@
 """The order book: validation, Kite's status life cycle, matching against the sandbox prices.
 
 A placed order walks Kite's states, each recorded (with its timestamp from the injected clock)
-in the order's history and announced to listeners (the ticker sends them as order updates):
+in the order's history:
 
     PUT ORDER REQ RECEIVED -> VALIDATION PENDING -> REJECTED
                                                  -> OPEN PENDING -> OPEN | TRIGGER PENDING
     TRIGGER PENDING -> OPEN (triggered) ; OPEN -> COMPLETE | CANCELLED (via CANCEL PENDING)
-    modify: MODIFY VALIDATION PENDING -> MODIFY PENDING -> OPEN | TRIGGER PENDING
+    modify: MODIFY VALIDATION PENDING -> MODIFY PENDING -> MODIFIED -> OPEN | TRIGGER PENDING
+    AMO: AMO REQ RECEIVED (waits for its release) -> VALIDATION PENDING -> ... as above
+    expiry: OPEN | TRIGGER PENDING -> CANCELLED (DAY at the close, TTL after its minutes)
 
-Field errors (bad tag, quantity, missing price...) answer HTTP 400 and create no order, as
-Kite does; risk checks (funds, tick size, stop-loss sanity, market protection) create the
-order and REJECT it with a `status_message`. MARKET orders fill at the last price; LIMIT
-when the last price crosses the limit (at the last price, never worse than the limit); SL
-and SL-M wait for their trigger, then act as LIMIT and MARKET. With partial fills on, each
-matching pass fills at most half the order, so fills arrive over several passes.
+When orders are taken, matched and expire is `TradingHours`' to say; `catch_up` applies
+what the clock says happened (AMOs released, validity ended, the open reached) and runs
+before every request and on every feed cycle.
+
+Listeners (the ticker) hear only what Kite announces as an order update: completion,
+cancellation, rejection, a trigger, and — with status UPDATE — a modification or a partial
+fill. Placement and the interim states are never announced, so a client that waits for an
+OPEN update waits for ever, as it would on Kite.
+
+Field errors (bad tag, quantity, missing price...) and orders outside market hours answer
+HTTP 400 and create no order, as Kite does; risk checks (tick size, circuit limits,
+stop-loss sanity, market protection, shares for a CNC sell, funds) create the order and
+REJECT it with a `status_message`.
+
+Market protection: Kite takes MARKET (and SL-M) orders over the API only with
+`market_protection` (-1 for its automatic band, or a percentage up to 100) and holds a
+MARKET order as a LIMIT at the protection price — the last price plus (BUY) or minus
+(SELL) that percentage — tagged `mktp`; what cannot fill within it rests at that limit. A
+protected SL-M gets its protection price when it triggers.
+
+LIMIT orders fill when the last price crosses the limit (at the last price, never worse than
+the limit); an unprotected MARKET order (only with the rejection switched off) at the last
+price; SL and SL-M wait for their trigger, then act as LIMIT and (protected) MARKET. How much
+trades at one price is unlimited unless a test sets the liquidity (shares per price print);
+with partial fills on, each matching pass fills at most half the order.
 """
 
 from __future__ import annotations
@@ -23,7 +44,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,8 +53,9 @@ from tui_trader.domain.universe import ListedInstrument
 
 from .config import SandboxConfig
 from .errors import InputError, RateLimitError
+from .hours import AMO_OUTSIDE_WINDOW, MARKETS_CLOSED, PRE_OPEN_ONLY_DAY_ORDERS, TradingHours
 from .market import Market, is_index
-from .wire import is_tick_multiple, ist, num
+from .wire import ceil_to_tick, floor_to_tick, is_tick_multiple, ist, num
 
 VARIETIES = ("regular", "amo", "co", "iceberg", "auction")
 SUPPORTED_VARIETIES = ("regular", "amo")
@@ -44,16 +66,28 @@ TRANSACTION_TYPES = ("BUY", "SELL")
 TAG_RE = re.compile(r"^[A-Za-z0-9]{1,20}$")
 
 TERMINAL = frozenset({"COMPLETE", "CANCELLED", "REJECTED"})
-MODIFIABLE = frozenset({"OPEN", "TRIGGER PENDING"})
+AMO_WAITING = "AMO REQ RECEIVED"
+WORKING = frozenset({"OPEN", "TRIGGER PENDING"})  # at the exchange
+# The status Kite's order updates (postbacks and the ticker) give a modification or a
+# partial fill of a working order.
+UPDATE = "UPDATE"
+MODIFIABLE = WORKING | {AMO_WAITING}
 # Margin blocked per rupee of exposure: delivery pays in full, intraday gets 5x leverage.
 MARGIN_RATE = {"CNC": Decimal(1), "NRML": Decimal(1), "MTF": Decimal("0.5"),
                "MIS": Decimal("0.2")}
 
 UNPROTECTED_MARKET = ("Market orders without market protection are not allowed via API. "
                       "Please set market protection or use a Limit order.")
+AUTO_PROTECTION = -1
+# The sandbox's automatic protection band (market_protection=-1): percent of the last price,
+# by the last price. Kite decides its own band "as per exchange rules" and does not publish
+# it for the API; this is a plausible stand-in, kept as data.
+AUTO_PROTECTION_BANDS = ((Decimal(100), Decimal(2)), (Decimal(1000), Decimal(1)),
+                         (None, Decimal("0.5")))
+PROTECTION_TAG = "mktp"
 
 OrderListener = Callable[[str, dict[str, Any]], None]
-FundsCheck = Callable[["Order"], str | None]
+RiskCheck = Callable[["Order"], str | None]
 
 
 @dataclass(slots=True)
@@ -104,9 +138,12 @@ class Order:
     validity_ttl: int | None
     disclosed_quantity: int
     tag: str | None
-    market_protection: int
+    market_protection: Decimal
     algo_id: str | None
     placed_at: datetime
+    release_at: datetime | None = None  # an AMO: when it reaches the exchange
+    accepted_at: datetime | None = None  # when the exchange took it
+    expires_at: datetime | None = None  # the end of its validity (DAY: the close)
     status: str = "PUT ORDER REQ RECEIVED"
     status_message: str | None = None
     exchange_order_id: str | None = None
@@ -118,6 +155,10 @@ class Order:
     modified: bool = False
     modifications: int = 0
     triggered: bool = False
+    # Kite's own tags (after the trader's): "mktp" and "mktp:<percent>" on a protected order.
+    system_tags: list[str] = field(default_factory=list)
+    # The protection price of a protected SL-M once triggered: it fills no worse than this.
+    protection_price: Decimal | None = None
     guid: str = field(default_factory=lambda: secrets.token_hex(8))
     history: list[dict[str, Any]] = field(default_factory=list)
 
@@ -133,6 +174,7 @@ class Order:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "account_id": self.user_id,
             "placed_by": self.user_id,
             "order_id": self.order_id,
             "exchange_order_id": self.exchange_order_id,
@@ -161,10 +203,10 @@ class Order:
             "filled_quantity": self.filled_quantity,
             "pending_quantity": self.pending_quantity,
             "cancelled_quantity": self.cancelled_quantity,
-            "market_protection": self.market_protection,
+            "market_protection": num(self.market_protection),
             "meta": {},
             "tag": self.tag,
-            "tags": [self.tag] if self.tag else [],
+            "tags": ([self.tag] if self.tag else []) + self.system_tags,
             "guid": self.guid,
             "algo_id": self.algo_id,
         }
@@ -173,28 +215,32 @@ class Order:
 # -- field parsing -----------------------------------------------------------------------------
 
 
-def _int(form: Mapping[str, str], name: str, default: int | None = None) -> int | None:
-    raw = form.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InputError(f"Invalid `{name}`.") from None
-    if value != value.to_integral_value():
-        raise InputError(f"Invalid `{name}`: must be a whole number.")
-    return int(value)
-
-
-def _price(form: Mapping[str, str], name: str) -> Decimal | None:
+def _decimal(form: Mapping[str, str], name: str) -> Decimal | None:
+    """The field as a number (None if absent); InputError if it is not one."""
     raw = form.get(name)
     if raw is None or raw == "":
         return None
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise InputError(f"Invalid `{name}`.") from None
-    if not value.is_finite() or value < 0:
+        raise InputError(f"Invalid `{name}`: {raw} (expected decimal).") from None
+    if not value.is_finite():
+        raise InputError(f"Invalid `{name}`.")
+    return value
+
+
+def _int(form: Mapping[str, str], name: str, default: int | None = None) -> int | None:
+    value = _decimal(form, name)
+    if value is None:
+        return default
+    if value != value.to_integral_value():
+        raise InputError(f"Invalid `{name}`: must be a whole number.")
+    return int(value)
+
+
+def _price(form: Mapping[str, str], name: str) -> Decimal | None:
+    value = _decimal(form, name)
+    if value is not None and value < 0:
         raise InputError(f"Invalid `{name}`.")
     return value
 
@@ -209,12 +255,32 @@ def _choice(form: Mapping[str, str], name: str, allowed: tuple[str, ...],
     return value
 
 
-def _market_protection(form: Mapping[str, str], default: int = 0) -> int:
-    value = _int(form, "market_protection", default)
-    assert value is not None
-    if value != -1 and not 0 <= value <= 100:
+def _market_protection(form: Mapping[str, str], default: Decimal = Decimal(0)) -> Decimal:
+    """A percentage (a decimal, 0 to 100) or -1 for Kite's automatic protection."""
+    value = _decimal(form, "market_protection")
+    if value is None:
+        return default
+    if value != AUTO_PROTECTION and not 0 <= value <= 100:
         raise InputError("Invalid `market_protection`: -1 (auto) or 0 to 100.")
     return value
+
+
+def protection_percent(market_protection: Decimal, last_price: Decimal) -> Decimal:
+    """The percentage a protected order may move from the last price."""
+    if market_protection != AUTO_PROTECTION:
+        return market_protection
+    for up_to, percent in AUTO_PROTECTION_BANDS:
+        if up_to is None or last_price <= up_to:
+            return percent
+    raise AssertionError("the last band is open-ended")
+
+
+def protection_price(buy: bool, last_price: Decimal, percent: Decimal,
+                     tick: Decimal) -> Decimal:
+    """The worst price a protected order accepts: on the tick grid, inside the band."""
+    if buy:
+        return floor_to_tick(last_price * (1 + percent / 100), tick)
+    return max(tick, ceil_to_tick(last_price * (1 - percent / 100), tick))
 
 
 def _check_prices(order_type: str, price: Decimal | None, trigger: Decimal | None) -> None:
@@ -236,7 +302,11 @@ class OrderBook:
         self.trades: list[Trade] = []
         self.partial_fills = config.partial_fills
         self.reject_unprotected_market = config.reject_unprotected_market
-        self.funds_check: FundsCheck | None = None
+        # The portfolio's checks: shares for a CNC sell, margin for the rest.
+        self.holdings_check: RiskCheck | None = None
+        self.funds_check: RiskCheck | None = None
+        self._hours = TradingHours(config.calendar)
+        self._matching_at_last_look = False
         self._listeners: list[OrderListener] = []
         self._seq = 0
         self._trade_seq = 0
@@ -253,15 +323,22 @@ class OrderBook:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def _transition(self, order: Order, status: str, message: str | None = None) -> None:
+    def _transition(self, order: Order, status: str, message: str | None = None, *,
+                    announce_as: str | None = None) -> None:
+        """Move `order` to `status` and record it; final states are announced to listeners,
+        other states only when `announce_as` gives the status the update carries."""
         order.status = status
         order.status_message = message
         order.updated_at = self._now()
         snapshot = order.to_dict()
         order.history.append(snapshot)
+        if status in TERMINAL:
+            announce_as = status
+        if announce_as is None:
+            return
         payload = dict(snapshot)
         payload.update({
-            "account_id": order.user_id,
+            "status": announce_as,
             "user_id": order.user_id,
             "unfilled_quantity": order.pending_quantity,
             "checksum": "",
@@ -272,6 +349,11 @@ class OrderBook:
 
     def place(self, user_id: str, variety: str, form: Mapping[str, str]) -> Order:
         """Validate the fields (InputError -> no order) and record the order as received."""
+        with self._lock:
+            return self.record(self.build(user_id, variety, form))
+
+    def build(self, user_id: str, variety: str, form: Mapping[str, str]) -> Order:
+        """The order `form` asks for, validated (InputError if not), not yet in the book."""
         with self._lock:
             if variety not in VARIETIES:
                 raise InputError(f"Invalid `variety`: {variety}.")
@@ -309,6 +391,7 @@ class OrderBook:
                 raise InputError("Invalid `tag`: alphanumeric, at most 20 characters.")
             protection = _market_protection(form)
             now = self._now()
+            self._check_hours(variety, order_type, validity, now)
             order = Order(
                 order_id=self._next_order_id(now), user_id=user_id, variety=variety,
                 instrument=instrument, transaction_type=side, quantity=quantity,
@@ -320,11 +403,36 @@ class OrderBook:
                 disclosed_quantity=disclosed, tag=tag, market_protection=protection,
                 algo_id=form.get("algo_id") or None, placed_at=now,
             )
+            return order
+
+    def record(self, order: Order) -> Order:
+        """Put a built order in the book as received (an AMO waits for its release)."""
+        with self._lock:
+            now = self._now()
             self.orders[order.order_id] = order
-            first = "AMO REQ RECEIVED" if variety == "amo" else "PUT ORDER REQ RECEIVED"
-            self._transition(order, first)
+            if order.variety == "amo":
+                order.release_at = self._amo_release(order, now)
+                self._transition(order, AMO_WAITING)  # waits: see catch_up
+                return order
+            self._transition(order, "PUT ORDER REQ RECEIVED")
             self._transition(order, "VALIDATION PENDING")
             return order
+
+    def _check_hours(self, variety: str, order_type: str, validity: str,
+                     now: datetime) -> None:
+        hours = self._hours
+        if variety == "amo":
+            if not hours.takes_amo(now):
+                raise InputError(AMO_OUTSIDE_WINDOW)
+        elif not hours.takes_regular(now):
+            raise InputError(MARKETS_CLOSED)
+        elif hours.in_pre_open(now) and (order_type not in ("LIMIT", "MARKET")
+                                         or validity != "DAY"):
+            raise InputError(PRE_OPEN_ONLY_DAY_ORDERS)
+
+    def _amo_release(self, order: Order, now: datetime) -> datetime:
+        at_open = order.is_stop or order.validity == "IOC"
+        return self._hours.amo_release(now, at_open)
 
     def accept(self, order_id: str) -> None:
         """Risk checks, then hand the order to the 'exchange' and try to match it."""
@@ -332,27 +440,109 @@ class OrderBook:
             order = self.orders.get(order_id)
             if order is None or order.status != "VALIDATION PENDING":
                 return  # cancelled meanwhile
-            reason = self._risk_reason(order)
+            reason = self.refusal(order)
             if reason is not None:
                 order.cancelled_quantity = 0
                 self._transition(order, "REJECTED", reason)
                 return
             order.exchange_order_id = "1100000" + order.order_id[-9:]
-            order.exchange_timestamp = self._now()
+            order.exchange_timestamp = order.accepted_at = self._now()
+            self._set_expiry(order)
             self._transition(order, "OPEN PENDING")
             self._transition(order, "TRIGGER PENDING" if order.is_stop else "OPEN")
             self._match(order, first_pass=True)
 
-    def _risk_reason(self, order: Order) -> str | None:
-        tick = order.instrument.tick_size
-        ltp = self._market.last_price(order.instrument.token)
+    def _set_expiry(self, order: Order) -> None:
+        start = order.accepted_at or self._now()
+        order.expires_at = self._hours.close_after(start)
+        if order.validity == "TTL" and order.validity_ttl:
+            order.expires_at = min(order.expires_at,
+                                   start + timedelta(minutes=order.validity_ttl))
+
+    def catch_up(self) -> None:
+        """Apply what the clock says has happened since the last look: AMOs due reach the
+        exchange, orders whose validity ended expire, and at the open the orders taken in
+        the pre-open start matching."""
+        with self._lock:
+            now = self._now()
+            for order in list(self.orders.values()):
+                if order.status == AMO_WAITING and order.release_at is not None \
+                        and order.release_at <= now:
+                    self._transition(order, "VALIDATION PENDING")
+                    self.accept(order.order_id)
+            for order in list(self.orders.values()):
+                if order.status in WORKING and order.expires_at is not None \
+                        and order.expires_at <= now:
+                    self._expire(order)
+            matching = self._hours.is_matching(now)
+            if matching and not self._matching_at_last_look:
+                self.match_all()
+            self._matching_at_last_look = matching
+
+    def _expire(self, order: Order) -> None:
+        order.cancelled_quantity = order.quantity - order.filled_quantity
+        if order.validity == "TTL":
+            why = (f"Cancelled by the exchange: the order's TTL validity of "
+                   f"{order.validity_ttl} minutes ended.")
+        else:
+            why = "Cancelled by the exchange at the close: a DAY order ends with the session."
+        self._transition(order, "CANCELLED", why)
+
+    def _check_amo_window(self, order: Order, what: str) -> None:
+        if order.status == AMO_WAITING and not self._hours.takes_amo(self._now()):
+            raise InputError(f"This AMO cannot be {what} now. " + AMO_OUTSIDE_WINDOW)
+
+    def refusal(self, order: Order) -> str | None:
+        """Why the exchange or the broker's risk checks refuse `order` (None: taken). A
+        protected MARKET order becomes the LIMIT it is held as first."""
+        with self._lock:
+            reason = self._protection_refusal(order)
+            if reason is None:
+                self._protect_market_order(order)
+                reason = self._risk_reason(order)
+            return reason
+
+    def _protection_refusal(self, order: Order) -> str | None:
         if (self.reject_unprotected_market and order.order_type in ("MARKET", "SL-M")
                 and order.market_protection == 0):
             return UNPROTECTED_MARKET
+        return None
+
+    def _protect_market_order(self, order: Order) -> None:
+        """Hold a protected MARKET order as a LIMIT at its protection price, as Kite does
+        (the order book then shows LIMIT, the price, and Kite's `mktp` tags)."""
+        if order.order_type != "MARKET" or order.market_protection == 0:
+            return
+        ltp = self._market.last_price(order.instrument.token)
+        percent = protection_percent(order.market_protection, ltp)
+        order.price = self._protection_price(order, ltp, percent)
+        order.order_type = "LIMIT"
+        order.market_protection = Decimal(0)
+        order.system_tags += [PROTECTION_TAG, f"{PROTECTION_TAG}:{percent:.2f}"]
+
+    def _protection_price(self, order: Order, ltp: Decimal, percent: Decimal) -> Decimal:
+        """The protection price, kept inside the day's circuit limits."""
+        lower, upper = self._market.circuit_limits(order.instrument.token)
+        price = protection_price(order.transaction_type == "BUY", ltp, percent,
+                                 order.instrument.tick_size)
+        return min(max(price, lower), upper)
+
+    def _risk_reason(self, order: Order) -> str | None:
+        tick = order.instrument.tick_size
+        ltp = self._market.last_price(order.instrument.token)
         for name, value in (("price", order.price), ("trigger price", order.trigger_price)):
             if value and not is_tick_multiple(value, tick):
                 return (f"Tick size for this script is {tick}. Kindly enter {name} in the "
                         f"multiple of tick size for this script")
+        lower, upper = self._market.circuit_limits(order.instrument.token)
+        for name, value in (("order price", order.price),
+                            ("trigger price", order.trigger_price)):
+            if value and value < lower:
+                return (f"Your {name} is lower than the current lower circuit limit of "
+                        f"{lower}. Place an order within the daily range.")
+            if value and value > upper:
+                return (f"Your {name} is higher than the current upper circuit limit of "
+                        f"{upper}. Place an order within the daily range.")
         if order.is_stop:
             buy = order.transaction_type == "BUY"
             if order.order_type == "SL":
@@ -366,8 +556,10 @@ class OrderBook:
             if not buy and order.trigger_price >= ltp:
                 return ("Trigger price for stoploss sell orders should be lower than the last "
                         "traded price.")
-        if self.funds_check is not None:
-            return self.funds_check(order)
+        for check in (self.holdings_check, self.funds_check):
+            reason = check(order) if check is not None else None
+            if reason is not None:
+                return reason
         return None
 
     def modify(self, order_id: str, form: Mapping[str, str]) -> Order:
@@ -375,6 +567,7 @@ class OrderBook:
             order = self._get(order_id)
             if order.status not in MODIFIABLE:
                 raise InputError(f"Order cannot be modified as it is {order.status}.")
+            self._check_amo_window(order, "modified")
             if order.modifications >= self._config.rate_limits.modifications_per_order:
                 raise RateLimitError("Maximum allowed order modifications exceeded.")
             order_type = _choice(form, "order_type", ORDER_TYPES, order.order_type)
@@ -399,6 +592,7 @@ class OrderBook:
             if (self.reject_unprotected_market and order_type in ("MARKET", "SL-M")
                     and protection == 0):
                 raise InputError(UNPROTECTED_MARKET)
+            waiting_amo = order.status == AMO_WAITING
             self._transition(order, "MODIFY VALIDATION PENDING")
             self._transition(order, "MODIFY PENDING")
             order.order_type = order_type
@@ -408,8 +602,15 @@ class OrderBook:
             order.validity = validity
             order.disclosed_quantity = min(disclosed, quantity)
             order.market_protection = protection
+            self._protect_market_order(order)
             order.modified = True
             order.modifications += 1
+            self._transition(order, "MODIFIED", announce_as=UPDATE)
+            if waiting_amo:
+                order.release_at = self._amo_release(order, self._now())
+                self._transition(order, AMO_WAITING)
+                return order
+            self._set_expiry(order)
             waiting = order.is_stop and not order.triggered
             self._transition(order, "TRIGGER PENDING" if waiting else "OPEN")
             self._match(order)
@@ -420,6 +621,7 @@ class OrderBook:
             order = self._get(order_id)
             if order.status in TERMINAL:
                 raise InputError(f"Order cannot be cancelled as it is {order.status}.")
+            self._check_amo_window(order, "cancelled")
             self._transition(order, "CANCEL PENDING")
             order.cancelled_quantity = order.quantity - order.filled_quantity
             self._transition(order, "CANCELLED")
@@ -436,16 +638,18 @@ class OrderBook:
     def match_all(self) -> None:
         with self._lock:
             for order in list(self.orders.values()):
-                if order.status in MODIFIABLE:
+                if order.status in WORKING:
                     self._match(order)
 
     def match_token(self, token: int) -> None:
         with self._lock:
             for order in list(self.orders.values()):
-                if order.status in MODIFIABLE and order.instrument.token == token:
+                if order.status in WORKING and order.instrument.token == token:
                     self._match(order)
 
     def _match(self, order: Order, first_pass: bool = False) -> None:
+        if not self._hours.is_matching(self._now()):
+            return  # the exchange matches only in the session (pre-open orders wait)
         ltp = self._market.last_price(order.instrument.token)
         buy = order.transaction_type == "BUY"
         if order.status == "TRIGGER PENDING":
@@ -453,22 +657,24 @@ class OrderBook:
             if not hit:
                 return
             order.triggered = True
-            self._transition(order, "OPEN")
+            if order.order_type == "SL-M" and order.market_protection != 0:
+                percent = protection_percent(order.market_protection, ltp)
+                order.protection_price = self._protection_price(order, ltp, percent)
+            self._transition(order, "OPEN", announce_as="OPEN")
         if order.status != "OPEN":
             return
-        fill_price: Decimal | None
-        if order.order_type in ("MARKET", "SL-M"):
-            fill_price = ltp
-        elif buy:
-            fill_price = ltp if ltp <= order.price else None
-        else:
-            fill_price = ltp if ltp >= order.price else None
+        limit = order.price if order.order_type in ("LIMIT", "SL") else order.protection_price
+        fill_price: Decimal | None = ltp
+        if limit is not None and (ltp > limit if buy else ltp < limit):
+            fill_price = None
         if fill_price is not None:
             pending = order.pending_quantity
             size = pending
             if self.partial_fills and pending > 1:
                 size = min(pending, max(1, order.quantity // 2))
-            self._fill(order, size, fill_price)
+            size = self._market.take(order.instrument.token, size)
+            if size:
+                self._fill(order, size, fill_price)
         if order.status == "OPEN" and order.validity == "IOC" and first_pass:
             order.cancelled_quantity = order.pending_quantity
             self._transition(order, "CANCELLED", "IOC order could not be filled in full.")
@@ -487,8 +693,9 @@ class OrderBook:
         order.filled_quantity += quantity
         order.average_price = (value / order.filled_quantity).quantize(Decimal("0.01"))
         done = order.filled_quantity >= order.quantity
-        # A partial fill is announced as an update of the still-OPEN order, as Kite does.
-        self._transition(order, "COMPLETE" if done else "OPEN")
+        # A partial fill leaves the order OPEN and is announced as an UPDATE, as Kite does.
+        self._transition(order, "COMPLETE" if done else "OPEN",
+                         announce_as=None if done else UPDATE)
 
     # -- queries -------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 Nothing here is stored: positions are re-aggregated from trades on every request, so they
 always agree with the fills. The sandbox has one trading day (no overnight carry), hence
 `net` and `day` positions are the same list. Margin is a simple model — delivery blocks the
-full value, MIS a fifth — enough to practise "insufficient funds" rejections.
+full value, MIS a fifth — enough to practise "insufficient funds" rejections. A CNC sell
+needs the shares: demat holdings plus what was bought for delivery today, less what other
+CNC sells are already selling.
 """
 
 from __future__ import annotations
@@ -151,6 +153,24 @@ class Portfolio:
             })
         return out
 
+    def holdings_check(self, order: Order) -> str | None:
+        """OrderBook hook: a rejection message when a CNC sell has not the shares to sell."""
+        if order.product != "CNC" or order.transaction_type != "SELL":
+            return None
+        inst = order.instrument
+        held = sum(h.quantity for h in self._config.holdings
+                   if (h.exchange, h.tradingsymbol) == (inst.exchange, inst.symbol))
+        held += sum(p.quantity for p in self._positions(order.user_id)
+                    if p.token == inst.token and p.product == "CNC")
+        selling = sum(o.pending_quantity for o in self._book.orders.values()
+                      if o.user_id == order.user_id and o.order_id != order.order_id
+                      and o.instrument.token == inst.token and o.product == "CNC"
+                      and o.transaction_type == "SELL" and o.status not in TERMINAL)
+        if order.pending_quantity > held - selling:
+            return ("Insufficient stock holding or there are pending sell orders for this "
+                    "stock. Check the orderbook.")
+        return None
+
     # -- margins -------------------------------------------------------------------------------
 
     def _exposure_required(self, order: Order, positions: list[_Position]) -> Decimal:
@@ -194,20 +214,20 @@ class Portfolio:
             "enabled": True,
             "net": num(net),
             "available": {
-                "adhoc_margin": 0.0, "cash": num(cash), "opening_balance": num(cash),
-                "live_balance": num(net), "collateral": 0.0, "intraday_payin": 0.0,
+                "adhoc_margin": 0, "cash": num(cash), "opening_balance": num(cash),
+                "live_balance": num(net), "collateral": 0, "intraday_payin": 0,
             },
             "utilised": {
-                "debits": num(used), "exposure": 0.0, "m2m_realised": num(realised),
-                "m2m_unrealised": 0.0, "option_premium": 0.0, "payout": 0.0, "span": 0.0,
-                "holding_sales": 0.0, "turnover": 0.0, "liquid_collateral": 0.0,
-                "stock_collateral": 0.0, "delivery": 0.0,
+                "debits": num(used), "exposure": 0, "m2m_realised": num(realised),
+                "m2m_unrealised": 0, "option_premium": 0, "payout": 0, "span": 0,
+                "holding_sales": 0, "turnover": 0, "liquid_collateral": 0,
+                "stock_collateral": 0, "delivery": 0,
             },
         }
         commodity = {
-            "enabled": False, "net": 0.0,
-            "available": {k: 0.0 for k in equity["available"]},
-            "utilised": {k: 0.0 for k in equity["utilised"]},
+            "enabled": False, "net": 0,
+            "available": {k: 0 for k in equity["available"]},
+            "utilised": {k: 0 for k in equity["utilised"]},
         }
         both = {"equity": equity, "commodity": commodity}
         if segment is None:

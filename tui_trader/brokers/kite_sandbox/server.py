@@ -2,7 +2,8 @@
 
 HTTP and the ticker WebSocket share one port on 127.0.0.1 (the sandbox never listens on
 other interfaces). The loop thread also runs the feed: every `tick_interval_s` it steps the
-price process, matches resting orders and GTTs, and pushes ticks; every
+price process, matches resting orders and GTTs, and ticks what changed (nothing changed,
+nothing sent; while the feed is stalled, changes wait for it to resume); every
 `heartbeat_interval_s` it sends heartbeats. Test-facing methods are thread-safe: state
 changes happen under the state lock, socket work is handed to the loop.
 """
@@ -215,7 +216,9 @@ class KiteSandbox:
                         self.state.market.step()
                         self.state.after_price_change()
                     if not faults.stalled:
-                        self.hub.broadcast_ticks()
+                        changed = self.state.market.take_changed()
+                        if changed:
+                            self.hub.broadcast_ticks(changed)
                 except Exception:  # the feed must survive a bad step
                     log.exception("sandbox feed step failed")
                 next_tick = max(next_tick + interval, now)
@@ -244,8 +247,9 @@ class KiteSandbox:
             return order.to_dict() if order else None
 
     def add_order_listener(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
-        """`listener(user_id, order)` on every order status change, as the ticker sends it.
-        Runs under the state lock on whichever thread made the change: hand off, don't block."""
+        """`listener(user_id, order)` on every order update the ticker sends (only what Kite
+        announces: fills, cancellations, rejections, triggers, modifications). Runs under
+        the state lock on whichever thread made the change: hand off, don't block."""
         self.state.book.add_listener(listener)
 
     @property
@@ -291,18 +295,25 @@ class KiteSandbox:
         return actual
 
     def push_tick(self, token: int, price: Decimal | str | float | int | None = None) -> None:
-        """Set a price (optional) and send that token's tick to subscribers now."""
-        if price is not None:
-            self._set_token_price(token, Decimal(str(price)))
-        if not self.state.faults.stalled:
-            self._call(lambda: self.hub.broadcast_ticks([token]))
+        """Set a price (optional) and send that token's tick to subscribers now (while the
+        feed is stalled, when it resumes). Done on the server loop, so no step of the
+        price walk comes between the price and its tick."""
+        def run() -> None:
+            if price is not None:
+                self._set_token_price(token, Decimal(str(price)))
+            if not self.state.faults.stalled:
+                self.state.market.take_changed({token})  # sent now, not again next cycle
+                self.hub.broadcast_ticks([token])
+
+        self._call(run)
 
     def drop_sockets(self) -> int:
         """Abort every ticker socket (no close frame); returns how many were dropped."""
         return self._call(self.hub.drop_all) or 0
 
     def stall_feed(self, on: bool, heartbeats: bool = True) -> None:
-        """Keep sockets open but send no ticks (and, with heartbeats=False, nothing)."""
+        """A silent-but-open feed: sockets stay open (heartbeats still flow unless
+        heartbeats=False) but no tick is sent, however prices move, until switched off."""
         self.state.faults.stall(on, heartbeats)
 
     def timeout_next_orders(self, n: int, delay_s: float) -> None:
@@ -314,12 +325,29 @@ class KiteSandbox:
         with an HTML body, as a proxy in front of Kite would answer."""
         self.state.faults.fail_next(n, status, path_prefix)
 
+    def answer_next(self, n: int, error_type: str, *, status: int | None = None,
+                    message: str | None = None, path_prefix: str | None = None,
+                    placed: bool = False) -> None:
+        """The next `n` REST requests (optionally only under `path_prefix`) get Kite's JSON
+        error envelope with `error_type` (OrderException, MarginException, HoldingException,
+        UserException, PermissionException, DataException, NetworkException,
+        GeneralException...) and its usual HTTP status unless `status` is given. With
+        `placed`, an order POST is carried out first: the order exists, its answer says
+        otherwise (the case an adapter must reconcile)."""
+        self.state.faults.answer_next(n, error_type, status=status, message=message,
+                                      path_prefix=path_prefix, placed=placed)
+
     def revoke_tokens(self) -> None:
         """Every access token issued so far answers 403 TokenException from now on."""
         self.state.sessions.revoke_all()
 
     def set_partial_fills(self, on: bool) -> None:
         self.state.book.partial_fills = on
+
+    def set_liquidity(self, symbol: str, quantity: int | None) -> None:
+        """At most `quantity` shares of `symbol` trade at each price print (None: any
+        amount): orders then fill in parts and rest until the price prints again."""
+        self.state.market.set_liquidity(self._instrument(symbol).token, quantity)
 
     def set_reject_unprotected_market(self, on: bool) -> None:
         self.state.book.reject_unprotected_market = on

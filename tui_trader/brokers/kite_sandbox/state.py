@@ -41,6 +41,7 @@ class SandboxState:
         self.market = Market(config, self.lock)
         self.book = OrderBook(config, self.market, self.lock)
         self.portfolio = Portfolio(config, self.market, self.book, self.lock)
+        self.book.holdings_check = self.portfolio.holdings_check
         self.book.funds_check = self.portfolio.funds_check
         self.gtts = GttBook(config, self.market, self.book, self.lock)
         self.sessions = SessionStore(config)
@@ -65,9 +66,16 @@ class SandboxState:
         with self._received_lock:
             return list(self._received)
 
+    def catch_up(self) -> None:
+        """Apply what the clock says has happened (AMOs released, orders expired, the open
+        reached): before every request and on every feed cycle."""
+        with self.lock:
+            self.book.catch_up()
+
     def after_price_change(self, token: int | None = None) -> None:
         """Match resting orders and GTTs against the new price(s)."""
         with self.lock:
+            self.book.catch_up()
             if token is None:
                 self.book.match_all()
             else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from tui_trader.domain.clock import IST, ensure_utc
 
@@ -15,18 +15,29 @@ def ist(value: datetime | None) -> str | None:
     return ensure_utc(value).astimezone(IST).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def num(value: Decimal | int | None) -> float:
-    """Decimal inside, float in JSON: the client does arithmetic on floats anyway."""
+def num(value: Decimal | int | None) -> int | float:
+    """Decimal inside, a JSON number outside as Kite writes it: whole numbers as integers
+    (72, not 72.0), the rest as floats."""
     if value is None:
-        return 0.0
+        return 0
+    if isinstance(value, int) or value == value.to_integral_value():
+        return int(value)
     return float(value)
 
 
-def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+def round_to_tick(price: Decimal, tick: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
     if tick <= 0:
         return price
-    steps = (price / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    steps = (price / tick).quantize(Decimal(1), rounding=rounding)
     return (steps * tick).quantize(tick)
+
+
+def floor_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    return round_to_tick(price, tick, ROUND_FLOOR)
+
+
+def ceil_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    return round_to_tick(price, tick, ROUND_CEILING)
 
 
 def is_tick_multiple(price: Decimal, tick: Decimal) -> bool:
