@@ -20,7 +20,8 @@ from tui_trader.domain.enums import OrderStatus
 ROUNDS = 200
 WORKERS = 8
 CLIENT_TIMEOUT_S = 0.2
-SERVER_DELAY_S = 0.3
+# The sandbox holds each answer until the client hangs up; this only bounds the wait.
+SERVER_DELAY_S = 30.0
 RECONCILE_FOR_S = 5.0
 
 

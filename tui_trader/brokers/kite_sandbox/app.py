@@ -210,8 +210,21 @@ async def place_order(request: web.Request) -> web.Response:
     if delay:
         # The order exists; only the answer is late, so the client times out (the case an
         # adapter must reconcile by listing orders).
-        await asyncio.sleep(delay)
+        await _withhold_answer(request, delay)
     return ok({"order_id": order.order_id})
+
+
+async def _withhold_answer(request: web.Request, longest_s: float) -> None:
+    """Hold the answer until the client has hung up (it gave up waiting), at most
+    `longest_s`. Waiting for the hang-up rather than a fixed time makes the late answer
+    late for sure, however slowly a loaded machine schedules the client's thread."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + longest_s
+    while loop.time() < until:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(0.01)
 
 
 async def modify_order(request: web.Request) -> web.Response:

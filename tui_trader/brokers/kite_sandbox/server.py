@@ -317,7 +317,8 @@ class KiteSandbox:
         self.state.faults.stall(on, heartbeats)
 
     def timeout_next_orders(self, n: int, delay_s: float) -> None:
-        """The next `n` placements are accepted, then answered only after `delay_s`."""
+        """The next `n` placements are accepted, then answered only once the client hung
+        up (it timed out), or after `delay_s` if it waits that long."""
         self.state.faults.timeout_next_orders(n, delay_s)
 
     def fail_next(self, n: int, status: int = 503, path_prefix: str | None = None) -> None:
