@@ -232,6 +232,18 @@ async def test_an_engine_notification_becomes_a_toast_of_text(hostile, ctx, user
         assert "▌[b…" in lines[body - 1], "the title, cut to one line's worth"
 
 
+async def test_the_status_bar_shows_a_remote_engines_state_as_text(hostile, engine):
+    """An engine on a server publishes its state to every attached console; whatever it
+    says lands in the status bar as text."""
+    from tui_trader.engine.events import EngineStatus
+
+    app = hostile
+    async with signed_in(app, engine) as pilot:
+        engine.engine.publisher.publish(EngineStatus(user_id="*", state=HOSTILE_2,
+                                                     entries_allowed=False, detail=HOSTILE))
+        await showing(pilot, "│ engine �[bold red]x [/] │ prices", "status bar")
+
+
 async def test_help_and_the_palette_show_keys_as_text(hostile, engine):
     app = hostile
     async with signed_in(app, engine) as pilot:
