@@ -1,6 +1,9 @@
 """The `tui-trader` command: the console by default, plus engine, db, user, keys, market and
 kite-sandbox subcommands. Every failure a user can cause prints one line, never a traceback.
-Heavy modules are imported inside each command so start-up stays fast."""
+Everything printed goes through `say`, and every log line through `PrintableFormatter`:
+both quote text from outside (names, broker replies, arguments), and a terminal must not
+act on an escape sequence in it. Heavy modules are imported inside each command so start-up
+stays fast."""
 
 from __future__ import annotations
 
@@ -12,8 +15,15 @@ import threading
 from collections.abc import Callable, Sequence
 
 from .domain.errors import ConfigError, TuiTraderError
+from .domain.text import printable
 
 log = logging.getLogger("tui_trader")
+
+
+def say(text: str, *, error: bool = False) -> None:
+    """Print one line (to stderr if `error`), made printable: no escape sequence, no
+    control character, no line break of its own."""
+    print(printable(text), file=sys.stderr if error else sys.stdout, flush=True)
 
 
 def _settings():
@@ -27,7 +37,7 @@ def _context():
 
     ctx = bootstrap(_settings())
     for notice in ctx.notices:
-        print(f"note: {notice}", file=sys.stderr)
+        say(f"note: {notice}", error=True)
     return ctx
 
 
@@ -66,8 +76,8 @@ def cmd_engine(args: argparse.Namespace) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     engine.start()
-    print(f"engine running (consumer {engine.consumer}, store {ctx.settings.store_label()}, "
-          f"feed {args.feed}); Ctrl-C to stop", flush=True)
+    say(f"engine running (consumer {engine.consumer}, store {ctx.settings.store_label()}, "
+        f"feed {args.feed}); Ctrl-C to stop")
     try:
         while not done.wait(1.0):
             pass
@@ -75,7 +85,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
         pass
     engine.stop()
     ctx.close()
-    print("engine stopped")
+    say("engine stopped")
     return 0
 
 
@@ -88,11 +98,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     before, after = migrate.upgrade(engine)
     where = describe(engine.url)
     if before == after:
-        print(f"{where}: already at revision {after}")
+        say(f"{where}: already at revision {after}")
     else:
-        print(f"{where}: migrated {before or 'empty'} -> {after}")
+        say(f"{where}: migrated {before or 'empty'} -> {after}")
     if migrate.timescale_available(engine):
-        print("TimescaleDB available: market-data tables are hypertables")
+        say("TimescaleDB available: market-data tables are hypertables")
     return 0
 
 
@@ -104,7 +114,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     ctx = _context()
     password = args.password or getpass.getpass("password: ")
     user = AuthService(ctx).sign_up(args.email, password, args.name)
-    print(f"created user {user.email}")
+    say(f"created user {user.email}")
     return 0
 
 
@@ -113,7 +123,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
 
     ctx = _context()
     report = rotate_master_key(ctx, retire_old=not args.keep_old)
-    print(report.summary())
+    say(report.summary())
     return 0 if report.ok else 1
 
 
@@ -161,7 +171,7 @@ def cmd_market_instruments(args: argparse.Namespace) -> int:
 
     ctx = _context()
     count = download_instruments(ctx, _kite_broker(ctx, args.email, args.account))
-    print(f"stored {int(count)} instruments")
+    say(f"stored {int(count)} instruments")
     return 0
 
 
@@ -186,7 +196,7 @@ def cmd_market_candles(args: argparse.Namespace) -> int:
     broker = _kite_broker(ctx, args.email, args.account)
     count = store_candles(ctx, broker, args.symbol, day(args.from_, "--from", False),
                           day(args.to, "--to", True), args.interval)
-    print(f"stored {count} candles for {args.symbol}")
+    say(f"stored {count} candles for {args.symbol}")
     return 0
 
 
@@ -248,23 +258,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    from .security.logformat import PrintableFormatter
     from .security.redaction import install_redaction
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter())
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        handlers=[handler])
 
     install_redaction()
     func: Callable[[argparse.Namespace], int] = getattr(args, "func", None) or cmd_run
     try:
         return func(args)
     except TuiTraderError as exc:
-        print(f"tui-trader: {exc}", file=sys.stderr)
+        say(f"tui-trader: {exc}", error=True)
         return 2
     except KeyboardInterrupt:
         return 130
     except ImportError as exc:
-        print(f"tui-trader: this command is not available in this build ({exc.name})",
-              file=sys.stderr)
+        say(f"tui-trader: this command is not available in this build ({exc.name})",
+            error=True)
         return 2
 
 

@@ -227,3 +227,16 @@ def table_text(app, selector: str) -> list[list[str]]:
     """The plain text of every row of a table (DataTable or LiveTable) on the screen."""
     table = app.screen.query_one(selector)
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def screen_text(app) -> list[str]:
+    """What the terminal shows right now (toasts and dialogs included), one string per line,
+    read from the app's own SVG screenshot: the characters the app sends to the terminal."""
+    import html
+    import re
+
+    lines: dict[int, list[str]] = {}
+    for match in re.finditer(r'<text [^>]*clip-path="url\(#[\w-]*?-line-(\d+)\)"[^>]*>(.*?)'
+                             r"</text>", app.export_screenshot(), flags=re.S):
+        lines.setdefault(int(match[1]), []).append(html.unescape(match[2]))
+    return ["".join(parts).replace("\xa0", " ").rstrip("\n") for _, parts in sorted(lines.items())]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 
 from . import keymap
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from ..services.engine_control import EngineControl
 
 log = logging.getLogger(__name__)
+TOAST_LIMIT = 400  # characters of a toast's message; the Alerts section keeps the whole text
 
 
 def _section(mode: str):
@@ -312,6 +314,24 @@ class TraderApp(App[int]):
     @work(thread=True, exit_on_error=False, name="save-theme", group="theme")
     def _save_theme(self, session: UserSession, name: str) -> None:
         session.auth.set_theme(session.user_id, name)
+
+    # -- toasts ------------------------------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast is one line of plain text, whoever raises it (a widget's `notify`
+        asks for markup by default, and `markup` is ignored here): toasts quote broker
+        replies, names and labels, where `[/]` would crash the console and
+        `[@click=app.quit]` would become a clickable action."""
+        super().notify(one_line(str(message), TOAST_LIMIT), title=one_line(str(title), 80),
+                       severity=severity, timeout=timeout, markup=False)
+
+    def action_help_quit(self) -> None:
+        # Textual's own version of this (ctrl+c) writes its hint in markup.
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {self.get_key_display(active.binding)} to quit the app",
+                            title="Do you want to quit?")
+                return
 
     # -- one place for results and errors of background work -------------------------------
     def on_done(self, message: Done) -> None:

@@ -1,13 +1,32 @@
 """The command palette, generated from the key table: every binding of every section is a
-command, so anything reachable by a key is reachable by name too (and vice versa)."""
+command, so anything reachable by a key is reachable by name too (and vice versa).
+
+Titles are shown as plain text: they carry the key in brackets ("Quit  [q]"), which the
+palette would otherwise read as markup (and drop), and keys and theme names a user
+configured are text from outside.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
 
 from . import keymap
+from .text import plain
+
+
+def highlighted(matcher: Matcher, title: str) -> Content:
+    """The title as plain text with the letters the query matched highlighted (Textual's
+    `Matcher.highlight` parses the title as markup)."""
+    content = plain(title)
+    score, offsets = matcher.fuzzy_search.match(matcher.query, content.plain)
+    if score:
+        for offset in offsets:
+            if not content.plain[offset].isspace():
+                content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 class KeymapCommands(Provider):
@@ -31,11 +50,13 @@ class KeymapCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._entries():
-            yield DiscoveryHit(title, callback, help=help_text)  # type: ignore[arg-type]
+            yield DiscoveryHit(plain(title), callback, text=title,  # type: ignore[arg-type]
+                               help=plain(help_text))  # type: ignore[arg-type]
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, callback in self._entries():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)  # type: ignore[arg-type]
+                yield Hit(score, highlighted(matcher, title), callback,  # type: ignore[arg-type]
+                          text=title, help=plain(help_text))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from ..domain.clock import IST, ensure_utc
+from ..domain.text import printable
 
 CENT = Decimal("0.01")
 
@@ -73,6 +74,7 @@ def short_time(text: str) -> str:
 
 
 def one_line(text: str, limit: int = 200) -> str:
-    """Collapse whitespace and control characters so an error renders as one short line."""
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    """One short line of outside text (an error, a name): escape sequences removed, control
+    characters made visible, line breaks and runs of spaces collapsed, cut at `limit`."""
+    flat = " ".join(printable(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

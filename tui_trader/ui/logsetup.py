@@ -1,5 +1,6 @@
 """While the console owns the terminal, log lines go to a file in the data dir: a handler
-writing to the terminal's stderr would scribble over the screen."""
+writing to the terminal's stderr would scribble over the screen. The file's lines carry no
+terminal escapes (`PrintableFormatter`) and no secrets (the redaction filter)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+from ..security.logformat import PrintableFormatter
+from ..security.redaction import default_redactor
 
 
 def _to_terminal(handler: logging.Handler) -> bool:
@@ -31,7 +33,10 @@ def logs_to_file(data_dir: Path) -> Iterator[Path | None]:
         handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         path, handler = None, logging.NullHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(PrintableFormatter())
+    # The redactor sits on the handlers that existed when the command started; this one is
+    # new (filters on the root logger itself do not see records from child loggers).
+    handler.addFilter(default_redactor)
     for h in moved:
         root.removeHandler(h)
     root.addHandler(handler)

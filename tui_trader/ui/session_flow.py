@@ -66,15 +66,15 @@ def connect_live_prices(app: TraderApp, session: UserSession) -> None:
 
 def token_warnings(accounts) -> list[str]:
     """One line per broker session that has lapsed or lapses soon (shown at sign-in)."""
-    from .formatting import ist_datetime
+    from .formatting import ist_datetime, one_line
 
     out = []
     for account in accounts:
         if account.token_state == "lapsed":
-            out.append(f"{account.label}: the broker session lapsed at "
+            out.append(f"{one_line(account.label, 60)}: the broker session lapsed at "
                        f"{ist_datetime(account.token_expires_at)}; log in again (4, then l)")
         elif account.token_state == "expiring":
-            out.append(f"{account.label}: the broker session lapses at "
+            out.append(f"{one_line(account.label, 60)}: the broker session lapses at "
                        f"{ist_datetime(account.token_expires_at)}")
     return out
 

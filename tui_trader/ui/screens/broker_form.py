@@ -8,7 +8,7 @@ from typing import Any
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select
 
 from ...domain import validation as v
 from ...domain.errors import ValidationError
@@ -17,6 +17,7 @@ from ..keymap import EDITOR
 from ..messages import FormRejected
 from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
+from ..widgets.plain import PlainLabel, PlainStatic
 from .base import TraderModal
 
 KINDS = [("Paper (simulated, always available)", "paper"), ("Zerodha Kite", "kite")]
@@ -72,8 +73,8 @@ class BrokerForm(TraderModal):
     def compose(self) -> ComposeResult:
         keep = "blank keeps the stored one" if self.editing else ""
         with Vertical(id="broker-box"):
-            yield Static(f"Edit {self.account.label}" if self.editing
-                         else "Add broker account", id="broker-title")
+            yield PlainStatic(f"Edit {one_line(self.account.label, 60)}" if self.editing
+                              else "Add broker account", id="broker-title")
             if not self.editing:
                 with Horizontal(classes="select-row"):
                     yield Label("Broker", classes="field-label")
@@ -90,7 +91,7 @@ class BrokerForm(TraderModal):
             with Horizontal(id="broker-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
-            yield Label("", id="broker-banner")
+            yield PlainLabel("", id="broker-banner")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -135,7 +136,7 @@ class BrokerForm(TraderModal):
         self._show(errors)
         if errors:
             self.query_one(f"#input-{next(iter(errors))}", Input).focus()
-            self.query_one("#broker-banner", Label).update("nothing saved: fix the fields")
+            self.query_one("#broker-banner", PlainLabel).update("nothing saved: fix the fields")
             return
         self._save(self.kind, values)
 
@@ -171,7 +172,7 @@ class BrokerForm(TraderModal):
             for field in self.query(f"#field-{name}").results(Field):
                 field.set_error(message)
                 field.input.focus()
-        self.query_one("#broker-banner", Label).update(event.banner or "")
+        self.query_one("#broker-banner", PlainLabel).update(event.banner or "")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

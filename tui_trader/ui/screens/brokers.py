@@ -18,6 +18,7 @@ from .base import SectionScreen
 
 BROKER_NAMES = {"paper": "Paper", "kite": "Zerodha Kite", "angel": "Angel One",
                 "upstox": "Upstox", "icici": "ICICI Direct"}
+LABEL = 60  # a label quoted in a question or a message is cut to this (the form's own limit)
 TOKEN_ROLE = {"valid": "success", "expiring": "bold warning", "lapsed": "bold error",
               "none": "dim"}
 
@@ -134,7 +135,8 @@ class BrokersScreen(SectionScreen):
             return
         self.app.push_screen(
             ConfirmScreen("Remove broker account",
-                          f"Remove '{account.label}' and its stored credentials? Strategies "
+                          f"Remove '{one_line(account.label, LABEL)}' and its stored "
+                          "credentials? Strategies "
                           "using it fall back to no account.", confirm_label="Remove",
                           danger=True),
             lambda ok: ok and self._run("remove", str(account.id)))
@@ -142,7 +144,7 @@ class BrokersScreen(SectionScreen):
     def action_test(self) -> None:
         account = self._selected()
         if account is not None:
-            self.notify(f"Testing {account.label}…", timeout=2)
+            self.notify(f"Testing {one_line(account.label, LABEL)}…", timeout=2)
             self._run("test", str(account.id))
 
     def action_kite_login(self) -> None:
@@ -154,7 +156,7 @@ class BrokersScreen(SectionScreen):
         if account.broker.value != "kite":
             self.notify("Kite login applies to Zerodha Kite accounts only", severity="warning")
             return
-        self.app.push_screen(KiteLoginScreen(str(account.id), account.label),
+        self.app.push_screen(KiteLoginScreen(str(account.id), one_line(account.label, LABEL)),
                              lambda ok: ok and self.reload())
 
     def action_refresh(self) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label
 
 from ..keymap import CONFIRM
+from ..widgets.plain import PlainStatic
 from .base import TraderModal
 
 
@@ -26,8 +27,8 @@ class ConfirmScreen(TraderModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="-danger" if self.danger else ""):
-            yield Static(self.title_text, id="confirm-title")
-            yield Static(self.body, id="confirm-body")
+            yield PlainStatic(self.title_text, id="confirm-title")
+            yield PlainStatic(self.body, multiline=True, id="confirm-body")
             if self.typed:
                 yield Label(f"Type {self.typed} to confirm:")
                 yield Input(id="confirm-typed", compact=True, max_length=40)

@@ -7,13 +7,14 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from ..formatting import ist_datetime, one_line
 from ..keymap import Binding
 from ..messages import DataLoaded, FormRejected
 from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
+from ..widgets.plain import PlainLabel, PlainStatic
 from .base import TraderModal
 
 UNAVAILABLE = "Kite login is not available in this build (the Kite adapter is not installed)"
@@ -33,12 +34,12 @@ class KiteLoginScreen(TraderModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="kite-box"):
-            yield Static(f"Kite login · {self.label}", id="kite-title")
+            yield PlainStatic(f"Kite login · {self.label}", id="kite-title")
             yield Static("1. Open this URL in any browser (ctrl+y copies it) and log in:")
-            yield Static("…", id="kite-url")
+            yield PlainStatic("…", id="kite-url")
             yield Static("2. Paste the URL you were redirected to (or its request_token):")
             yield Field("request_token", "Redirect", placeholder="https://…?request_token=…")
-            yield Label("", id="kite-banner")
+            yield PlainLabel("", id="kite-banner")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -65,7 +66,7 @@ class KiteLoginScreen(TraderModal):
     @on(DataLoaded)
     def _url(self, event: DataLoaded) -> None:
         self.url = event.data
-        self.query_one("#kite-url", Static).update(self.url)
+        self.query_one("#kite-url", PlainStatic).update(self.url)
 
     def action_copy_url(self) -> None:
         if self.url:
@@ -78,7 +79,7 @@ class KiteLoginScreen(TraderModal):
         try:
             from ...services.kite_login import parse_request_token
         except ImportError:
-            self.query_one("#kite-banner", Label).update(UNAVAILABLE)
+            self.query_one("#kite-banner", PlainLabel).update(UNAVAILABLE)
             return
         from ...domain.errors import ValidationError
 
@@ -89,7 +90,7 @@ class KiteLoginScreen(TraderModal):
             field.set_error(exc.rule)
             return
         field.set_error(None)
-        self.query_one("#kite-banner", Label).update("Exchanging the token with Kite…")
+        self.query_one("#kite-banner", PlainLabel).update("Exchanging the token with Kite…")
         self._exchange(event.value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="kite token exchange")
@@ -119,7 +120,7 @@ class KiteLoginScreen(TraderModal):
     def _rejected(self, event: FormRejected) -> None:
         for name, message in event.errors.items():
             self.query_one(f"#field-{name}", Field).set_error(message)
-        self.query_one("#kite-banner", Label).update(event.banner or "")
+        self.query_one("#kite-banner", PlainLabel).update(event.banner or "")
 
     def action_cancel(self) -> None:
         self.dismiss(False)

@@ -19,6 +19,7 @@ from ..keymap import LOGIN
 from ..messages import FormRejected, SignedIn
 from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
+from ..widgets.plain import PlainLabel
 from ..widgets.status_bar import StatusBar
 from .base import report_worker_errors
 
@@ -57,7 +58,7 @@ class LoginScreen(Screen):
                     yield Button("Log in", id="submit", variant="primary", compact=True)
                     yield Button("Demo account", id="demo", compact=True)
                 yield Label("", id="login-hint")
-                yield Label("Starting…", id="login-banner")
+                yield PlainLabel("Starting…", id="login-banner")
         yield StatusBar()
         yield KeyBar()
 
@@ -119,7 +120,7 @@ class LoginScreen(Screen):
             self.field(name).set_error(None)
 
     def banner(self, text: str) -> None:
-        self.query_one("#login-banner", Label).update(text)
+        self.query_one("#login-banner", PlainLabel).update(text)
 
     @on(FormRejected)
     def _rejected(self, event: FormRejected) -> None:

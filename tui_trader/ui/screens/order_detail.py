@@ -14,6 +14,7 @@ from ..formatting import ist_datetime, ist_time, money, one_line, quantity
 from ..keymap import MODAL
 from ..messages import DataLoaded
 from ..widgets.key_bar import KeyBar
+from ..widgets.plain import PlainStatic
 from ..widgets.table import TraderTable, cell
 from .base import TraderModal
 
@@ -33,9 +34,9 @@ class OrderDetailScreen(TraderModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="order-box"):
-            yield Static("Order", id="order-title")
+            yield PlainStatic("Order", id="order-title")
             with VerticalScroll(id="order-scroll"):
-                yield Static("Loading…", id="order-fields")
+                yield PlainStatic("Loading…", multiline=True, id="order-fields")
                 yield Static("Status history", classes="order-heading")
                 yield TraderTable(id="order-history")
                 yield Static("Broker response", classes="order-heading")
@@ -60,7 +61,7 @@ class OrderDetailScreen(TraderModal):
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
         order, history = event.data
-        self.query_one("#order-title", Static).update(
+        self.query_one("#order-title", PlainStatic).update(
             f"{order.side.value} {order.quantity} {order.symbol} · {order.status.value}")
         fields = [
             ("Reason", order.reason.value), ("Kind", order.order_kind.value),
@@ -74,7 +75,7 @@ class OrderDetailScreen(TraderModal):
         if order.error:
             fields.append(("Error", one_line(order.error)))
         width = max(len(k) for k, _ in fields)
-        self.query_one("#order-fields", Static).update(
+        self.query_one("#order-fields", PlainStatic).update(
             "\n".join(f"{k:<{width}}  {v}" for k, v in fields))
         table = self.query_one("#order-history", TraderTable)
         table.clear()

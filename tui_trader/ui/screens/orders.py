@@ -12,9 +12,10 @@ from textual.widgets import Label, Select, Static
 
 from ...domain.enums import OrderStatus, Side
 from ...engine.events import OrderStatusChanged
-from ..formatting import ist_when, money, quantity
+from ..formatting import ist_when, money, one_line, quantity
 from ..keymap import BACK, ORDERS
 from ..messages import DataLoaded
+from ..text import plain_rich
 from ..widgets.table import KeyedTable
 from .base import SectionScreen
 
@@ -121,7 +122,8 @@ class OrdersScreen(SectionScreen):
             strategy = self.query_one("#filter-strategy", Select)
             with self.prevent(Select.Changed):
                 current = strategy.value
-                strategy.set_options(sorted(((n, k) for k, n in names.items())))
+                strategy.set_options([(plain_rich(one_line(n, 80)), k) for n, k in
+                                      sorted((n, k) for k, n in names.items())])
                 if current is not Select.NULL and current in names:
                     strategy.value = current
         self.orders = {str(o.id): o for o in orders}

@@ -19,6 +19,7 @@ from ..widgets.table import KeyedTable
 from .base import SectionScreen
 
 # Status as a shape (play / stop / circle) so it reads without colour, and fits 80 columns.
+NAME = 80  # a name quoted in a question or a message is cut to this (the form's own limit)
 STATUS = {"running": ("▶", "bold success"), "stopped": ("■", "warning"),
           "created": ("○", "")}
 
@@ -134,7 +135,7 @@ class StrategiesScreen(SectionScreen):
 
     def _after_edit(self, spec) -> None:
         if spec is not None:
-            self.notify(f"Saved {spec.name}")
+            self.notify(f"Saved {one_line(spec.name, NAME)}")
             self.reload()
 
     def action_duplicate(self) -> None:
@@ -149,7 +150,8 @@ class StrategiesScreen(SectionScreen):
         if row is None:
             return
         self.app.push_screen(
-            ConfirmScreen("Delete strategy", f"Delete '{row.name}' ({row.symbol})? Its past "
+            ConfirmScreen("Delete strategy", f"Delete '{one_line(row.name, NAME)}' "
+                          f"({one_line(row.symbol, NAME)})? Its past "
                           "orders stay in the order log.", confirm_label="Delete",
                           danger=True),
             lambda ok: ok and self._run("delete", row.id))
@@ -163,8 +165,9 @@ class StrategiesScreen(SectionScreen):
         if row.mode == "LIVE":
             self.app.push_screen(
                 ConfirmScreen("Start LIVE strategy",
-                              f"'{row.name}' will place REAL orders for {row.quantity} "
-                              f"{row.symbol} with your broker.", confirm_label="Start LIVE",
+                              f"'{one_line(row.name, NAME)}' will place REAL orders for "
+                              f"{row.quantity} {one_line(row.symbol, NAME)} with your broker.",
+                              confirm_label="Start LIVE",
                               danger=True, typed="LIVE"),
                 lambda ok: ok and self._run("start-live", row.id))
         else:
@@ -191,7 +194,8 @@ class StrategiesScreen(SectionScreen):
                 session.control.stop(strategy_id)
                 text = "Strategy stopped"
             elif what == "copy":
-                text = f"Copied as '{session.strategies.duplicate(strategy_id).name}'"
+                copy = session.strategies.duplicate(strategy_id)
+                text = f"Copied as '{one_line(copy.name, NAME)}'"
             else:
                 session.strategies.delete(strategy_id)
                 text = "Strategy deleted"

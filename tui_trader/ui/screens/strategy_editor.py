@@ -15,8 +15,10 @@ from ...domain.strategy_rules import check_strategy_form
 from ..formatting import one_line
 from ..keymap import EDITOR
 from ..messages import DataLoaded, FormRejected
+from ..text import plain_rich
 from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
+from ..widgets.plain import PlainLabel
 from ..widgets.symbol_suggester import SymbolSuggester
 from .base import TraderModal
 
@@ -63,16 +65,16 @@ class StrategyEditor(TraderModal):
                     yield Select([("PAPER: simulated fills", "PAPER"),
                                   ("LIVE: real orders", "LIVE")], value="PAPER",
                                  allow_blank=False, compact=True, id="input-mode")
-                yield Label("", classes="field-error", id="error-mode")
+                yield PlainLabel("", classes="field-error", id="error-mode")
                 with Horizontal(classes="select-row"):
                     yield Label("Broker", classes="field-label")
                     yield Select([], prompt="(default paper)", compact=True,
                                  id="input-broker_account_id")
-                yield Label("", classes="field-error", id="error-broker_account_id")
+                yield PlainLabel("", classes="field-error", id="error-broker_account_id")
             with Horizontal(id="editor-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
                 yield Button("Cancel (Esc)", id="cancel", compact=True)
-            yield Label("", id="editor-banner")
+            yield PlainLabel("", id="editor-banner")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -89,7 +91,8 @@ class StrategyEditor(TraderModal):
     def _loaded(self, event: DataLoaded) -> None:
         accounts, spec = event.data
         broker = self.query_one("#input-broker_account_id", Select)
-        broker.set_options([(f"{a.label} ({a.broker.value})", str(a.id)) for a in accounts])
+        broker.set_options([(plain_rich(f"{one_line(a.label, 60)} ({a.broker.value})"),
+                             str(a.id)) for a in accounts])
         if spec is None:
             return
         values = {"name": spec.name, "symbol": spec.symbol,

@@ -10,6 +10,9 @@ from textual.containers import Horizontal, Vertical
 from textual.suggester import Suggester
 from textual.widgets import Input, Label
 
+from ..text import VisibleControls
+from .plain import PlainLabel
+
 
 class Field(Vertical):
     DEFAULT_CSS = """
@@ -48,13 +51,15 @@ class Field(Vertical):
         self._label = label
         self._input = Input(value=value, password=password, placeholder=placeholder,
                             suggester=suggester, max_length=max_length, compact=True,
-                            id=f"input-{name}", select_on_focus=False)
+                            id=f"input-{name}", select_on_focus=False,
+                            highlighter=VisibleControls())
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield Label(self._label, classes="field-label")
             yield self._input
-        yield Label("", classes="field-error", id=f"error-{self.field_name}")
+        # Messages may quote what was typed or what a broker said: never markup.
+        yield PlainLabel("", classes="field-error", id=f"error-{self.field_name}")
 
     @property
     def input(self) -> Input:

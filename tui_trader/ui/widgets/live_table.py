@@ -10,6 +10,10 @@ Cells carry a *role* instead of a colour: words naming theme colours ("success",
 "error", "primary", "accent"), "bold", "dim", or roles the owner defines in `roles` (the
 positions table's "up"/"down"/"flat"), combined with spaces ("bold error"). A theme change
 recolours by clearing the cache, without touching a single cell.
+
+Cell text is drawn as the characters it holds, never parsed as markup, and made printable
+as it is drawn (`domain.text.printable`): rows carry names, symbols and messages from
+outside, and an escape sequence in one must not reach the terminal.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...domain.text import printable
 from ..keymap import TABLE
 
 Cell = tuple[str, str]  # (text, role)
@@ -276,6 +281,7 @@ class LiveTable(ScrollView, can_focus=True):
                       cursor: bool, header: bool = False) -> list[Segment]:
         segments = []
         for column, width, (text, role) in zip(self.columns, widths, cells, strict=False):
+            text = printable(text)
             size = cell_len(text)
             if size > width:
                 text = set_cell_size(text, max(width - 1, 0)) + "…" if width else ""

@@ -3,10 +3,13 @@ events link, unread."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import RenderResult
 from textual.content import Content
 from textual.widget import Widget
 
+from ..formatting import one_line
 from ..status import StatusInfo
 
 _LEVEL = {"ok": "$success", "warn": "$warning", "bad": "$error"}
@@ -14,7 +17,12 @@ _LEVEL = {"ok": "$success", "warn": "$warning", "bad": "$error"}
 
 def status_content(info: StatusInfo, width: int) -> Content:
     """Build the line; when the terminal is narrow the least important parts go first
-    (the user, then the store unless it is down, then the price source, then unread)."""
+    (the user, then the store unless it is down, then the price source, then unread).
+    Its words may come from outside (a remote engine's state, the user's email, a store
+    URL): each is shown as plain text, cut to a sensible length."""
+    info = replace(info, market=one_line(info.market, 40), engine=one_line(info.engine, 30),
+                   feed=one_line(info.feed, 20), store=one_line(info.store, 40),
+                   user=one_line(info.user, 60))
     sep = Content.styled(" │ ", "$foreground-muted")
     market_style = "$success" if info.market_open else "$foreground"
     # (importance: lower stays longer, the part)

@@ -3,26 +3,27 @@
 `KeyedTable` (on `LiveTable`) holds every section's list: rows set by key, changed cells
 updated in place, rows reordered without a rebuild, each row drawn once and cached, so a
 screen switch repaints from cache. `TraderTable` is Textual's DataTable with vi keys, for
-the small static tables inside dialogs (help, an order's history).
+the small static tables inside dialogs (help, an order's history); a string cell there is
+shown as the text it is (Textual's own DataTable would parse it as markup).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from ..keymap import TABLE
+from ..text import plain_rich
 from .live_table import Cell, LiveTable
 
 
 def cell(text: str, style: str = "", *, right: bool = False) -> Text:
-    """A DataTable cell (Rich Text), right-aligned for numbers."""
-    out = Text(text, justify="right" if right else "left")
-    if style:
-        out.stylize(style)
-    return out
+    """A DataTable cell (Rich Text, never markup), right-aligned for numbers."""
+    return plain_rich(text, style, right=right)
 
 
 class TraderTable(DataTable):
@@ -30,6 +31,15 @@ class TraderTable(DataTable):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+
+    def add_row(self, *cells: object, **options: Any) -> RowKey:
+        return super().add_row(*(plain_rich(c) if isinstance(c, str) else c for c in cells),
+                               **options)
+
+    def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: object,
+                    **options: Any) -> None:
+        super().update_cell(row_key, column_key,
+                            plain_rich(value) if isinstance(value, str) else value, **options)
 
     def action_scroll_top(self) -> None:
         if self.row_count:
