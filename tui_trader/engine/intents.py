@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..brokers.base import BrokerOrder, make_client_tag
 from ..db.models import Order, OrderHistory
 from ..domain.enums import IntentState, OrderKind, OrderReason, OrderStatus, Side
+from ..domain.lifecycle import INTENT, ORDER_STATUS, TransitionTable
 
 ORDERS = Order.__table__
 HISTORY = OrderHistory.__table__
@@ -64,6 +65,12 @@ def _is_disconnect(exc: BaseException) -> bool:
     closed = getattr(getattr(exc, "__self__", None), "closed", False)
     return closed or "closed" in str(exc).lower() or "terminat" in str(exc).lower() or \
         "connection" in str(exc).lower()
+
+
+def _sources(table: TransitionTable, target) -> list:
+    """The states a row may be in for a move to `target` (what a conditional UPDATE
+    matches)."""
+    return [before for before, after in table.all_moves() if after is target]
 
 
 def intent_key(owner: uuid.UUID | str, leg: str, day: date, seq: int = 1) -> str:
@@ -314,8 +321,11 @@ class IntentLedger:
         """The broker never received it (proved by asking): allow it to fire again."""
         self._set_state(order_id, IntentState.ARMED, OrderStatus.PENDING, now, message)
 
-    def mark_unknown(self, order_id: uuid.UUID, now: datetime, message: str) -> None:
-        self._set_state(order_id, IntentState.UNKNOWN, OrderStatus.UNKNOWN, now, message)
+    def mark_unknown(self, order_id: uuid.UUID, now: datetime, message: str) -> bool:
+        """The call's outcome is unknown: FIRING -> UNKNOWN. False, and nothing written, when
+        the broker's own update already answered it (SENT or DONE) while the call failed."""
+        return self._set_state(order_id, IntentState.UNKNOWN, OrderStatus.UNKNOWN, now,
+                               message, unless={IntentState.SENT, IntentState.DONE})
 
     def mark_failed(self, order_id: uuid.UUID, now: datetime, message: str,
                     status: OrderStatus = OrderStatus.REJECTED,
@@ -325,17 +335,35 @@ class IntentLedger:
 
     def _set_state(self, order_id: uuid.UUID, state: IntentState, status: OrderStatus,
                    now: datetime, message: str, *, error: str | None = None,
-                   raw: dict[str, Any] | None = None) -> None:
+                   raw: dict[str, Any] | None = None,
+                   unless: set[IntentState] | frozenset[IntentState] = frozenset()) -> bool:
+        """Move an intent and its status, only along their tables: one conditional UPDATE
+        (only rows in a state allowed to move there match); a move from anywhere else is
+        refused with IllegalTransition and writes nothing, except from a state in `unless`
+        (the move is moot there): then False."""
         with self.engine.begin() as conn:
             values: dict[str, Any] = {"intent_state": state, "status": status, "updated_at": now}
             if error is not None:
                 values["error"] = error[:500]
             if raw is not None:
                 values["raw_response"] = raw
-            user_id = conn.execute(ORDERS.update().where(ORDERS.c.id == order_id).values(**values)
-                                   .returning(ORDERS.c.user_id)).scalar_one()
+            user_id = conn.execute(
+                ORDERS.update()
+                .where(ORDERS.c.id == order_id,
+                       ORDERS.c.intent_state.in_(_sources(INTENT, state)),
+                       ORDERS.c.status.in_(_sources(ORDER_STATUS, status)))
+                .values(**values).returning(ORDERS.c.user_id)).scalar()
+            if user_id is None:
+                found = conn.execute(sa.select(ORDERS.c.intent_state, ORDERS.c.status)
+                                     .where(ORDERS.c.id == order_id)).one()
+                if IntentState(found.intent_state) in unless:
+                    return False
+                INTENT.check(IntentState(found.intent_state), state)
+                ORDER_STATUS.check(OrderStatus(found.status), status)
+                raise AssertionError("the conditional update matched no row")  # unreachable
             _history(conn, order_id, user_id, status, state, now, message=message[:500],
                      raw=raw)
+        return True
 
     def record(self, order_id: uuid.UUID, update: BrokerOrder, now: datetime,
                conn: Connection | None = None
@@ -359,6 +387,12 @@ class IntentLedger:
         if before_status.is_final and before_filled >= filled:
             return 0, before_status, dict(row)
         state = IntentState.DONE if status.is_final else IntentState.SENT
+        if filled == before_filled and not ORDER_STATUS.allows(before_status, status):
+            # An older snapshot arriving after a newer one (a listener's update overtaken
+            # by the call's own answer): it says nothing new, so nothing moves back.
+            return 0, before_status, dict(row)
+        INTENT.check(IntentState(row["intent_state"]), state)
+        ORDER_STATUS.check(before_status, status)
         raw = json.loads(json.dumps(update.raw, default=str))
         changed = (status != before_status or filled != before_filled
                    or row["broker_order_id"] != update.broker_order_id)
