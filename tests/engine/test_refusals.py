@@ -256,15 +256,15 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
     try:
         exit_order, working = resting_stoploss_exit(harness, paper, trader, strategy)
         paper.cancel_order(working.broker_order_id)
-        hset = engine.live.client.hset
+        move_runtime = engine.live.move_runtime
 
         def blinks(*args, **kwargs):
             raise ConnectionError("live store unreachable")
 
-        engine.live.client.hset = blinks
+        engine.live.move_runtime = blinks
         engine._on_broker_update(dataclasses.replace(working, status=OrderStatus.REJECTED,
                                                      message="RMS: margin"))
-        engine.live.client.hset = hset
+        engine.live.move_runtime = move_runtime
         assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
         with ctx.session() as s:
             titles = [n.title for n in s.exec(select(Notification))]

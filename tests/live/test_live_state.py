@@ -201,3 +201,35 @@ def test_sentinel(state) -> None:
     assert not state.is_fresh()
     state.client.flushdb()  # what a restart without persistence looks like
     assert state.is_fresh()
+
+
+def test_runtime_moves_only_along_its_lifecycle_table(state, spec) -> None:
+    """Corrections outside a lock (from SQL or a broker answer) go through `move_runtime`,
+    which the RUNTIME table guards atomically in the store."""
+    from tui_trader.domain.lifecycle import IllegalTransition
+
+    assert state.move_runtime(spec.id, RuntimePosition.BOUGHT) is None  # not running
+    assert state.get_runtime(spec.id) is None  # ...and nothing brought it back
+    state.init_runtime(spec.id, RuntimeSnapshot(position=RuntimePosition.NONE))
+    with pytest.raises(IllegalTransition, match="strategy runtime: none -> sold"):
+        state.move_runtime(spec.id, RuntimePosition.SOLD, "last_sell_order", "X1")
+    assert state.get_runtime(spec.id).position is RuntimePosition.NONE
+    assert state.runtime_order(spec.id, "last_sell_order") is None
+    assert state.move_runtime(spec.id, RuntimePosition.BOUGHT, "last_buy_order", "B1") is \
+        RuntimePosition.NONE
+    assert state.runtime_order(spec.id, "last_buy_order") == "B1"
+    other = uuid4()
+    assert state.runtime_positions([spec.id, other]) == {spec.id: RuntimePosition.BOUGHT,
+                                                         other: None}
+
+
+def test_a_locked_transition_is_checked_against_the_table_too(state, spec) -> None:
+    from tui_trader.domain.lifecycle import IllegalTransition
+
+    state.init_runtime(spec.id, RuntimeSnapshot(position=RuntimePosition.NONE))
+    # SELL requires bought, so the lock is taken only for a BUY here; completing that BUY
+    # as "sold" (none -> sold) is not a move of the table.
+    assert state.locks.acquire(spec.id, TriggerEvent.BUY, "owner-1", 5_000).ok
+    with pytest.raises(IllegalTransition):
+        state.locks.complete(spec.id, "owner-1", RuntimePosition.SOLD, None, None)
+    assert state.get_runtime(spec.id).position is RuntimePosition.NONE

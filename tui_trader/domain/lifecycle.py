@@ -161,19 +161,18 @@ RUNTIME: TransitionTable[RuntimePosition] = _table(
     "strategy runtime", RuntimePosition, {_R.NONE, _R.BOUGHT, _R.SOLD}, {
         _R.NONE: {
             _R.BOUGHT: "its BUY was placed",
-            _R.SOLD: "rebuilt: an exit already filled today",
-            _R.NONE: "rebuilt: nothing held",
         },
         _R.BOUGHT: {
             _R.SOLD: "its exit was placed",
             _R.NONE: "correction: the BUY was refused after the strategy moved on it",
-            _R.BOUGHT: "rebuilt or re-placed: still holding",
+            _R.BOUGHT: "the broker confirmed the BUY the runtime already moved on (a lock "
+                       "that lapsed during the call, a lost answer found by its tag)",
         },
         _R.SOLD: {
             _R.BOUGHT: "correction: SQL still holds shares (a refused exit's undo was lost, "
                        "or more of a BUY filled after the exit)",
             _R.NONE: "a new trading day: the strategy may buy again",
-            _R.SOLD: "rebuilt: sold today",
+            _R.SOLD: "the broker confirmed the exit the runtime already moved on",
         },
     })
 

@@ -123,8 +123,7 @@ class BrokerAnswers:
         """Move the runtime to what the broker says happened; release the lock only if it
         is still this intent's (another event may hold it by now)."""
         field_name = "last_buy_order" if reason is OrderReason.BUY else "last_sell_order"
-        self.live.client.hset(f"runtime:{spec.id}",
-                              mapping={"position": position.value, field_name: order_id})
+        self.live.move_runtime(spec.id, position, field_name, order_id)
         if owner:
             self.live.locks.release(spec.id, owner)
         self._watch_as(spec, position)
@@ -191,7 +190,7 @@ class BrokerAnswers:
         held = self.positions.held_in_sql(strategy_id=spec.id)
         if held == 0:
             return
-        self.live.client.hset(f"runtime:{spec.id}", "position", RuntimePosition.BOUGHT.value)
+        self.live.move_runtime(spec.id, RuntimePosition.BOUGHT)
         past_sell = now.astimezone(IST).time() >= spec.sell_time
         self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.WARNING,
                              f"{spec.name}: more {spec.symbol} bought after the exit",
@@ -274,7 +273,7 @@ class BrokerAnswers:
                                      " The position is still open and watched."
                                      if back is RuntimePosition.BOUGHT else ""), now)
             try:
-                self.live.client.hset(f"runtime:{spec.id}", "position", back.value)
+                self.live.move_runtime(spec.id, back)
             except Exception:  # the next exit event (or a restart) puts it right from SQL
                 log.warning("runtime of %s not set back to %s (live store unreachable)",
                             spec.name, back.value)
@@ -295,7 +294,7 @@ class BrokerAnswers:
         field_name = "last_buy_order" if OrderReason(row["reason"]) is OrderReason.BUY \
             else "last_sell_order"
         try:
-            return self.live.client.hget(f"runtime:{spec.id}", field_name) == broker_order_id
+            return self.live.runtime_order(spec.id, field_name) == broker_order_id
         except Exception:  # live store unreachable: SQL settles the runtime later
             return None
 

@@ -44,7 +44,6 @@ from ..domain.errors import NotFoundError, StateError
 from ..domain.schedule import sell_today
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
-from ..live import keys
 from ..live.order_queue import OrderEvent, OrderQueue
 from ..live.rebuild import rebuild_from
 from ..live.state import LiveState
@@ -195,7 +194,7 @@ class EmbeddedEngine:
             log.log(logging.WARNING if specs else logging.INFO,
                     "live store was empty: rebuilt %d running strategies from SQL", len(specs))
         self.positions.load_open()
-        positions = self._runtime_positions([s.id for s in specs])
+        positions = self.live.runtime_positions([s.id for s in specs])
         for spec in specs:
             self._watch(spec, positions.get(spec.id))
         self.reconcile()
@@ -234,19 +233,12 @@ class EmbeddedEngine:
             position = RuntimePosition.NONE
         return RuntimeSnapshot(position=position, last_buy_order=buy, last_sell_order=sell)
 
-    def _runtime_positions(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, str | None]:
-        """Each strategy's runtime position in one pipelined round trip."""
-        pipe = self.live.client.pipeline(transaction=False)
-        for ident in ids:
-            pipe.hget(keys.runtime(ident), "position")
-        return dict(zip(ids, pipe.execute(), strict=True))
-
-    def _watch(self, spec: StrategySpec, position: str | None = None) -> None:
+    def _watch(self, spec: StrategySpec, position: RuntimePosition | None = None) -> None:
         if position is None:
             runtime = self.live.get_runtime(spec.id)
-            position = runtime.position.value if runtime is not None else None
+            position = runtime.position if runtime is not None else None
         # Held in SQL counts too: a runtime that lost a refusal's undo still gets watched.
-        armed = position == RuntimePosition.BOUGHT.value or \
+        armed = position is RuntimePosition.BOUGHT or \
             self.positions.open_for_strategy(spec.id) is not None
         self.router.watch(StopLossWatch(spec.id, spec.user_id, spec.symbol, spec.stop_loss,
                                         armed=armed))
@@ -349,8 +341,7 @@ class EmbeddedEngine:
         if runtime is None or runtime.position is not RuntimePosition.SOLD:
             return
         if self.positions.open_for_strategy(spec.id) is None:
-            self.live.client.hset(keys.runtime(spec.id), "position",
-                                  RuntimePosition.NONE.value)
+            self.live.move_runtime(spec.id, RuntimePosition.NONE)
 
     def _on_broker_update(self, update) -> None:
         try:

@@ -515,8 +515,7 @@ class OrderExecutor(BrokerAnswers):
                 # goes on to exit (re-arming the stop here would fire another event).
                 log.warning("%s: runtime said sold with %d %s held; set back to bought",
                             spec.name, draft.quantity, draft.symbol)
-                self.live.client.hset(f"runtime:{spec.id}", "position",
-                                      RuntimePosition.BOUGHT.value)
+                self.live.move_runtime(spec.id, RuntimePosition.BOUGHT)
                 acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
                 if acquired.status is AcquireStatus.BUSY:
                     return self._hold(queued)

@@ -25,6 +25,7 @@ import redis
 from redis.commands.core import Script
 
 from tui_trader.domain.enums import RuntimePosition, TriggerEvent
+from tui_trader.domain.lifecycle import RUNTIME, IllegalTransition
 
 from . import keys
 
@@ -92,6 +93,11 @@ def order_field_for(event: TriggerEvent) -> str:
     return "last_buy_order" if event is TriggerEvent.BUY else "last_sell_order"
 
 
+def _sources(to: RuntimePosition) -> str:
+    """The positions the RUNTIME table allows to move to `to`, as the scripts take them."""
+    return ",".join(before.value for before, after in RUNTIME.all_moves() if after is to)
+
+
 @cache
 def load_lua(name: str) -> str:
     """The source of `live/lua/{name}.lua`, read once per process."""
@@ -107,6 +113,7 @@ class PositionLocks:
         self._complete: Script = client.register_script(load_lua("complete"))
         self._release: Script = client.register_script(load_lua("release"))
         self._extend: Script = client.register_script(load_lua("extend"))
+        self._move: Script = client.register_script(load_lua("move"))
 
     def acquire(
         self, strategy_id: UUID | str, event: TriggerEvent, owner_token: str, ttl_ms: int
@@ -146,8 +153,11 @@ class PositionLocks:
             raise ValueError("order_id is required with order_field")
         status = self._complete(
             keys=[keys.runtime(strategy_id), keys.runtime_lock(strategy_id)],
-            args=[owner_token, new_position.value, order_field or "", order_id or ""],
+            args=[owner_token, new_position.value, order_field or "", order_id or "",
+                  _sources(new_position)],
         )
+        if status == "ILLEGAL":
+            raise IllegalTransition(RUNTIME.name, "(held)", new_position.value)
         return CompleteStatus(status)
 
     def release(self, strategy_id: UUID | str, owner_token: str) -> bool:
@@ -163,3 +173,22 @@ class PositionLocks:
             raise ValueError("ttl_ms must be positive")
         extended = self._extend(keys=[keys.runtime_lock(strategy_id)], args=[owner_token, ttl_ms])
         return bool(extended)
+
+    def move(self, strategy_id: UUID | str, to: RuntimePosition, order_field: str | None = None,
+             order_id: str | None = None) -> RuntimePosition | None:
+        """Set the runtime position outside a lock's complete (a correction from SQL or
+        from the broker's answer), only from a position the RUNTIME table allows to move
+        to `to`; one round trip. Returns the position before, or None when no runtime
+        exists (the strategy is not running: nothing is written). IllegalTransition when
+        the current position may not move there."""
+        to = RuntimePosition(to)
+        if order_field is not None and order_field not in ORDER_FIELDS:
+            raise ValueError(f"order_field must be one of {sorted(ORDER_FIELDS)}")
+        status, before = self._move(keys=[keys.runtime(strategy_id)],
+                                    args=[to.value, _sources(to), order_field or "",
+                                          order_id or ""])
+        if status == "MISSING":
+            return None
+        if status == "ILLEGAL":
+            raise IllegalTransition(RUNTIME.name, before, to.value)
+        return RuntimePosition(before)

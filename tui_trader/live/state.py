@@ -155,6 +155,29 @@ class LiveState:
             _queue_runtime(pipe, strategy_id, snapshot, only_if_absent=False)
             pipe.execute()
 
+    def move_runtime(self, strategy_id: Id, to: RuntimePosition, order_field: str | None = None,
+                     order_id: str | None = None) -> RuntimePosition | None:
+        """Correct a strategy's runtime position along its lifecycle table (see
+        `PositionLocks.move`); the position before, or None if it is not running."""
+        return self.locks.move(strategy_id, to, order_field, order_id)
+
+    def runtime_order(self, strategy_id: Id, order_field: str) -> str | None:
+        """The broker order id the runtime last moved on, for `last_buy_order` or
+        `last_sell_order`."""
+        if order_field not in ("last_buy_order", "last_sell_order"):
+            raise ValueError(f"not a runtime order field: {order_field!r}")
+        return self.client.hget(keys.runtime(strategy_id), order_field) or None
+
+    def runtime_positions(self, ids: Iterable[Id]) -> dict[Id, RuntimePosition | None]:
+        """Each strategy's runtime position (None: no runtime) in one round trip."""
+        ids = list(ids)
+        with self.client.pipeline(transaction=False) as pipe:
+            for ident in ids:
+                pipe.hget(keys.runtime(ident), "position")
+            found = pipe.execute()
+        return {ident: RuntimePosition(value) if value else None
+                for ident, value in zip(ids, found, strict=True)}
+
     def get_runtime(self, strategy_id: Id) -> RuntimeSnapshot | None:
         key = keys.runtime(strategy_id)
         raw = self.client.hgetall(key)
