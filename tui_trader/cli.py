@@ -108,6 +108,18 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """Clear the failed logins and lock of an email address (e.g. a trader locked out)."""
+    from .services.auth import AuthService
+
+    address = args.email.strip().lower()
+    if AuthService(_context()).unlock(address):
+        print(f"{address}: failed logins cleared; it can log in now")
+    else:
+        print(f"{address}: no failed logins recorded; nothing to clear")
+    return 0
+
+
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from .services.brokers import rotate_master_key
 
@@ -212,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name")
     create.add_argument("--password", help="omit to be prompted")
     create.set_defaults(func=cmd_user_create)
+    unlock = user.add_parser("unlock", help="clear an email's failed logins and lock")
+    unlock.add_argument("email")
+    unlock.set_defaults(func=cmd_user_unlock)
 
     keys = sub.add_parser("keys", help="the credential master key").add_subparsers(
         dest="keys_command")

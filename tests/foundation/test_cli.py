@@ -55,3 +55,31 @@ def test_market_commands_explain_a_missing_account(tmp_path):
     result = run_cli(tmp_path, "market", "instruments", "--email", "m@example.com")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "account: no Zerodha Kite account found" in result.stderr
+
+
+def test_user_unlock_clears_a_locked_address(tmp_path, monkeypatch):
+    from tui_trader.config import load_settings
+    from tui_trader.domain.errors import AccountLockedError, AuthError
+    from tui_trader.services.auth import AuthService
+    from tui_trader.services.context import bootstrap
+
+    assert run_cli(tmp_path, "user", "create", "u@example.com", "--password",
+                   "longenough").returncode == 0
+    monkeypatch.setenv("TUI_TRADER_KEYSTORE", "file")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "config.toml"))
+    ctx = bootstrap(load_settings(data_dir=tmp_path))
+    try:
+        auth = AuthService(ctx)
+        for _ in range(ctx.settings.max_failed_logins):
+            with pytest.raises(AuthError):
+                auth.login("u@example.com", "wrong-password")
+        with pytest.raises(AccountLockedError):
+            auth.login("u@example.com", "longenough")
+        unlocked = run_cli(tmp_path, "user", "unlock", "U@example.com")
+        assert unlocked.returncode == 0
+        assert unlocked.stdout.strip() == "u@example.com: failed logins cleared; it can log in now"
+        assert auth.login("u@example.com", "longenough").user.email == "u@example.com"
+        again = run_cli(tmp_path, "user", "unlock", "u@example.com")
+        assert "nothing to clear" in again.stdout
+    finally:
+        ctx.close()

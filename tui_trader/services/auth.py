@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import User, UserSession
 from ..db.repositories import SessionRepository, UserRepository
+from ..db.repositories.login_attempts import LoginAttemptRepository, email_key
 from ..domain import validation as v
-from ..domain.errors import AccountLockedError, AuthError, ValidationError
+from ..domain.errors import AccountLockedError, AuthError, LoginRefusedError, ValidationError
 from ..security.passwords import dummy_verify, hash_password, needs_rehash, verify_password
 from .context import AppContext
 from .views import LoginResult, UserView
-
-BAD_LOGIN = "password: email or password is incorrect"
 
 
 def _view(user: User) -> UserView:
     return UserView(id=user.id, email=user.email, name=user.name, role=user.role,
                     theme=user.theme)
+
+
+def _seconds_until(moment: datetime | None, now: datetime) -> int:
+    """Whole seconds left, rounded up (a countdown never shows 0 while still locked)."""
+    if moment is None:
+        return 0
+    return max(math.ceil((moment - now).total_seconds()), 0)
 
 
 def _token_hash(token: str) -> str:
@@ -53,38 +60,55 @@ class AuthService:
             raise ValidationError("email", "is already registered") from None
 
     def login(self, email: str, password: str) -> LoginResult:
+        """Sign in, counting failures per email address.
+
+        What a caller learns never depends on whether the address has an account: attempts
+        are counted per address for real and made-up addresses alike (LoginAttemptRepository),
+        so "incorrect; N attempts left" and "locked; try again in M" read the same for both,
+        and an unknown address costs one password check like a real one. Each attempt is
+        counted in the database before its password is checked (one atomic conditional
+        upsert), so concurrent attempts can check at most `max_failed_logins` passwords per
+        lock period. A right password clears the count, and opens a locked address only
+        once its lock has ended (or `tui-trader user unlock` cleared it).
+        """
         address = (email or "").strip().lower()
         now = self.ctx.clock.now()
         settings = self.ctx.settings
+        key = email_key(address)
+        with self.ctx.session() as s:  # committed before the check: racing attempts see it
+            ticket = LoginAttemptRepository(s).reserve(
+                key, now, limit=settings.max_failed_logins,
+                lock_for=timedelta(minutes=settings.lockout_minutes),
+                window=timedelta(minutes=settings.lockout_minutes))
+        if not ticket.granted:
+            raise AccountLockedError(_seconds_until(ticket.locked_until, now))
         with self.ctx.session() as s:
             user = UserRepository(s).by_email(address)
-            if user is None or not user.is_active:
-                dummy_verify()  # same cost as a real check: no probing for accounts
-                raise AuthError(BAD_LOGIN)
-            if user.locked_until is not None and user.locked_until > now:
-                raise AccountLockedError(int((user.locked_until - now).total_seconds()) + 1)
-            if not verify_password(user.password_hash, password or ""):
-                user.failed_logins += 1
-                if user.failed_logins >= settings.max_failed_logins:
-                    user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                    user.failed_logins = 0
-                    locked = True
-                else:
-                    locked = False
-                s.commit()
-                if locked:
-                    raise AccountLockedError(settings.lockout_minutes * 60)
-                raise AuthError(BAD_LOGIN)
+            stored = user.password_hash if user is not None and user.is_active else None
+        # The same cost for an unknown address as for a known one: no probing for accounts.
+        matched = verify_password(stored, password or "") if stored else dummy_verify()
+        if not matched:
+            if ticket.locked_until is not None:  # this attempt was the last one
+                raise AccountLockedError(_seconds_until(ticket.locked_until, now))
+            raise LoginRefusedError(settings.max_failed_logins - ticket.failures,
+                                    settings.lockout_minutes)
+        with self.ctx.session() as s:
+            LoginAttemptRepository(s).clear(key)
+            user = UserRepository(s).get(user.id)
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
-            user.failed_logins = 0
-            user.locked_until = None
             user.last_login = now
             token = secrets.token_urlsafe(32)
             expires = now + timedelta(hours=settings.session_hours)
             SessionRepository(s).add(UserSession(user_id=user.id, token_hash=_token_hash(token),
                                                  expires_at=expires, last_seen_at=now))
             return LoginResult(user=_view(user), token=token, expires_at=expires)
+
+    def unlock(self, email: str) -> bool:
+        """Clear an address's failed logins and lock (`tui-trader user unlock`); True when
+        it had any."""
+        with self.ctx.session() as s:
+            return LoginAttemptRepository(s).clear(email_key((email or "").strip().lower()))
 
     def resume(self, token: str) -> UserView:
         """The user behind a session token, if the session is live."""
