@@ -124,7 +124,10 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from .services.brokers import rotate_master_key
 
     ctx = _context()
-    report = rotate_master_key(ctx, retire_old=not args.keep_old)
+    report = rotate_master_key(
+        ctx, retire_old=not args.keep_old,
+        waiting=lambda: print("waiting for a credential write in progress to finish...",
+                              file=sys.stderr, flush=True))
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from ..domain.errors import ConfigError
 
 SETTING = "TUI_TRADER_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for another to commit
 
 
 def describe(url: URL) -> str:
@@ -32,7 +33,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
