@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from ..brokers.base import BrokerError, OrderRequest, OutcomeUnknown
+from ..brokers.base import AccountUnusable, BrokerError, OrderRequest, OutcomeUnknown
 from ..brokers.feeds.base import Feed, Tick
 from ..brokers.paper import PaperBroker
 from ..db.models import BrokerAccount, Order, Position, Strategy, User
@@ -138,6 +138,8 @@ class EmbeddedEngine:
         self._control_lock = threading.RLock()
         self._last_price_flush = 0.0
         self._lapsed_token: dict[uuid.UUID, str | None] = {}
+        # (user, account) of intents set aside because the account cannot be used.
+        self._unusable: dict[tuple[uuid.UUID, uuid.UUID | None], str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, *, threads: bool = True) -> None:
@@ -270,33 +272,75 @@ class EmbeddedEngine:
             if row["intent_state"] == IntentState.SENT and row["status"] in ("FILLED",):
                 continue
             try:
-                broker = self.brokers.for_account(row["user_id"], row["broker_account_id"])
-                found = broker.orders_by_tag(row["client_tag"])
-            except BrokerError as exc:
-                log.warning("reconcile %s postponed: %s", row["client_tag"], exc)
-                continue
-            if found:
-                refused = self.executor.resolve(row["id"], broker) is Resolution.REFUSED
-                # A SENT one moved its strategy on acceptance: the broker update applied
-                # in `resolve` has undone that and said so. FIRING or UNKNOWN ones moved
-                # nothing yet: the refusal is settled here.
-                if refused and row["intent_state"] != IntentState.SENT:
-                    self.executor.settle_refusal(row["id"])
-                settled += 1
-            elif row["intent_state"] == IntentState.FIRING and \
-                    row["id"] not in self.executor.in_flight and \
-                    now - row["updated_at"] >= UNKNOWN_GRACE:
-                # Only long after any call could still be on its way (a slow Kite call, a
-                # rate-limit wait): re-arming an intent in flight would let a second exit
-                # claim it.
-                self.ledger.rearm(row["id"], now,
-                                  "reconciled: broker has no such order; re-armed")
-                settled += 1
-            elif row["intent_state"] == IntentState.UNKNOWN and \
-                    now - row["updated_at"] >= UNKNOWN_GRACE:
-                self._declare_not_placed(row, now)
-                settled += 1
+                settled += self._reconcile_row(row, now)
+            except Exception:
+                # One bad row must not stop the others (nor the engine's start).
+                log.exception("reconcile of order %s (user %s, broker account %s) failed; "
+                              "the other intents go on", row["client_tag"], row["user_id"],
+                              row["broker_account_id"])
         return settled
+
+    def _reconcile_row(self, row, now: datetime) -> int:
+        """Settle one unresolved intent (see `reconcile`); 1 when it was settled."""
+        try:
+            broker = self.brokers.for_account(row["user_id"], row["broker_account_id"])
+            found = broker.orders_by_tag(row["client_tag"])
+        except AccountUnusable as exc:
+            self._set_aside(row, exc, now)
+            return 0
+        except BrokerError as exc:
+            # Built, or at least opened: whatever is wrong now (no session, a network
+            # error) is not the account itself.
+            self._usable_again(row["user_id"], row["broker_account_id"])
+            log.warning("reconcile %s postponed: %s", row["client_tag"], exc)
+            return 0
+        self._usable_again(row["user_id"], row["broker_account_id"])
+        if found:
+            refused = self.executor.resolve(row["id"], broker) is Resolution.REFUSED
+            # A SENT one moved its strategy on acceptance: the broker update applied in
+            # `resolve` has undone that and said so. FIRING or UNKNOWN ones moved nothing
+            # yet: the refusal is settled here.
+            if refused and row["intent_state"] != IntentState.SENT:
+                self.executor.settle_refusal(row["id"])
+            return 1
+        if row["intent_state"] == IntentState.FIRING and \
+                row["id"] not in self.executor.in_flight and \
+                now - row["updated_at"] >= UNKNOWN_GRACE:
+            # Only long after any call could still be on its way (a slow Kite call, a
+            # rate-limit wait): re-arming an intent in flight would let a second exit claim
+            # it.
+            self.ledger.rearm(row["id"], now, "reconciled: broker has no such order; re-armed")
+            return 1
+        if row["intent_state"] == IntentState.UNKNOWN and \
+                now - row["updated_at"] >= UNKNOWN_GRACE:
+            self._declare_not_placed(row, now)
+            return 1
+        return 0
+
+    def _set_aside(self, row, exc: AccountUnusable, now: datetime) -> None:
+        """An intent on an account that cannot be used (credentials that do not decrypt, or
+        not its user's account) waits until the account is fixed. New entries through a
+        broken account are held; a foreign one is not blocked (its owner trades on). The
+        user is told once, naming the account."""
+        key = (row["user_id"], row["broker_account_id"])
+        if key in self._unusable:
+            return
+        self._unusable[key] = exc.message
+        if not exc.foreign:
+            self.gate.blocked_accounts[row["broker_account_id"]] = exc.message
+        log.error("order %s of user %s left unreconciled: %s", row["client_tag"],
+                  row["user_id"], exc.message)
+        self.notifier.notify(row["user_id"], NotificationKind.SYSTEM, Severity.ERROR,
+                             "Broker account unusable",
+                             f"{exc.message}. The {row['symbol']} {row['reason']} order "
+                             f"{row['client_tag']} is checked with the broker once it is "
+                             f"fixed; nothing else of yours is held up.", now)
+
+    def _usable_again(self, user_id: uuid.UUID, account_id: uuid.UUID | None) -> None:
+        reason = self._unusable.pop((user_id, account_id), None)
+        if reason is not None and self.gate.blocked_accounts.get(account_id) == reason:
+            self.gate.blocked_accounts.pop(account_id, None)
+            log.info("broker account %s is usable again: entries allowed", account_id)
 
     def _declare_not_placed(self, row, now: datetime) -> None:
         message = (f"the broker has no order with tag {row['client_tag']} "

@@ -169,6 +169,11 @@ class BrokerAccountService:
                                  f"through it; close it first (K squares off)")
             BrokerAccountRepository(s, self.user_id).delete(row.id)
 
+    def label(self, account_id: uuid.UUID | str) -> str:
+        """The account's label (what the trader calls it), without opening anything."""
+        with self.ctx.session() as s:
+            return BrokerAccountRepository(s, self.user_id).get(account_id).label
+
     def credentials(self, account_id: uuid.UUID | str) -> BrokerCredentials:
         with self.ctx.session() as s:
             row = BrokerAccountRepository(s, self.user_id).get(account_id)
