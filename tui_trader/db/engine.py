@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from ..domain.errors import ConfigError
+from ..security.files import private_dir, private_file, tighten_if_present
 
 SETTING = "TUI_TRADER_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for another to commit
@@ -38,6 +39,22 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _prepare_sqlite_file(path: Path) -> None:
+    """The database file made 0600 before SQLite opens it: SQLite gives its WAL and shared
+    memory files the database's mode, so they are private too. A directory that cannot be
+    made or written is one ConfigError naming it."""
+    try:
+        if not path.parent.is_dir():
+            private_dir(path.parent, tighten=False)
+        private_file(path)
+        for suffix in ("-wal", "-shm", "-journal"):  # left by an earlier, looser run
+            tighten_if_present(path.with_name(path.name + suffix))
+    except OSError as exc:
+        where = path if path.parent.is_dir() else path.parent
+        raise ConfigError(SETTING, f"cannot create the SQLite file {path}: "
+                                   f"{exc.strerror or type(exc).__name__} ({where})") from None
+
+
 def create_db_engine(url_text: str, *, check: bool = True) -> Engine:
     try:
         url = make_url(url_text)
@@ -47,7 +64,7 @@ def create_db_engine(url_text: str, *, check: bool = True) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _prepare_sqlite_file(Path(url.database).expanduser())
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     elif backend == "postgresql":

@@ -20,7 +20,9 @@ from ..db.repositories import InstrumentRepository
 from ..db.seed import seed_catalog
 from ..domain.calendar import HolidayFile, NseCalendar
 from ..domain.clock import Clock, SystemClock
+from ..domain.errors import ConfigError
 from ..live.store import connect_store
+from ..security.files import private_dir
 from ..security.keystore import open_keystore
 from ..security.vault import CredentialVault
 
@@ -61,7 +63,11 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
               store: redis.Redis | None = None) -> AppContext:
     """Connect everything, migrate the schema, seed defaults. Raises ConfigError on trouble."""
     settings = settings or load_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        private_dir(settings.data_dir)  # 0700: it holds the database, key file and logs
+    except OSError as exc:
+        raise ConfigError("TUI_TRADER_DATA_DIR", f"cannot create {settings.data_dir}: "
+                                                 f"{exc.strerror or type(exc).__name__}") from None
     engine = create_db_engine(settings.effective_database_url)
     migrate.upgrade(engine)
     sessions = session_factory(engine)
