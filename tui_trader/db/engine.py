@@ -17,6 +17,8 @@ from sqlmodel import Session
 
 from ..domain.errors import ConfigError
 from ..security.files import private_dir, private_file, tighten_if_present
+from . import row_security
+from .row_security import CONNECT_OPTIONS
 
 SETTING = "TUI_TRADER_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for another to commit
@@ -70,8 +72,10 @@ def create_db_engine(url_text: str, *, check: bool = True) -> Engine:
     elif backend == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
+        # Row-level security: the engine and admin work act for every user (row_security).
         engine = sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
-                                  connect_args={"connect_timeout": 5})
+                                  connect_args={"connect_timeout": 5,
+                                                "options": CONNECT_OPTIONS})
     else:
         raise ConfigError(SETTING, f"unsupported database '{backend}' (use sqlite or postgresql)")
     if check:
@@ -88,4 +92,6 @@ def create_db_engine(url_text: str, *, check: bool = True) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, class_=Session, expire_on_commit=False)
+    factory = sessionmaker(engine, class_=Session, expire_on_commit=False)
+    row_security.install(factory)
+    return factory

@@ -16,6 +16,7 @@ from .base import created_at, fk, pk, ts, updated_at
 class User(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (
+        sa.CheckConstraint("failed_logins >= 0", name="failed_logins_nonnegative"),
         sa.CheckConstraint("length(email) >= 3", name="email_not_empty"),
     )
 
@@ -28,6 +29,11 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True, nullable=False)
     theme: str | None = Field(default=None, max_length=40)
     last_login: datetime | None = ts()
+    # No longer written: failed logins are counted per email address in login_attempts.
+    # Kept because dropping them rebuilds `users` on SQLite, and dropping a parent table
+    # there cascades deletes into every table that refers to it.
+    failed_logins: int = Field(default=0, nullable=False)
+    locked_until: datetime | None = ts()
     created_at: datetime = created_at()
     updated_at: datetime = updated_at()
 
