@@ -13,8 +13,15 @@ import redis
 from tui_trader.domain.errors import StateError, TuiTraderError
 from tui_trader.engine.events import NotificationRaised, PositionChanged
 from tui_trader.engine.publisher import EventPublisher
+from tui_trader.services.auth import AuthService
 from tui_trader.services.event_stream import UserEventStream
 from tui_trader.services.remote_engine import RemoteEngineControl
+
+
+def signed_in(ctx, timeout_s: float = 5.0) -> RemoteEngineControl:
+    """The console's control as the trader's signed-in session (see test_signed_commands)."""
+    login = AuthService(ctx).login("t@example.com", "password-t")
+    return RemoteEngineControl(ctx.store, timeout_s=timeout_s).for_session(login)
 
 
 @pytest.fixture
@@ -35,7 +42,7 @@ def serving(harness):
 
 
 def test_remote_start_stop_kill(ctx, trader, strategy, serving):
-    remote = RemoteEngineControl(ctx.store)
+    remote = signed_in(ctx)
     result = remote.start_strategy(trader.id, strategy.id)
     assert "next buy" in result.message
     assert strategy.id in {s.id for s in serving.engine.strategies.all()}
@@ -56,8 +63,8 @@ def test_remote_health_from_heartbeat(ctx, harness):
     assert health.state == "running" and health.entries_allowed
 
 
-def test_no_engine_answers_in_one_line(ctx):
-    remote = RemoteEngineControl(ctx.store, timeout_s=0.2)
+def test_no_engine_answers_in_one_line(ctx, trader):
+    remote = signed_in(ctx, timeout_s=0.2)
     with pytest.raises(TuiTraderError, match="no answer from the server engine"):
         remote.stop_strategy(__import__("uuid").uuid4(), __import__("uuid").uuid4())
 
@@ -119,7 +126,7 @@ def test_a_command_the_console_gave_up_on_is_never_carried_out_later(ctx, trader
     back it must not start the strategy (or square everything off) hours later."""
     from tui_trader.engine import remote as remote_module
 
-    console = RemoteEngineControl(ctx.store, timeout_s=0.2)
+    console = signed_in(ctx, timeout_s=0.2)
     with pytest.raises(TuiTraderError, match="no answer"):
         console.start_strategy(trader.id, strategy.id)
     harness.start()

@@ -40,7 +40,7 @@ from ..domain.enums import (
     StrategyStatus,
     TriggerEvent,
 )
-from ..domain.errors import NotFoundError, StateError
+from ..domain.errors import NotFoundError, StateError, ValidationError
 from ..domain.schedule import sell_today
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
@@ -49,6 +49,7 @@ from ..live.order_queue import OrderEvent, OrderQueue
 from ..live.rebuild import rebuild_from
 from ..live.state import LiveState
 from .answers import ExitAlreadyWorking, Resolution
+from .command_auth import CommandAuthority
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
@@ -122,13 +123,14 @@ class EmbeddedEngine:
         self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or APSchedulerClock(), ctx.calendar, self.clock,
                                       self._on_leg, alert=self._leg_not_queued)
+        # Commands from consoles elsewhere: only a signed-in session of the user they act
+        # for may give them (command_auth).
         self.control = ControlListener(ctx.store, self.consumer, {
-            "start": lambda f: {"message": self.start_strategy(
-                uuid.UUID(f["user_id"]), uuid.UUID(f["strategy_id"])).message},
+            "start": self._remote_start,
             "stop": lambda f: self.stop_strategy(uuid.UUID(f["user_id"]),
                                                  uuid.UUID(f["strategy_id"])) or {},
             "kill": lambda f: self._kill_body(uuid.UUID(f["user_id"])),
-        })
+        }, authorise=CommandAuthority(ctx.db, ctx.store, self.clock).check)
         self.maintenance_interval = maintenance_interval
         self._last_reconcile: datetime | None = None
         self.state = "stopped"
@@ -402,6 +404,20 @@ class EmbeddedEngine:
         except Exception:
             log.exception("broker update %s not applied", update.broker_order_id)
 
+    def _remote_start(self, fields: dict[str, str]) -> dict:
+        """A start from the control channel: a LIVE strategy needs the trader's typed
+        confirmation to have come with it, as it does in the console."""
+        user_id, strategy_id = uuid.UUID(fields["user_id"]), uuid.UUID(fields["strategy_id"])
+        with self.ctx.db.connect() as conn:
+            mode = conn.execute(sa.select(STRATEGIES.c.execution_mode).where(
+                STRATEGIES.c.id == strategy_id, STRATEGIES.c.user_id == user_id)).scalar()
+        if mode is None:
+            raise NotFoundError("strategy", strategy_id)
+        if mode == ExecutionMode.LIVE and fields.get("confirm_live") != "LIVE":
+            raise ValidationError("mode", "LIVE strategies place real orders: confirm to "
+                                          "start")
+        return {"message": self.start_strategy(user_id, strategy_id).message}
+
     def _kill_body(self, user_id: uuid.UUID) -> dict:
         report = self.kill_switch(user_id)
         return {"strategies_stopped": report.strategies_stopped,
@@ -501,7 +517,11 @@ class EmbeddedEngine:
         return runtime is not None and runtime.position is RuntimePosition.BOUGHT
 
     # -- control (EngineControl) -----------------------------------------------------------
-    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult:
+    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID, *,
+                       confirm_live: bool = False) -> StartResult:
+        """Start a strategy. In-process callers have asked for a LIVE confirmation already
+        (StrategyControl), so `confirm_live` is not checked here; the control channel's
+        start checks it (`_remote_start`)."""
         with self._control_lock:
             with self.ctx.session() as s:
                 row = s.get(Strategy, strategy_id)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
-import secrets
 import uuid
 from datetime import datetime, timedelta
 
@@ -16,6 +14,7 @@ from ..db.repositories.login_attempts import LoginAttemptRepository, email_key
 from ..domain import validation as v
 from ..domain.errors import AccountLockedError, AuthError, LoginRefusedError, ValidationError
 from ..security.passwords import dummy_verify, hash_password, needs_rehash, verify_password
+from ..security.session_tokens import new_token, token_hash
 from .context import AppContext
 from .views import LoginResult, UserView
 
@@ -30,10 +29,6 @@ def _seconds_until(moment: datetime | None, now: datetime) -> int:
     if moment is None:
         return 0
     return max(math.ceil((moment - now).total_seconds()), 0)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class AuthService:
@@ -98,11 +93,13 @@ class AuthService:
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
             user.last_login = now
-            token = secrets.token_urlsafe(32)
+            token = new_token()
             expires = now + timedelta(hours=settings.session_hours)
-            SessionRepository(s).add(UserSession(user_id=user.id, token_hash=_token_hash(token),
-                                                 expires_at=expires, last_seen_at=now))
-            return LoginResult(user=_view(user), token=token, expires_at=expires)
+            row = SessionRepository(s).add(UserSession(
+                user_id=user.id, token_hash=token_hash(token), expires_at=expires,
+                last_seen_at=now))
+            return LoginResult(user=_view(user), token=token, expires_at=expires,
+                               session_id=row.id)
 
     def unlock(self, email: str) -> bool:
         """Clear an address's failed logins and lock (`tui-trader user unlock`); True when
@@ -114,7 +111,7 @@ class AuthService:
         """The user behind a session token, if the session is live."""
         now = self.ctx.clock.now()
         with self.ctx.session() as s:
-            row = SessionRepository(s).by_token_hash(_token_hash(token or ""))
+            row = SessionRepository(s).by_token_hash(token_hash(token or ""))
             if row is None or row.revoked_at is not None:
                 raise AuthError("session: not signed in; log in again")
             if row.expires_at <= now:
@@ -127,7 +124,7 @@ class AuthService:
 
     def logout(self, token: str) -> None:
         with self.ctx.session() as s:
-            row = SessionRepository(s).by_token_hash(_token_hash(token or ""))
+            row = SessionRepository(s).by_token_hash(token_hash(token or ""))
             if row is not None and row.revoked_at is None:
                 row.revoked_at = self.ctx.clock.now()
 
