@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ..config import Settings, load_settings
 from ..db import migrate
 from ..db.engine import create_db_engine, session_factory
+from ..db.models import BrokerAccount
 from ..db.repositories import InstrumentRepository
 from ..db.seed import seed_catalog
 from ..domain.calendar import HolidayFile, NseCalendar
@@ -74,7 +75,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     with sessions.begin() as s:
         InstrumentRepository(s).seed_defaults()
         seed_catalog(s)
-    keystore, warning = open_keystore(settings.data_dir)
+    with sessions.begin() as s:  # the master keys stored credentials need
+        needed = set(s.exec(select(BrokerAccount.key_id).where(
+            BrokerAccount.key_id.is_not(None)).distinct()).all())  # type: ignore[union-attr]
+    keystore, warning = open_keystore(settings.data_dir, needed=needed)
     notices = [warning] if warning else []
     calendar = NseCalendar(HolidayFile.load(settings.holidays_file))
     live = store if store is not None else connect_store(settings.redis_url)
