@@ -180,3 +180,25 @@ def test_no_credentials_no_key_file_needed(ctx):
     again = bootstrap(ctx.settings, clock=ctx.clock, store=ctx.store)
     again.db.dispose()
     assert (ctx.settings.data_dir / "master.key").exists()
+
+
+@pytest.mark.parametrize("root,rule", [
+    ("http://api.kite.trade", "must start with https://"),
+    ("http://10.0.0.5:5010", "must start with https://"),
+    ("ftp://127.0.0.1", "must start with https://"),
+    ("https://user:pw@api.kite.trade", "must not carry a user name or password"),
+    ("https://", "must be a URL like https://api.kite.trade"),
+    ("https://api.kite.trade:port", "must be a URL like https://api.kite.trade"),
+])
+def test_an_api_root_must_be_https_unless_loopback(accounts, root, rule):
+    with pytest.raises(ValidationError) as err:
+        accounts.add_kite(API_KEY, API_SECRET, api_root=root)
+    assert err.value.field == "api_root" and rule in err.value.rule
+    assert "pw" not in str(err.value)
+    assert accounts.list() == []
+
+
+@pytest.mark.parametrize("root", ["https://api.kite.trade", "http://127.0.0.1:5010",
+                                  "http://localhost:5010", "http://[::1]:5010"])
+def test_https_and_loopback_roots_are_accepted(accounts, root):
+    assert accounts.add_kite(API_KEY, API_SECRET, api_root=root).broker.value == "kite"

@@ -77,9 +77,13 @@ class AuthService:
                 window=timedelta(minutes=settings.lockout_minutes))
         if not ticket.granted:
             raise AccountLockedError(_seconds_until(ticket.locked_until, now))
-        with self.ctx.session() as s:
-            user = UserRepository(s).by_email(address)
-            stored = user.password_hash if user is not None and user.is_active else None
+        stored = None
+        if not v.has_control(address):  # no account has such an address (sign-up refuses it)
+            with self.ctx.session() as s:
+                user = UserRepository(s).by_email(address)
+                stored = user.password_hash if user is not None and user.is_active else None
+        if v.has_control(password or ""):  # nor such a password
+            stored = None
         # The same cost for an unknown address as for a known one: no probing for accounts.
         matched = verify_password(stored, password or "") if stored else dummy_verify()
         if not matched:

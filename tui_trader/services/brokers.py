@@ -101,6 +101,7 @@ class BrokerAccountService:
         secret = v.clean_text("api_secret", api_secret, max_len=128)
         if not key.isalnum():
             raise ValidationError("api_key", "must be letters and digits only")
+        api_root = v.api_root("api_root", api_root)
         name = self._label(label, "Zerodha Kite")
         with self.ctx.session() as s:
             hold_for_write(s)  # sealed under a key no rotation is about to retire
