@@ -55,15 +55,17 @@ def connect_store(url: str | None) -> redis.Redis:
             server=_embedded_server(), version=_EMBEDDED_VERSION, decode_responses=True
         )
     where = _describe(url)
+    # Detect connections silently dropped by NAT/firewalls on long-lived engines (TCP only:
+    # a unix socket has no keepalive, and its connection class refuses the option).
+    tcp = {} if urlsplit(url).scheme == "unix" else {"socket_keepalive": True}
     try:
         client = redis.Redis.from_url(
             url,
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             socket_timeout=SOCKET_TIMEOUT_S,
-            # Detect connections silently dropped by NAT/firewalls on long-lived engines.
-            socket_keepalive=True,
             health_check_interval=30,
+            **tcp,
         )
     except ValueError as exc:  # bad scheme, bad db number, ...
         reason = _scrub(str(exc), url)
