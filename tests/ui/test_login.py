@@ -184,3 +184,16 @@ async def test_the_signed_in_session_ends_when_it_expires(make_app, ctx, user, f
         await wait_until(pilot, lambda: any("expired" in text for text in app.notices_seen),
                          what="told why")
         assert app.user_session is None and app.current_mode == "login"
+
+
+async def test_a_common_password_is_refused_at_the_field(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await type_into(pilot, "#input-email", "new@example.com")
+        await type_into(pilot, "#input-password", "Password2024!")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: field_error(app, "password"), what="password error")
+        assert field_error(app, "password") == "is a common password; choose another"
+        assert len(field_error(app, "password")) <= 44  # fits the field at 80 columns
+        assert app.user_session is None

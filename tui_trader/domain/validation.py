@@ -11,6 +11,7 @@ import unicodedata
 from datetime import time
 from decimal import Decimal, InvalidOperation
 
+from .common_passwords import is_common
 from .errors import ValidationError
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -61,6 +62,8 @@ def password(value: str | None) -> str:
         raise ValidationError("password", f"must be at most {MAX_PASSWORD} characters")
     if _has_control(text):
         raise ValidationError("password", "must not contain control characters")
+    if is_common(text):
+        raise ValidationError("password", "is a common password; choose another")
     return text
 
 
