@@ -17,7 +17,8 @@ import redis
 
 from tui_trader.domain.errors import ConfigError
 
-__all__ = ["SETTING", "StoreKind", "connect_store", "reset_embedded_store", "store_kind"]
+__all__ = ["SETTING", "StoreKind", "connect_store", "db_number", "reset_embedded_store",
+           "store_kind"]
 
 SETTING = "TUI_TRADER_REDIS_URL"
 
@@ -91,6 +92,11 @@ def reset_embedded_store() -> None:
         client.flushall()
     finally:
         client.close()
+
+
+def db_number(client: redis.Redis) -> int:
+    """The database a client uses (what namespaces the server-wide pub/sub channels)."""
+    return int(client.connection_pool.connection_kwargs.get("db") or 0)
 
 
 def store_kind(client: redis.Redis) -> StoreKind:
