@@ -42,10 +42,18 @@ def test_db_upgrade_user_create_and_rotate(tmp_path):
      "TUI_TRADER_DATABASE_URL: cannot connect to postgresql at 127.0.0.1:1/x"),
     ({"TUI_TRADER_REDIS_URL": "http://nope"}, "TUI_TRADER_REDIS_URL: must start with"),
     ({"TUI_TRADER_ENGINE_MODE": "cloud"}, "TUI_TRADER_ENGINE_MODE"),
+    ({"TUI_TRADER_DATABASE_URL": "postgresql://u:topsecret@127.0.0.1:abc/x"},
+     "TUI_TRADER_DATABASE_URL: the port must be a number"),
+    ({"TUI_TRADER_REDIS_URL": "redis://127.0.0.1:6379/abc"},
+     "TUI_TRADER_REDIS_URL: the database after the port must be a number"),
+    ({"TUI_TRADER_REDIS_URL": "unix:///nonexistent/redis.sock"},
+     "TUI_TRADER_REDIS_URL: cannot reach Redis at /nonexistent/redis.sock"),
+    ({"TUI_TRADER_CONFIG": "/tmp"}, "/tmp: is a directory, not a TOML file"),
+    ({"TUI_TRADER_LOCKOUT_MINUTES": "0"}, "TUI_TRADER_LOCKOUT_MINUTES: must be at least 1"),
 ])
 def test_bad_settings_are_one_line(tmp_path, env, needle):
-    result = run_cli(tmp_path, "db", "upgrade", env=env)
-    assert result.returncode == 2
+    result = run_cli(tmp_path, "engine", "--feed", "none", env=env)
+    assert result.returncode == 2, result.stdout
     assert "Traceback" not in result.stderr and "topsecret" not in result.stderr
     assert needle in result.stderr
 
