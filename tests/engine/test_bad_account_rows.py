@@ -66,6 +66,20 @@ def _alerts(ctx, user_id) -> list[str]:
         return [f"{n.title}: {n.body}" for n in rows]
 
 
+def _everyone_else_trades(ctx, harness, other_trader, owner_id) -> str:
+    """Start the engine: it runs, the other trader's 09:30 BUY fills, and the owner of the
+    bad row is told once, in an alert that is returned."""
+    other, strategy = other_trader
+    harness.start()
+    assert harness.engine.state == "running" and harness.engine.gate.allowed
+    harness.buy_at_930(other, strategy)
+    assert _bought(ctx, strategy.id)
+    assert not any("unusable" in text for text in _alerts(ctx, other.id))
+    (alert,) = _alerts(ctx, owner_id)
+    assert alert.startswith("Broker account unusable: ")
+    return alert
+
+
 def _bought(ctx, strategy_id) -> bool:
     with ctx.session() as s:
         return s.exec(select(Order).where(Order.strategy_id == strategy_id,
@@ -79,23 +93,15 @@ def test_an_account_whose_credentials_do_not_decrypt(ctx, other_trader, caplog):
                                                            label="A main")
     _garble_secret(ctx, account.id)
     _unresolved_order(ctx, owner.id, account.id)
-    other, strategy = other_trader
     harness = _engine(ctx)
     caplog.set_level(logging.WARNING, logger="tui_trader")
     try:
-        harness.start()
-        assert harness.engine.state == "running" and harness.engine.gate.allowed
-        # Everyone else trades.
-        harness.buy_at_930(other, strategy)
-        assert _bought(ctx, strategy.id)
+        alert = _everyone_else_trades(ctx, harness, other_trader, owner.id)
         # The broken account is named, to its owner and in the log, and new entries through
         # it are held; nobody else's account is.
-        (alert,) = _alerts(ctx, owner.id)
-        assert alert.startswith("Broker account unusable: ")
         assert "'A main'" in alert and str(account.id) in alert and "decrypt" in alert
         assert "'A main'" in caplog.text and str(account.id) in caplog.text
         assert set(harness.engine.gate.blocked_accounts) == {account.id}
-        assert not any("unusable" in text for text in _alerts(ctx, other.id))
         # Told once, not on every reconcile pass.
         harness.engine.reconcile()
         assert len(_alerts(ctx, owner.id)) == 1
@@ -111,24 +117,18 @@ def test_an_account_whose_credentials_do_not_decrypt(ctx, other_trader, caplog):
 
 def test_an_order_on_someone_elses_account(ctx, other_trader, caplog):
     owner = AuthService(ctx).sign_up("a@example.com", "password-a")
-    other, strategy = other_trader
+    other, _strategy = other_trader
     theirs = BrokerAccountService(ctx, other.id).add_kite("apikeyB1234", "secretB-xyz",
                                                           label="B private")
     _unresolved_order(ctx, owner.id, theirs.id)
     harness = _engine(ctx)
     caplog.set_level(logging.WARNING, logger="tui_trader")
     try:
-        harness.start()
-        assert harness.engine.state == "running" and harness.engine.gate.allowed
-        harness.buy_at_930(other, strategy)
-        assert _bought(ctx, strategy.id)
-        (alert,) = _alerts(ctx, owner.id)
-        assert alert.startswith("Broker account unusable: ")
+        alert = _everyone_else_trades(ctx, harness, other_trader, owner.id)
         assert str(theirs.id) in alert and "not an account of yours" in alert
         assert "B private" not in alert  # nothing of the other user's is shown to this one
         assert str(theirs.id) in caplog.text
         # The account's real owner is not blocked for someone else's bad row.
         assert harness.engine.gate.blocked_accounts == {}
-        assert not any("unusable" in text for text in _alerts(ctx, other.id))
     finally:
         harness.engine.stop()
