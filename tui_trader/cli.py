@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -106,15 +107,56 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_user_create(args: argparse.Namespace) -> int:
+PASSWORD_ENV = "TUI_TRADER_USER_PASSWORD"
+SANDBOX_SECRET_ENV = "TUI_TRADER_SANDBOX_API_SECRET"
+SANDBOX_DEFAULT_SECRET = "sandboxsecret"  # a practice server's, known to everyone
+
+
+def _refuse_on_command_line(option: str, env: str) -> None:
+    """A secret given as an argument is visible to every user (ps) and kept in shell
+    history: refused, saying where it may come from instead."""
+    raise ConfigError(option, f"a secret on the command line is visible to other users and "
+                              f"kept in shell history; type it at the prompt, pipe it on "
+                              f"stdin, or set {env}")
+
+
+def _read_secret(label: str, env: str, *, confirm: bool = False) -> str:
+    """A secret from the environment, else typed at a prompt (twice with `confirm`), else
+    the first line of stdin when it is not a terminal."""
     import getpass
 
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    value = getpass.getpass(f"{label}: ")
+    if confirm and getpass.getpass(f"{label} again: ") != value:
+        raise ConfigError(label, "the two entries differ; nothing was changed")
+    return value
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
     from .services.auth import AuthService
 
+    if args.password is not None:
+        _refuse_on_command_line("--password", PASSWORD_ENV)
     ctx = _context()
-    password = args.password or getpass.getpass("password: ")
+    password = _read_secret("password", PASSWORD_ENV, confirm=True)
     user = AuthService(ctx).sign_up(args.email, password, args.name)
     say(f"created user {user.email}")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """Clear the failed logins and lock of an email address (e.g. a trader locked out)."""
+    from .services.auth import AuthService
+
+    address = args.email.strip().lower()
+    if AuthService(_context()).unlock(address):
+        say(f"{address}: failed logins cleared; it can log in now")
+    else:
+        say(f"{address}: no failed logins recorded; nothing to clear")
     return 0
 
 
@@ -122,7 +164,10 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from .services.brokers import rotate_master_key
 
     ctx = _context()
-    report = rotate_master_key(ctx, retire_old=not args.keep_old)
+    report = rotate_master_key(
+        ctx, retire_old=not args.keep_old,
+        waiting=lambda: say("waiting for a credential write in progress to finish...",
+                            error=True))
     say(report.summary())
     return 0 if report.ok else 1
 
@@ -131,9 +176,13 @@ def cmd_kite_sandbox(args: argparse.Namespace) -> int:
     from .brokers.kite_sandbox.config import SandboxConfig
     from .brokers.kite_sandbox.server import serve_forever
 
+    if args.api_secret is not None:
+        _refuse_on_command_line("--api-secret", SANDBOX_SECRET_ENV)
+    secret = _read_secret("api secret", SANDBOX_SECRET_ENV) if args.ask_secret else \
+        os.environ.get(SANDBOX_SECRET_ENV, SANDBOX_DEFAULT_SECRET)
     # The sandbox keeps NSE's hours: on the simulated clock (TUI_TRADER_CLOCK_START) a
     # trading session can be practised at any hour.
-    config = SandboxConfig(api_key=args.api_key, api_secret=args.api_secret,
+    config = SandboxConfig(api_key=args.api_key, api_secret=secret,
                            redirect_url=args.redirect_url, clock=_settings().make_clock())
     serve_forever(config, args.port)
     return 0
@@ -222,8 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = user.add_parser("create", help="create a user")
     create.add_argument("email")
     create.add_argument("--name")
-    create.add_argument("--password", help="omit to be prompted")
+    create.add_argument("--password", help=argparse.SUPPRESS)  # refused: see --help text
+    create.description = (f"The password is typed at a prompt, read from stdin when it is "
+                          f"not a terminal, or taken from {PASSWORD_ENV}.")
     create.set_defaults(func=cmd_user_create)
+    unlock = user.add_parser("unlock", help="clear an email's failed logins and lock")
+    unlock.add_argument("email")
+    unlock.set_defaults(func=cmd_user_unlock)
 
     keys = sub.add_parser("keys", help="the credential master key").add_subparsers(
         dest="keys_command")
@@ -234,7 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox = sub.add_parser("kite-sandbox", help="a local Kite Connect server to practise on")
     sandbox.add_argument("--port", type=int, default=5010)
     sandbox.add_argument("--api-key", default="sandboxkey")
-    sandbox.add_argument("--api-secret", default="sandboxsecret")
+    sandbox.add_argument("--api-secret", help=argparse.SUPPRESS)  # refused: see below
+    sandbox.add_argument("--ask-secret", action="store_true",
+                         help=f"type the API secret at a prompt (or pipe it on stdin); "
+                              f"otherwise {SANDBOX_SECRET_ENV}, else "
+                              f"'{SANDBOX_DEFAULT_SECRET}'")
     sandbox.add_argument("--redirect-url", default="http://127.0.0.1/kite-redirect")
     sandbox.set_defaults(func=cmd_kite_sandbox)
 

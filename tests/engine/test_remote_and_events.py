@@ -13,8 +13,17 @@ import redis
 from tui_trader.domain.errors import StateError, TuiTraderError
 from tui_trader.engine.events import NotificationRaised, PositionChanged
 from tui_trader.engine.publisher import EventPublisher
+from tui_trader.live import keys
+from tui_trader.live.store import db_number
+from tui_trader.services.auth import AuthService
 from tui_trader.services.event_stream import UserEventStream
 from tui_trader.services.remote_engine import RemoteEngineControl
+
+
+def signed_in(ctx, timeout_s: float = 5.0) -> RemoteEngineControl:
+    """The console's control as the trader's signed-in session (see test_signed_commands)."""
+    login = AuthService(ctx).login("t@example.com", "password-t")
+    return RemoteEngineControl(ctx.store, timeout_s=timeout_s).for_session(login)
 
 
 @pytest.fixture
@@ -35,7 +44,7 @@ def serving(harness):
 
 
 def test_remote_start_stop_kill(ctx, trader, strategy, serving):
-    remote = RemoteEngineControl(ctx.store)
+    remote = signed_in(ctx)
     result = remote.start_strategy(trader.id, strategy.id)
     assert "next buy" in result.message
     assert strategy.id in {s.id for s in serving.engine.strategies.all()}
@@ -56,8 +65,8 @@ def test_remote_health_from_heartbeat(ctx, harness):
     assert health.state == "running" and health.entries_allowed
 
 
-def test_no_engine_answers_in_one_line(ctx):
-    remote = RemoteEngineControl(ctx.store, timeout_s=0.2)
+def test_no_engine_answers_in_one_line(ctx, trader):
+    remote = signed_in(ctx, timeout_s=0.2)
     with pytest.raises(TuiTraderError, match="no answer from the server engine"):
         remote.stop_strategy(__import__("uuid").uuid4(), __import__("uuid").uuid4())
 
@@ -80,7 +89,7 @@ def test_event_stream_coalesces_bursts(ctx, trader):
             publisher.publish(NotificationRaised(user_id=str(trader.id),
                                                  notification_id=f"n{i}", kind="FILL",
                                                  severity="INFO", title=f"fill {i}"))
-        ctx.store.publish(f"events:{trader.id}", "{not json")
+        ctx.store.publish(keys.events(trader.id, db_number(ctx.store)), "{not json")
         seen: list = []
         while sum(isinstance(e, NotificationRaised) for e in seen) < 3:
             seen.extend(batches.get(timeout=5))
@@ -119,7 +128,7 @@ def test_a_command_the_console_gave_up_on_is_never_carried_out_later(ctx, trader
     back it must not start the strategy (or square everything off) hours later."""
     from tui_trader.engine import remote as remote_module
 
-    console = RemoteEngineControl(ctx.store, timeout_s=0.2)
+    console = signed_in(ctx, timeout_s=0.2)
     with pytest.raises(TuiTraderError, match="no answer"):
         console.start_strategy(trader.id, strategy.id)
     harness.start()
@@ -131,3 +140,48 @@ def test_a_command_the_console_gave_up_on_is_never_carried_out_later(ctx, trader
     harness.engine.control.poll()
     assert strategy.id not in {s.id for s in harness.engine.strategies.all()}
     assert not ctx.store.exists(remote_module.reply_key("r1"))
+
+
+def test_two_deployments_on_one_redis_server_never_see_each_others_events(store_url):
+    """Pub/sub ignores the database number: the channel names carry it instead."""
+    if store_url is None:
+        pytest.skip("one process has one embedded store")
+    from urllib.parse import urlsplit, urlunsplit
+
+    from tui_trader.engine.events import EngineStatus
+    from tui_trader.live.store import connect_store
+
+    parts = urlsplit(store_url)
+    other_db = (int(parts.path.strip("/")) + 1) % 16  # the neighbouring deployment's db
+    ours = connect_store(store_url)
+    theirs = connect_store(urlunsplit(parts._replace(path=f"/{other_db}")))
+    user = str(__import__("uuid").uuid4())
+    seen: dict[str, queue.Queue] = {"ours": queue.Queue(), "theirs": queue.Queue()}
+    up: dict[str, queue.Queue] = {"ours": queue.Queue(), "theirs": queue.Queue()}
+    streams = [UserEventStream(client, user, seen[name].put, on_health=lambda ok, d, n=name:
+                               up[n].put(ok), interval=0.05)
+               for name, client in (("ours", ours), ("theirs", theirs))]
+    for stream in streams:
+        stream.start()
+    try:
+        assert up["ours"].get(timeout=5) is True and up["theirs"].get(timeout=5) is True
+        publisher = EventPublisher(ours)
+        publisher.publish(NotificationRaised(user_id=user, notification_id="n1", kind="FILL",
+                                             severity="INFO", title="ours", body="b"))
+        publisher.publish(EngineStatus(user_id="*", state="running", entries_allowed=True))
+        got = []
+        while len(got) < 2:
+            got.extend(seen["ours"].get(timeout=5))
+        assert {type(e).__name__ for e in got} == {"NotificationRaised", "EngineStatus"}
+        # What the other deployment's stream would have delivered by now: nothing. Its own
+        # publish proves it is listening, and is the only thing it gets.
+        EventPublisher(theirs).publish(NotificationRaised(
+            user_id=user, notification_id="n2", kind="FILL", severity="INFO", title="theirs",
+            body="b"))
+        (only,) = seen["theirs"].get(timeout=5)
+        assert only.title == "theirs" and seen["theirs"].empty()
+    finally:
+        for stream in streams:
+            stream.stop()
+        ours.close()
+        theirs.close()

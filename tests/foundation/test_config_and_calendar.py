@@ -128,3 +128,74 @@ def test_simulated_clock_speed_has_bounds(monkeypatch, tmp_path):
     monkeypatch.setenv("TUI_TRADER_CLOCK_SPEED", "0")
     with pytest.raises(ConfigError, match="TUI_TRADER_CLOCK_SPEED"):
         load_settings()
+
+
+@pytest.mark.parametrize("env,value,needle", [
+    ("TUI_TRADER_LOCKOUT_MINUTES", "0", "TUI_TRADER_LOCKOUT_MINUTES: must be at least 1"),
+    ("TUI_TRADER_MAX_FAILED_LOGINS", "-3", "TUI_TRADER_MAX_FAILED_LOGINS: must be at least 1"),
+    ("TUI_TRADER_SESSION_HOURS", "0", "TUI_TRADER_SESSION_HOURS: must be at least 1"),
+    ("TUI_TRADER_SESSION_HOURS", "100000", "TUI_TRADER_SESSION_HOURS: must be at most 720"),
+    ("TUI_TRADER_LOCKOUT_MINUTES", "soon", "TUI_TRADER_LOCKOUT_MINUTES: must be a whole number"),
+    ("TUI_TRADER_KITE_ORDERS_PER_SECOND", "0",
+     "TUI_TRADER_KITE_ORDERS_PER_SECOND: must be at least 1"),
+    ("TUI_TRADER_MARKET_TIMEZONE", "Mars/Olympus",
+     "TUI_TRADER_MARKET_TIMEZONE: must be a time zone name"),
+    ("TUI_TRADER_KITE_ROOT", "http://kite.example.com",
+     "TUI_TRADER_KITE_ROOT: must start with https://"),
+    ("TUI_TRADER_DATABASE_URL", "postgresql://u:pw@db:port/x",
+     "TUI_TRADER_DATABASE_URL: the port must be a number from 1 to 65535"),
+    ("TUI_TRADER_REDIS_URL", "redis://u:pw@cache:63x9/0",
+     "TUI_TRADER_REDIS_URL: the port must be a number from 1 to 65535"),
+    ("TUI_TRADER_REDIS_URL", "redis://cache:6379/zero",
+     "TUI_TRADER_REDIS_URL: the database after the port must be a number"),
+    ("TUI_TRADER_REDIS_URL", "unix:///run/redis.sock?db=x", "TUI_TRADER_REDIS_URL: db="),
+    ("TUI_TRADER_THEME", "dark\udcff", "TUI_TRADER_THEME: must not contain NUL bytes"),
+])
+def test_settings_have_rules_and_say_which_in_one_line(monkeypatch, tmp_path, env, value,
+                                                       needle):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    text = str(err.value)
+    assert text.startswith(needle) and "\n" not in text and "pw" not in text
+
+
+@pytest.mark.parametrize("toml,needle", [
+    ('theme = "dark\\u0000"\n', "TUI_TRADER_THEME: must not contain NUL bytes"),
+    ('data_dir = "/tmp/a\\u0000b"\n', "TUI_TRADER_DATA_DIR: must not contain NUL bytes"),
+    ("feed_symbols = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ('theme = "\\ud800"\n', "not valid TOML"),
+])
+def test_a_hostile_config_file_is_one_line(monkeypatch, tmp_path, toml, needle):
+    config = tmp_path / "config.toml"
+    config.write_text(toml, encoding="utf-8")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(config))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_directory_as_the_config_path_is_one_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == f"{tmp_path}: is a directory, not a TOML file (point " \
+                             f"TUI_TRADER_CONFIG at the file)"
+
+
+def test_a_unix_socket_redis_url_is_used_or_explained_in_one_line(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        connect_store(f"unix://{tmp_path / 'no.sock'}?db=2")
+    text = str(err.value)
+    assert text.startswith(f"TUI_TRADER_REDIS_URL: cannot reach Redis at {tmp_path}/no.sock")
+    assert "\n" not in text
+
+
+def test_loopback_kite_root_and_numbers_in_range_are_fine(monkeypatch, tmp_path):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("TUI_TRADER_KITE_ROOT", "http://127.0.0.1:5010")
+    monkeypatch.setenv("TUI_TRADER_LOCKOUT_MINUTES", "1")
+    monkeypatch.setenv("TUI_TRADER_REDIS_URL", "unix:///run/redis.sock?db=3")
+    settings = load_settings()
+    assert settings.kite_root == "http://127.0.0.1:5010" and settings.lockout_minutes == 1

@@ -55,7 +55,7 @@ def test_a_data_dir_path_with_escapes_is_printed_and_logged_as_text(tmp_path):
     """The path is outside text too: `user create` prints a note and logs a warning naming
     it (through the command's own stderr logging, the one `tui-trader engine` uses)."""
     data = tmp_path / "\x1b]0;pwned\x07[bold red]x \x1b[31mred"
-    made = run_cli(data, "user", "create", "esc@example.com", "--password", "longenough")
+    made = run_cli(data, "user", "create", "esc@example.com", input_text="longenough\n")
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip() == "created user esc@example.com"
     assert "WARNING tui_trader.security.keystore: TUI_TRADER_KEYSTORE=file" in made.stderr
@@ -70,7 +70,7 @@ def test_an_echoed_argument_is_printed_as_text(tmp_path):
                      "--account", HOSTILE_2)
     assert result.returncode == 2 and not raw_in(result.stderr), result.stderr
     assert result.stderr.strip().splitlines()[-1] == "tui-trader: user m@example.com not found"
-    run_cli(tmp_path, "user", "create", "m@example.com", "--password", "longenough")
+    run_cli(tmp_path, "user", "create", "m@example.com", input_text="longenough\n")
     result = run_cli(tmp_path, "market", "instruments", "--email", "m@example.com",
                      "--account", HOSTILE_2)
     assert result.returncode == 2 and not raw_in(result.stderr), result.stderr
@@ -86,7 +86,7 @@ def test_a_kite_error_message_is_printed_as_one_line_of_text(tmp_path, monkeypat
     from tui_trader.services.brokers import BrokerAccountService
     from tui_trader.services.context import bootstrap
 
-    run_cli(tmp_path, "user", "create", "k@example.com", "--password", "longenough")
+    run_cli(tmp_path, "user", "create", "k@example.com", input_text="longenough\n")
     for name, value in {"TUI_TRADER_KEYSTORE": "file", "TUI_TRADER_DATA_DIR": str(tmp_path),
                         "TUI_TRADER_CONFIG": str(tmp_path / "config.toml")}.items():
         monkeypatch.setenv(name, value)

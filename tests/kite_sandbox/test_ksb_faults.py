@@ -215,10 +215,11 @@ def test_serve_forever_stops_on_ctrl_c() -> None:
 
 
 def test_the_kite_sandbox_command_runs_on_the_simulated_clock() -> None:
-    env = {**os.environ, "TUI_TRADER_CLOCK_START": "2026-01-11T07:17:00+05:30"}  # a Sunday
+    env = {**os.environ, "TUI_TRADER_CLOCK_START": "2026-01-11T07:17:00+05:30",  # a Sunday
+           "TUI_TRADER_SANDBOX_API_SECRET": "clisecret"}
     tool = Path(sys.executable).with_name("tui-trader")
-    proc = subprocess.Popen([str(tool), "kite-sandbox", "--port", "0", "--api-key", API_KEY,
-                             "--api-secret", "clisecret"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([str(tool), "kite-sandbox", "--port", "0", "--api-key", API_KEY],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None

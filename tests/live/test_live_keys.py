@@ -22,7 +22,9 @@ def test_key_builders() -> None:
     assert keys.symbol_strategies("TCS") == "symbol:TCS:strategies"
     assert keys.price("TCS") == "price:TCS"
     assert keys.daily_stats(SID) == "stats:daily:11111111-2222-3333-4444-555555555555"
-    assert keys.events(UID) == "events:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    assert keys.events(UID, 0) == "events:0:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    assert keys.events(UID, 7) == "events:7:aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    assert keys.engine_events(7) == "events:7:engine"
     assert keys.ORDER_QUEUE == "queue:orders"
     assert keys.SENTINEL == "tui:sentinel"
     # str and UUID ids build the same key

@@ -47,7 +47,7 @@ def test_rotate_all_and_retire(vault: CredentialVault) -> None:
     old_key = vault.current_key_id()
     before = table.fields()
 
-    report = rotate_all(vault, table.fields(), table.save, retire_old=True)
+    report = rotate_all(vault, table.fields(), table.save, retire_old=True, stored=table.fields)
 
     assert report.ok and report.failures == ()
     assert report.rotated == 20
@@ -84,7 +84,7 @@ def test_a_corrupted_row_keeps_the_old_key(vault: CredentialVault) -> None:
     # Someone copied another row's ciphertext into this cell: its context no longer matches.
     table.cells[bad] = table.cells[("row-04", "api_secret")]
 
-    report = rotate_all(vault, table.fields(), table.save, retire_old=True)
+    report = rotate_all(vault, table.fields(), table.save, retire_old=True, stored=table.fields)
 
     assert not report.ok
     assert report.rotated == 19
@@ -112,7 +112,7 @@ def test_a_failing_save_keeps_the_old_key(vault: CredentialVault) -> None:
             raise RuntimeError(f"database refused parameters ({leak}, {sealed.ciphertext})")
         table.save(field, sealed)
 
-    report = rotate_all(vault, table.fields(), save, retire_old=True)
+    report = rotate_all(vault, table.fields(), save, retire_old=True, stored=table.fields)
     assert report.rotated == 5 and report.retired == ()
     (failure,) = report.failures
     assert (failure.row_id, failure.column) == ("row-01", "api_key")
@@ -120,6 +120,33 @@ def test_a_failing_save_keeps_the_old_key(vault: CredentialVault) -> None:
     assert leak not in repr(report)
     assert old_key in vault.keystore.key_ids()
     table.assert_readable(vault)
+
+
+def test_a_save_that_did_not_stick_keeps_the_old_key(vault: CredentialVault) -> None:
+    """The read-back check: a field whose save reported success but is still stored under
+    the old key (a writer put its stale copy back, say) stops the old key's retirement."""
+    table = Table(vault, count=6)
+    old_key = vault.current_key_id()
+    lost = ("row-01", "api_secret")
+
+    def save(field: EncryptedField, sealed: Sealed) -> None:
+        if (field.row_id, field.column) != lost:
+            table.save(field, sealed)
+
+    report = rotate_all(vault, table.fields(), save, retire_old=True, stored=table.fields)
+
+    assert report.rotated == 6 and report.retired == () and not report.ok
+    (failure,) = report.failures
+    assert (failure.row_id, failure.column) == lost
+    assert failure.reason == f"still sealed under master key {old_key}"
+    assert old_key in vault.keystore.key_ids()
+    table.assert_readable(vault)
+
+
+def test_retiring_needs_the_stored_rows_to_check(vault: CredentialVault) -> None:
+    table = Table(vault, count=2)
+    with pytest.raises(ValueError, match="stored"):
+        rotate_all(vault, table.fields(), table.save, retire_old=True)
 
 
 def test_encrypted_field_repr_hides_ciphertext(vault: CredentialVault) -> None:

@@ -28,6 +28,9 @@ def test_sign_up_then_login_and_resume(ctx):
 
 
 @pytest.mark.parametrize("email,password,field", [
+    ("a@example.com", "password1", "password"),
+    ("a@example.com", "Qwerty2024!", "password"),
+    ("a@example.com", "12345678", "password"),
     ("not-an-email", "longenough", "email"),
     ("", "longenough", "email"),
     ("a@example.com", "short", "password"),
@@ -43,14 +46,14 @@ def test_bad_sign_up_names_the_field_and_writes_nothing(ctx, email, password, fi
 
 def test_duplicate_email(ctx):
     auth = AuthService(ctx)
-    auth.sign_up("a@example.com", "password1")
+    auth.sign_up("a@example.com", "pass-word-one")
     with pytest.raises(ValidationError, match="email: is already registered"):
-        auth.sign_up("A@example.com", "password2")
+        auth.sign_up("A@example.com", "pass-word-two")
 
 
 def test_wrong_password_and_unknown_email_say_the_same(ctx):
     auth = AuthService(ctx)
-    auth.sign_up("a@example.com", "password1")
+    auth.sign_up("a@example.com", "pass-word-one")
     with pytest.raises(AuthError) as wrong:
         auth.login("a@example.com", "nope-nope")
     with pytest.raises(AuthError) as unknown:
@@ -61,7 +64,7 @@ def test_wrong_password_and_unknown_email_say_the_same(ctx):
 
 def test_lockout_after_repeated_failures_then_unlock(ctx):
     auth = AuthService(ctx)
-    auth.sign_up("a@example.com", "password1")
+    auth.sign_up("a@example.com", "pass-word-one")
     limit = ctx.settings.max_failed_logins
     for _ in range(limit - 1):
         with pytest.raises(AuthError):
@@ -72,21 +75,29 @@ def test_lockout_after_repeated_failures_then_unlock(ctx):
     # Even the right password is refused while locked, with the time left.
     ctx.clock.advance(timedelta(minutes=5))
     with pytest.raises(AccountLockedError) as still:
-        auth.login("a@example.com", "password1")
+        auth.login("a@example.com", "pass-word-one")
     assert 0 < still.value.seconds_left <= (ctx.settings.lockout_minutes - 5) * 60 + 1
     assert "try again in" in str(still.value)
     ctx.clock.advance(timedelta(minutes=ctx.settings.lockout_minutes))
-    assert auth.login("a@example.com", "password1").user.email == "a@example.com"
+    assert auth.login("a@example.com", "pass-word-one").user.email == "a@example.com"
 
 
 def test_session_expires_and_logout_revokes(ctx):
     auth = AuthService(ctx)
-    auth.sign_up("a@example.com", "password1")
-    first = auth.login("a@example.com", "password1")
+    auth.sign_up("a@example.com", "pass-word-one")
+    first = auth.login("a@example.com", "pass-word-one")
     ctx.clock.advance(timedelta(hours=ctx.settings.session_hours, seconds=1))
     with pytest.raises(AuthError, match="expired"):
         auth.resume(first.token)
-    second = auth.login("a@example.com", "password1")
+    second = auth.login("a@example.com", "pass-word-one")
     auth.logout(second.token)
     with pytest.raises(AuthError, match="not signed in"):
         auth.resume(second.token)
+
+
+def test_a_common_password_is_refused_with_the_reason(ctx):
+    with pytest.raises(ValidationError) as err:
+        AuthService(ctx).sign_up("a@example.com", "Password2024!")
+    assert str(err.value) == "password: is a common password; choose another"
+    assert AuthService(ctx).sign_up("a@example.com", "plum-orbit-kettle").email == \
+        "a@example.com"

@@ -131,3 +131,74 @@ def test_a_new_api_key_follows_the_same_rule_as_the_first(accounts):
         accounts.update_kite_keys(view.id, api_key="not a key!")
     assert err.value.field == "api_key" and "letters and digits" in str(err.value)
     assert accounts.credentials(view.id).api_key.reveal() == "kiteapikey1"  # nothing changed
+
+
+def test_a_deleted_key_file_is_an_error_never_a_new_empty_one(accounts, ctx):
+    """Credentials are sealed under the key file's keys: starting with the file gone must not
+    quietly make a new, empty one (which would orphan every credential for good)."""
+    from tui_trader.services.context import bootstrap
+
+    accounts.add_kite(API_KEY, API_SECRET)
+    key_id = ctx.vault.current_key_id()
+    key_file = ctx.settings.data_dir / "master.key"
+    key_file.rename(ctx.settings.data_dir / "moved-away.key")
+    with pytest.raises(VaultError) as err:
+        bootstrap(ctx.settings, clock=ctx.clock, store=ctx.store)
+    text = str(err.value)
+    assert f"sealed with master key(s) {key_id}" in text and str(key_file) in text
+    assert "is missing: restore it from a backup" in text and "\n" not in text
+    assert not key_file.exists()
+    # Put back, it starts as before.
+    (ctx.settings.data_dir / "moved-away.key").rename(key_file)
+    again = bootstrap(ctx.settings, clock=ctx.clock, store=ctx.store)
+    try:
+        view = BrokerAccountService(again, accounts.user_id).list()[0]
+        assert BrokerAccountService(again, accounts.user_id).credentials(view.id) \
+            .api_secret.reveal() == API_SECRET
+    finally:
+        again.db.dispose()
+
+
+def test_a_key_file_without_the_needed_keys_is_an_error(accounts, ctx):
+    from tui_trader.security.keystore import FileKeyStore
+    from tui_trader.services.context import bootstrap
+
+    accounts.add_kite(API_KEY, API_SECRET)
+    key_id = ctx.vault.current_key_id()
+    key_file = ctx.settings.data_dir / "master.key"
+    key_file.unlink()
+    FileKeyStore(key_file).initialize()  # someone made a fresh, empty one by hand
+    with pytest.raises(VaultError, match=f"master key\\(s\\) {key_id}, and key file .* "
+                                         f"lacks them"):
+        bootstrap(ctx.settings, clock=ctx.clock, store=ctx.store)
+
+
+def test_no_credentials_no_key_file_needed(ctx):
+    from tui_trader.services.context import bootstrap
+
+    (ctx.settings.data_dir / "master.key").unlink()
+    again = bootstrap(ctx.settings, clock=ctx.clock, store=ctx.store)
+    again.db.dispose()
+    assert (ctx.settings.data_dir / "master.key").exists()
+
+
+@pytest.mark.parametrize("root,rule", [
+    ("http://api.kite.trade", "must start with https://"),
+    ("http://10.0.0.5:5010", "must start with https://"),
+    ("ftp://127.0.0.1", "must start with https://"),
+    ("https://user:pw@api.kite.trade", "must not carry a user name or password"),
+    ("https://", "must be a URL like https://api.kite.trade"),
+    ("https://api.kite.trade:port", "must be a URL like https://api.kite.trade"),
+])
+def test_an_api_root_must_be_https_unless_loopback(accounts, root, rule):
+    with pytest.raises(ValidationError) as err:
+        accounts.add_kite(API_KEY, API_SECRET, api_root=root)
+    assert err.value.field == "api_root" and rule in err.value.rule
+    assert "pw" not in str(err.value)
+    assert accounts.list() == []
+
+
+@pytest.mark.parametrize("root", ["https://api.kite.trade", "http://127.0.0.1:5010",
+                                  "http://localhost:5010", "http://[::1]:5010"])
+def test_https_and_loopback_roots_are_accepted(accounts, root):
+    assert accounts.add_kite(API_KEY, API_SECRET, api_root=root).broker.value == "kite"

@@ -69,7 +69,7 @@ class FakeEngine:
         self.stopped: list = []
         self.killed = 0
 
-    def start_strategy(self, user_id, strategy_id):
+    def start_strategy(self, user_id, strategy_id, *, confirm_live=False):
         from tui_trader.services.engine_control import StartResult
 
         self.started.append(strategy_id)

@@ -65,6 +65,8 @@ async def test_log_in(make_app, user):
 
 
 async def test_wrong_password_shows_at_the_field_and_keeps_what_was_typed(make_app, user):
+    from textual.widgets import Label
+
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await booted(pilot)
@@ -73,26 +75,52 @@ async def test_wrong_password_shows_at_the_field_and_keeps_what_was_typed(make_a
         await pilot.press("enter")
         await wait_until(pilot, lambda: field_error(app, "password"), what="inline error")
         assert field_error(app, "password") == "email or password is incorrect"
+        banner = str(app.screen.query_one("#login-banner", Label).render())
+        assert banner == "4 attempts left before this email locks for 15 minutes"
         assert app.user_session is None
         assert app.screen.query_one("#input-email", Input).value == "asha@example.com"
         assert app.screen.query_one("#input-password", Input).password, "masked"
 
 
-async def test_lockout_says_how_long_is_left(make_app, user, ctx):
+def _banner(app) -> str:
+    return str(app.screen.query_one("#login-banner").render())
+
+
+async def test_lockout_counts_down_and_ends(make_app, user, ctx):
+    """The banner ticks with the clock (frozen here, moved by the test) and says when the
+    address may try again; the right password opens nothing while locked."""
+    from datetime import timedelta
+
     app = make_app(ctx=ctx)
     async with app.run_test(size=(80, 24)) as pilot:
         await booted(pilot)
         await type_into(pilot, "#input-email", "asha@example.com")
-        for _ in range(ctx.settings.max_failed_logins):
+        for left in range(ctx.settings.max_failed_logins - 1, 0, -1):
             await type_into(pilot, "#input-password", "wrong-wrong")
             await pilot.press("enter")
             await settle(pilot)
-        banner = str(app.screen.query_one("#login-banner").content)
-        assert "locked" in banner and "try again in 15m" in banner
+            assert _banner(app).startswith(f"{left} attempt")
+        await type_into(pilot, "#input-password", "wrong-wrong")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "try again in 15m 00s" in _banner(app),
+                         what=lambda: f"the lock's countdown, banner {_banner(app)!r}")
+        assert _banner(app) == "Locked after repeated failed logins: try again in 15m 00s"
+        ctx.clock.advance(timedelta(seconds=61))
+        await wait_until(pilot, lambda: "try again in 13m 59s" in _banner(app),
+                         what=lambda: f"the countdown to tick, banner {_banner(app)!r}")
+        ctx.clock.advance(timedelta(minutes=10))
+        await wait_until(pilot, lambda: "try again in 3m 59s" in _banner(app),
+                         what=lambda: f"the countdown to tick, banner {_banner(app)!r}")
         await type_into(pilot, "#input-password", PASSWORD)
         await pilot.press("enter")
-        await settle(pilot)
-        assert app.user_session is None, "the right password does not open a locked account"
+        await wait_until(pilot, lambda: "try again in 3m 59s" in _banner(app),
+                         what=lambda: f"still locked, banner {_banner(app)!r}")
+        assert app.user_session is None, "the right password does not open a locked address"
+        ctx.clock.advance(timedelta(minutes=4))
+        await wait_until(pilot, lambda: "lock has ended" in _banner(app),
+                         what=lambda: f"the lock to end, banner {_banner(app)!r}")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.user_session is not None, what="log in")
 
 
 async def test_sign_up_messages_at_each_field(make_app):
@@ -156,3 +184,16 @@ async def test_the_signed_in_session_ends_when_it_expires(make_app, ctx, user, f
         await wait_until(pilot, lambda: any("expired" in text for text in app.notices_seen),
                          what="told why")
         assert app.user_session is None and app.current_mode == "login"
+
+
+async def test_a_common_password_is_refused_at_the_field(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await type_into(pilot, "#input-email", "new@example.com")
+        await type_into(pilot, "#input-password", "Password2024!")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: field_error(app, "password"), what="password error")
+        assert field_error(app, "password") == "is a common password; choose another"
+        assert len(field_error(app, "password")) <= 44  # fits the field at 80 columns
+        assert app.user_session is None

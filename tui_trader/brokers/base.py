@@ -182,6 +182,17 @@ class TokenExpired(BrokerError):
     """The broker session's access token is no longer valid; the user must log in again."""
 
 
+class AccountUnusable(BrokerError):
+    """A broker account cannot be used at all until someone acts: its stored credentials do
+    not decrypt, or it is not an account of the user an order or strategy belongs to
+    (`foreign`). The message names the account and is safe to show that user."""
+
+    def __init__(self, account_id: object, message: str, *, foreign: bool = False) -> None:
+        super().__init__(message)
+        self.account_id = account_id
+        self.foreign = foreign
+
+
 OrderUpdateListener = Callable[[BrokerOrder], None]
 
 

@@ -16,8 +16,12 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from ..domain.errors import ConfigError
+from ..security.files import private_dir, private_file, tighten_if_present
+from . import row_security
+from .row_security import CONNECT_OPTIONS
 
 SETTING = "TUI_TRADER_DATABASE_URL"
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer waits for another to commit
 
 
 def describe(url: URL) -> str:
@@ -32,9 +36,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """The database file made 0600 before SQLite opens it: SQLite gives its WAL and shared
+    memory files the database's mode, so they are private too. A directory that cannot be
+    made or written is one ConfigError naming it."""
+    try:
+        if not path.parent.is_dir():
+            private_dir(path.parent, tighten=False)
+        private_file(path)
+        for suffix in ("-wal", "-shm", "-journal"):  # left by an earlier, looser run
+            tighten_if_present(path.with_name(path.name + suffix))
+    except OSError as exc:
+        where = path if path.parent.is_dir() else path.parent
+        raise ConfigError(SETTING, f"cannot create the SQLite file {path}: "
+                                   f"{exc.strerror or type(exc).__name__} ({where})") from None
 
 
 def create_db_engine(url_text: str, *, check: bool = True) -> Engine:
@@ -46,14 +66,16 @@ def create_db_engine(url_text: str, *, check: bool = True) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _prepare_sqlite_file(Path(url.database).expanduser())
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     elif backend == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
+        # Row-level security: the engine and admin work act for every user (row_security).
         engine = sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8,
-                                  connect_args={"connect_timeout": 5})
+                                  connect_args={"connect_timeout": 5,
+                                                "options": CONNECT_OPTIONS})
     else:
         raise ConfigError(SETTING, f"unsupported database '{backend}' (use sqlite or postgresql)")
     if check:
@@ -70,4 +92,6 @@ def create_db_engine(url_text: str, *, check: bool = True) -> Engine:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, class_=Session, expire_on_commit=False)
+    factory = sessionmaker(engine, class_=Session, expire_on_commit=False)
+    row_security.install(factory)
+    return factory

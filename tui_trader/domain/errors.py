@@ -47,14 +47,31 @@ class AuthError(TuiTraderError):
     """Login, session or permission failure."""
 
 
+class LoginRefusedError(AuthError):
+    """Wrong email or password (the same words for both); says how many attempts are left
+    before the address is locked."""
+
+    def __init__(self, attempts_left: int, lockout_minutes: int) -> None:
+        plural = "" if attempts_left == 1 else "s"
+        super().__init__(f"password: email or password is incorrect; {attempts_left} "
+                         f"attempt{plural} left before a {lockout_minutes}-minute lock")
+        self.attempts_left = attempts_left
+        self.lockout_minutes = lockout_minutes
+
+
 class AccountLockedError(AuthError):
-    """Too many failed logins; carries when the lock ends."""
+    """Too many failed logins for an email address; carries when the lock ends."""
 
     def __init__(self, seconds_left: int) -> None:
-        minutes, seconds = divmod(max(seconds_left, 0), 60)
-        super().__init__(f"account locked after repeated failed logins; try again in "
-                         f"{minutes}m {seconds:02d}s")
+        super().__init__(f"locked after repeated failed logins; try again in "
+                         f"{lock_countdown(seconds_left)}")
         self.seconds_left = seconds_left
+
+
+def lock_countdown(seconds_left: int) -> str:
+    """`14m 05s`: how long a login lock has left."""
+    minutes, seconds = divmod(max(int(seconds_left), 0), 60)
+    return f"{minutes}m {seconds:02d}s"
 
 
 class VaultError(TuiTraderError):

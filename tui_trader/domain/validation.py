@@ -5,11 +5,13 @@ Each function returns the cleaned value or raises ValidationError naming the fie
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import unicodedata
 from datetime import time
 from decimal import Decimal, InvalidOperation
 
+from .common_passwords import is_common
 from .errors import ValidationError
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -24,9 +26,14 @@ NUMBER_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 WHOLE_RE = re.compile(r"^-?[0-9]+$")
 
 
-def _has_control(text: str) -> bool:
-    # Zl/Zp: line and paragraph separators break a one-line field as a newline would.
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
+def has_control(text: str) -> bool:
+    """Control or format characters (NUL included), line/paragraph separators (they break a
+    one-line field as a newline would), or lone surrogates (not text at all: they cannot be
+    encoded to store or show)."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in text)
+
+
+_has_control = has_control
 
 
 def clean_text(field: str, value: str | None, *, max_len: int, required: bool = True) -> str:
@@ -55,7 +62,44 @@ def password(value: str | None) -> str:
         raise ValidationError("password", f"must be at most {MAX_PASSWORD} characters")
     if _has_control(text):
         raise ValidationError("password", "must not contain control characters")
+    if is_common(text):
+        raise ValidationError("password", "is a common password; choose another")
     return text
+
+
+def api_root(field: str, value: str | None) -> str | None:
+    """A broker API root URL, or None when blank. It carries credentials and orders, so it
+    must be https://; plain http:// only to a loopback address (a local sandbox)."""
+    from urllib.parse import urlsplit
+
+    text = clean_text(field, value, max_len=200, required=False)
+    if not text:
+        return None
+    example = "must be a URL like https://api.kite.trade"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise ValidationError(field, example) from None
+    plain_ok = parts.scheme == "http" and is_loopback(parts.hostname or "")
+    if parts.scheme != "https" and not plain_ok:
+        raise ValidationError(field, "must start with https:// (http:// only for 127.0.0.1 "
+                                     "or localhost)")
+    if not parts.hostname:
+        raise ValidationError(field, example)
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError(field, "must not carry a user name or password")
+    return text
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def symbol(value: str | None) -> str:

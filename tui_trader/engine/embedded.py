@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from ..brokers.base import BrokerError, OrderRequest, OutcomeUnknown
+from ..brokers.base import AccountUnusable, BrokerError, OrderRequest, OutcomeUnknown
 from ..brokers.feeds.base import Feed, Tick
 from ..brokers.paper import PaperBroker
 from ..db.models import BrokerAccount, Order, Position, Strategy, User
@@ -40,7 +40,7 @@ from ..domain.enums import (
     StrategyStatus,
     TriggerEvent,
 )
-from ..domain.errors import NotFoundError, StateError
+from ..domain.errors import NotFoundError, StateError, ValidationError
 from ..domain.schedule import sell_today
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
@@ -48,6 +48,7 @@ from ..live.order_queue import OrderEvent, OrderQueue
 from ..live.rebuild import rebuild_from
 from ..live.state import LiveState
 from .answers import ExitAlreadyWorking, Resolution
+from .command_auth import CommandAuthority
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
@@ -121,13 +122,14 @@ class EmbeddedEngine:
         self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or APSchedulerClock(), ctx.calendar, self.clock,
                                       self._on_leg, alert=self._leg_not_queued)
+        # Commands from consoles elsewhere: only a signed-in session of the user they act
+        # for may give them (command_auth).
         self.control = ControlListener(ctx.store, self.consumer, {
-            "start": lambda f: {"message": self.start_strategy(
-                uuid.UUID(f["user_id"]), uuid.UUID(f["strategy_id"])).message},
+            "start": self._remote_start,
             "stop": lambda f: self.stop_strategy(uuid.UUID(f["user_id"]),
                                                  uuid.UUID(f["strategy_id"])) or {},
             "kill": lambda f: self._kill_body(uuid.UUID(f["user_id"])),
-        })
+        }, authorise=CommandAuthority(ctx.db, ctx.store, self.clock).check)
         self.maintenance_interval = maintenance_interval
         self._last_reconcile: datetime | None = None
         self.state = "stopped"
@@ -137,6 +139,8 @@ class EmbeddedEngine:
         self._control_lock = threading.RLock()
         self._last_price_flush = 0.0
         self._lapsed_token: dict[uuid.UUID, str | None] = {}
+        # (user, account) of intents set aside because the account cannot be used.
+        self._unusable: dict[tuple[uuid.UUID, uuid.UUID | None], str] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self, *, threads: bool = True) -> None:
@@ -262,33 +266,75 @@ class EmbeddedEngine:
             if row["intent_state"] == IntentState.SENT and row["status"] in ("FILLED",):
                 continue
             try:
-                broker = self.brokers.for_account(row["user_id"], row["broker_account_id"])
-                found = broker.orders_by_tag(row["client_tag"])
-            except BrokerError as exc:
-                log.warning("reconcile %s postponed: %s", row["client_tag"], exc)
-                continue
-            if found:
-                refused = self.executor.resolve(row["id"], broker) is Resolution.REFUSED
-                # A SENT one moved its strategy on acceptance: the broker update applied
-                # in `resolve` has undone that and said so. FIRING or UNKNOWN ones moved
-                # nothing yet: the refusal is settled here.
-                if refused and row["intent_state"] != IntentState.SENT:
-                    self.executor.settle_refusal(row["id"])
-                settled += 1
-            elif row["intent_state"] == IntentState.FIRING and \
-                    row["id"] not in self.executor.in_flight and \
-                    now - row["updated_at"] >= UNKNOWN_GRACE:
-                # Only long after any call could still be on its way (a slow Kite call, a
-                # rate-limit wait): re-arming an intent in flight would let a second exit
-                # claim it.
-                self.ledger.rearm(row["id"], now,
-                                  "reconciled: broker has no such order; re-armed")
-                settled += 1
-            elif row["intent_state"] == IntentState.UNKNOWN and \
-                    now - row["updated_at"] >= UNKNOWN_GRACE:
-                self._declare_not_placed(row, now)
-                settled += 1
+                settled += self._reconcile_row(row, now)
+            except Exception:
+                # One bad row must not stop the others (nor the engine's start).
+                log.exception("reconcile of order %s (user %s, broker account %s) failed; "
+                              "the other intents go on", row["client_tag"], row["user_id"],
+                              row["broker_account_id"])
         return settled
+
+    def _reconcile_row(self, row, now: datetime) -> int:
+        """Settle one unresolved intent (see `reconcile`); 1 when it was settled."""
+        try:
+            broker = self.brokers.for_account(row["user_id"], row["broker_account_id"])
+            found = broker.orders_by_tag(row["client_tag"])
+        except AccountUnusable as exc:
+            self._set_aside(row, exc, now)
+            return 0
+        except BrokerError as exc:
+            # Built, or at least opened: whatever is wrong now (no session, a network
+            # error) is not the account itself.
+            self._usable_again(row["user_id"], row["broker_account_id"])
+            log.warning("reconcile %s postponed: %s", row["client_tag"], exc)
+            return 0
+        self._usable_again(row["user_id"], row["broker_account_id"])
+        if found:
+            refused = self.executor.resolve(row["id"], broker) is Resolution.REFUSED
+            # A SENT one moved its strategy on acceptance: the broker update applied in
+            # `resolve` has undone that and said so. FIRING or UNKNOWN ones moved nothing
+            # yet: the refusal is settled here.
+            if refused and row["intent_state"] != IntentState.SENT:
+                self.executor.settle_refusal(row["id"])
+            return 1
+        if row["intent_state"] == IntentState.FIRING and \
+                row["id"] not in self.executor.in_flight and \
+                now - row["updated_at"] >= UNKNOWN_GRACE:
+            # Only long after any call could still be on its way (a slow Kite call, a
+            # rate-limit wait): re-arming an intent in flight would let a second exit claim
+            # it.
+            self.ledger.rearm(row["id"], now, "reconciled: broker has no such order; re-armed")
+            return 1
+        if row["intent_state"] == IntentState.UNKNOWN and \
+                now - row["updated_at"] >= UNKNOWN_GRACE:
+            self._declare_not_placed(row, now)
+            return 1
+        return 0
+
+    def _set_aside(self, row, exc: AccountUnusable, now: datetime) -> None:
+        """An intent on an account that cannot be used (credentials that do not decrypt, or
+        not its user's account) waits until the account is fixed. New entries through a
+        broken account are held; a foreign one is not blocked (its owner trades on). The
+        user is told once, naming the account."""
+        key = (row["user_id"], row["broker_account_id"])
+        if key in self._unusable:
+            return
+        self._unusable[key] = exc.message
+        if not exc.foreign:
+            self.gate.blocked_accounts[row["broker_account_id"]] = exc.message
+        log.error("order %s of user %s left unreconciled: %s", row["client_tag"],
+                  row["user_id"], exc.message)
+        self.notifier.notify(row["user_id"], NotificationKind.SYSTEM, Severity.ERROR,
+                             "Broker account unusable",
+                             f"{exc.message}. The {row['symbol']} {row['reason']} order "
+                             f"{row['client_tag']} is checked with the broker once it is "
+                             f"fixed; nothing else of yours is held up.", now)
+
+    def _usable_again(self, user_id: uuid.UUID, account_id: uuid.UUID | None) -> None:
+        reason = self._unusable.pop((user_id, account_id), None)
+        if reason is not None and self.gate.blocked_accounts.get(account_id) == reason:
+            self.gate.blocked_accounts.pop(account_id, None)
+            log.info("broker account %s is usable again: entries allowed", account_id)
 
     def _declare_not_placed(self, row, now: datetime) -> None:
         message = (f"the broker has no order with tag {row['client_tag']} "
@@ -348,6 +394,20 @@ class EmbeddedEngine:
             self.executor.on_broker_update(update)
         except Exception:
             log.exception("broker update %s not applied", update.broker_order_id)
+
+    def _remote_start(self, fields: dict[str, str]) -> dict:
+        """A start from the control channel: a LIVE strategy needs the trader's typed
+        confirmation to have come with it, as it does in the console."""
+        user_id, strategy_id = uuid.UUID(fields["user_id"]), uuid.UUID(fields["strategy_id"])
+        with self.ctx.db.connect() as conn:
+            mode = conn.execute(sa.select(STRATEGIES.c.execution_mode).where(
+                STRATEGIES.c.id == strategy_id, STRATEGIES.c.user_id == user_id)).scalar()
+        if mode is None:
+            raise NotFoundError("strategy", strategy_id)
+        if mode == ExecutionMode.LIVE and fields.get("confirm_live") != "LIVE":
+            raise ValidationError("mode", "LIVE strategies place real orders: confirm to "
+                                          "start")
+        return {"message": self.start_strategy(user_id, strategy_id).message}
 
     def _kill_body(self, user_id: uuid.UUID) -> dict:
         report = self.kill_switch(user_id)
@@ -448,7 +508,11 @@ class EmbeddedEngine:
         return runtime is not None and runtime.position is RuntimePosition.BOUGHT
 
     # -- control (EngineControl) -----------------------------------------------------------
-    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult:
+    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID, *,
+                       confirm_live: bool = False) -> StartResult:
+        """Start a strategy. In-process callers have asked for a LIVE confirmation already
+        (StrategyControl), so `confirm_live` is not checked here; the control channel's
+        start checks it (`_remote_start`)."""
         with self._control_lock:
             with self.ctx.session() as s:
                 row = s.get(Strategy, strategy_id)

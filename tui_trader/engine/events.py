@@ -1,4 +1,4 @@
-"""The typed events the engine publishes to `events:{user_id}` for every UI to consume.
+"""The typed events the engine publishes to `events:{db}:{user_id}` for every UI to consume.
 
 Each event has a `key`: a newer event with the same key supersedes an older one, which is how
 a burst of ticks becomes one repaint (see services.event_stream). Notifications are never
@@ -12,8 +12,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
-
-ENGINE_CHANNEL = "events:engine"  # engine-wide status, for every user
 
 
 @dataclass(frozen=True)
@@ -133,4 +131,4 @@ def decode_event(text: str | bytes) -> EngineEvent | None:
 
 
 __all__ = ["EngineEvent", "PositionChanged", "OrderStatusChanged", "StrategyStatusChanged",
-           "NotificationRaised", "EngineStatus", "decode_event", "ENGINE_CHANNEL", "asdict"]
+           "NotificationRaised", "EngineStatus", "decode_event", "asdict"]

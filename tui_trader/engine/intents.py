@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..brokers.base import BrokerOrder, make_client_tag
 from ..db.models import Order, OrderHistory
+from ..db.row_security import CONNECT_OPTIONS
 from ..domain.enums import IntentState, OrderKind, OrderReason, OrderStatus, Side
 from ..domain.lifecycle import INTENT, ORDER_STATUS, TransitionTable
 
@@ -296,8 +297,9 @@ class IntentLedger:
             import psycopg
 
             url = self.engine.url.set(drivername="postgresql")
+            # Acting for every user under row-level security, set as the connection opens.
             raw = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True,
-                                  connect_timeout=5)
+                                  connect_timeout=5, options=CONNECT_OPTIONS)
         else:
             # Detached from the pool: the engine's connect hook has set the pragmas (WAL,
             # foreign keys, busy timeout), and the connection is this thread's for good.

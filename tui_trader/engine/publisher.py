@@ -1,4 +1,4 @@
-"""Publishes engine events to `events:{user_id}` and notifications to SQL + the UI.
+"""Publishes engine events to `events:{db}:{user_id}` and notifications to SQL + the UI.
 
 Publishing never raises: a live store that is down costs a counter, not the engine thread.
 """
@@ -15,7 +15,8 @@ from sqlalchemy.engine import Engine
 from ..db.models import Notification
 from ..domain.enums import NotificationKind, Severity
 from ..live import keys
-from .events import ENGINE_CHANNEL, EngineEvent, EngineStatus, NotificationRaised
+from ..live.store import db_number
+from .events import EngineEvent, EngineStatus, NotificationRaised
 
 log = logging.getLogger(__name__)
 NOTIFICATIONS = Notification.__table__
@@ -24,11 +25,13 @@ NOTIFICATIONS = Notification.__table__
 class EventPublisher:
     def __init__(self, store: redis.Redis) -> None:
         self._store = store
+        self._db = db_number(store)  # channels are server-wide: named by the database
         self.failures = 0
         self.published = 0
 
     def publish(self, event: EngineEvent) -> None:
-        channel = ENGINE_CHANNEL if isinstance(event, EngineStatus) else keys.events(event.user_id)
+        channel = keys.engine_events(self._db) if isinstance(event, EngineStatus) \
+            else keys.events(event.user_id, self._db)
         try:
             self._store.publish(channel, event.to_json())
             self.published += 1

@@ -17,6 +17,7 @@ __all__ = [
     "RUNNING_STRATEGIES",
     "SENTINEL",
     "daily_stats",
+    "engine_events",
     "events",
     "price",
     "runtime",
@@ -70,6 +71,15 @@ def daily_stats(strategy_id: Id) -> str:
     return f"stats:daily:{strategy_id}"
 
 
-def events(user_id: Id) -> str:
-    """Pub/sub channel carrying one user's live updates to every UI they have open."""
-    return f"events:{user_id}"
+def events(user_id: Id, db: int) -> str:
+    """Pub/sub channel carrying one user's live updates to every UI they have open.
+
+    Pub/sub channels belong to the whole Redis server, not to a database: the database
+    number is in the name, so two deployments sharing a server on different databases never
+    see each other's events (`store.db_number(client)` gives it)."""
+    return f"events:{db}:{user_id}"
+
+
+def engine_events(db: int) -> str:
+    """Pub/sub channel of engine-wide status, for every console of the deployment."""
+    return f"events:{db}:engine"

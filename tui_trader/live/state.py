@@ -35,6 +35,7 @@ from tui_trader.domain.strategy import RuntimeSnapshot, StrategySpec
 
 from . import keys
 from .scripts import PositionLocks, load_lua
+from .store import db_number
 
 __all__ = [
     "DAILY_STATS_TTL_S",
@@ -310,20 +311,21 @@ class LiveState:
         Decimal, datetime, date, time, UUID and enums are encoded as strings.
         """
         message = json.dumps(payload, default=_json_default, separators=(",", ":"))
-        return int(self.client.publish(keys.events(user_id), message))
+        return int(self.client.publish(keys.events(user_id, db_number(self.client)), message))
 
     def subscribe_events(self, user_id: Id, timeout_s: float = 5.0) -> PubSub:
-        """A PubSub subscribed to `events:{user_id}`, confirmed by the server before returning
+        """A PubSub subscribed to `events:{db}:{user_id}`, confirmed by the server before returning
         (so nothing published after this call is missed). Read it with
         `get_message(timeout=...)` and decode with `parse_event_message`; close it when done."""
+        channel = keys.events(user_id, db_number(self.client))
         pubsub = self.client.pubsub()
-        pubsub.subscribe(keys.events(user_id))
+        pubsub.subscribe(channel)
         deadline = _time.monotonic() + timeout_s
         while True:
             remaining = deadline - _time.monotonic()
             if remaining <= 0:
                 pubsub.close()
-                raise TimeoutError(f"no subscribe confirmation for {keys.events(user_id)}")
+                raise TimeoutError(f"no subscribe confirmation for {channel}")
             message = pubsub.get_message(timeout=remaining)
             if message is not None and message.get("type") == "subscribe":
                 break

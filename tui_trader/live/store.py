@@ -17,7 +17,8 @@ import redis
 
 from tui_trader.domain.errors import ConfigError
 
-__all__ = ["SETTING", "StoreKind", "connect_store", "reset_embedded_store", "store_kind"]
+__all__ = ["SETTING", "StoreKind", "connect_store", "db_number", "reset_embedded_store",
+           "store_kind"]
 
 SETTING = "TUI_TRADER_REDIS_URL"
 
@@ -55,15 +56,17 @@ def connect_store(url: str | None) -> redis.Redis:
             server=_embedded_server(), version=_EMBEDDED_VERSION, decode_responses=True
         )
     where = _describe(url)
+    # Detect connections silently dropped by NAT/firewalls on long-lived engines (TCP only:
+    # a unix socket has no keepalive, and its connection class refuses the option).
+    tcp = {} if urlsplit(url).scheme == "unix" else {"socket_keepalive": True}
     try:
         client = redis.Redis.from_url(
             url,
             decode_responses=True,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             socket_timeout=SOCKET_TIMEOUT_S,
-            # Detect connections silently dropped by NAT/firewalls on long-lived engines.
-            socket_keepalive=True,
             health_check_interval=30,
+            **tcp,
         )
     except ValueError as exc:  # bad scheme, bad db number, ...
         reason = _scrub(str(exc), url)
@@ -89,6 +92,11 @@ def reset_embedded_store() -> None:
         client.flushall()
     finally:
         client.close()
+
+
+def db_number(client: redis.Redis) -> int:
+    """The database a client uses (what namespaces the server-wide pub/sub channels)."""
+    return int(client.connection_pool.connection_kwargs.get("db") or 0)
 
 
 def store_kind(client: redis.Redis) -> StoreKind:

@@ -447,14 +447,19 @@ def _parse_index(raw: str | dict[str, Any], where: str) -> _Index:
 # --- choosing a backend ----------------------------------------------------------------------
 
 
-def open_keystore(data_dir: Path, *,
-                  env: Mapping[str, str] | None = None) -> tuple[KeyStore, str | None]:
+def open_keystore(data_dir: Path, *, env: Mapping[str, str] | None = None,
+                  needed: frozenset[str] | set[str] = frozenset()
+                  ) -> tuple[KeyStore, str | None]:
     """The key store to use, and a warning to show once when a key file was just created.
 
     Order: `TUI_TRADER_KEYSTORE=file|keyring` forces a backend; otherwise an existing
     `data_dir/master.key` wins (its keys are already sealing credentials, and switching to a
     freshly found keyring would orphan them); otherwise the OS keyring if it really works;
     otherwise a new key file.
+
+    `needed` are the key ids stored credentials were sealed with. A store that lacks any of
+    them is a VaultError -- a deleted or moved key file is never replaced by a new, empty
+    one while credentials depend on it.
     """
     environ = os.environ if env is None else env
     choice = environ.get(ENV_VAR, "").strip().lower()
@@ -466,16 +471,33 @@ def open_keystore(data_dir: Path, *,
         if not keyring_usable():
             raise ConfigError(ENV_VAR, "'keyring' was requested but no working OS keyring "
                                        "backend was found")
-        return KeyringKeyStore(), None
+        return _holding(KeyringKeyStore(), needed), None
 
     if choice == "file" or path.exists() or not keyring_usable():
         store = FileKeyStore(path)
+        if needed and not path.exists():
+            raise _missing_keys(needed, store.location, "is missing")
         created = store.initialize()  # also validates an existing file (mode, format)
         warning = None
         if created:
             reason = f"{ENV_VAR}=file" if choice == "file" else "no OS keyring"
             warning = f"{reason}: master key kept in {path} (mode 0600)"
             log.warning("%s", warning)
-        return store, warning
+        return _holding(store, needed), warning
 
-    return KeyringKeyStore(), None
+    return _holding(KeyringKeyStore(), needed), None
+
+
+def _holding(store: KeyStore, needed: frozenset[str] | set[str]) -> KeyStore:
+    absent = set(needed) - set(store.key_ids())
+    if absent:
+        raise _missing_keys(absent, getattr(store, "location", type(store).__name__),
+                            "lacks them")
+    return store
+
+
+def _missing_keys(key_ids: frozenset[str] | set[str], location: str, state: str) -> VaultError:
+    names = ", ".join(sorted(check_key_id(k) for k in key_ids))
+    return VaultError(f"stored broker credentials are sealed with master key(s) {names}, and "
+                      f"{location} {state}: restore it from a backup (it was deleted or "
+                      f"moved?); it is never replaced by an empty one")

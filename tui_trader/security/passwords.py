@@ -54,8 +54,8 @@ def verify_password(stored_hash: str, password: str | Secret) -> bool:
         return False
     try:
         return _HASHER.verify(stored_hash, reveal(password))
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeError):
+        return False  # UnicodeError: a lone surrogate cannot be any stored password
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+import math
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from ..db.models import User, UserSession
 from ..db.repositories import SessionRepository, UserRepository
+from ..db.repositories.login_attempts import LoginAttemptRepository, email_key
 from ..domain import validation as v
-from ..domain.errors import AccountLockedError, AuthError, ValidationError
+from ..domain.errors import AccountLockedError, AuthError, LoginRefusedError, ValidationError
 from ..security.passwords import dummy_verify, hash_password, needs_rehash, verify_password
+from ..security.session_tokens import new_token, token_hash
 from .context import AppContext
 from .views import LoginResult, UserView
-
-BAD_LOGIN = "password: email or password is incorrect"
 
 
 def _view(user: User) -> UserView:
@@ -25,8 +24,11 @@ def _view(user: User) -> UserView:
                     theme=user.theme)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _seconds_until(moment: datetime | None, now: datetime) -> int:
+    """Whole seconds left, rounded up (a countdown never shows 0 while still locked)."""
+    if moment is None:
+        return 0
+    return max(math.ceil((moment - now).total_seconds()), 0)
 
 
 class AuthService:
@@ -53,44 +55,67 @@ class AuthService:
             raise ValidationError("email", "is already registered") from None
 
     def login(self, email: str, password: str) -> LoginResult:
+        """Sign in, counting failures per email address.
+
+        What a caller learns never depends on whether the address has an account: attempts
+        are counted per address for real and made-up addresses alike (LoginAttemptRepository),
+        so "incorrect; N attempts left" and "locked; try again in M" read the same for both,
+        and an unknown address costs one password check like a real one. Each attempt is
+        counted in the database before its password is checked (one atomic conditional
+        upsert), so concurrent attempts can check at most `max_failed_logins` passwords per
+        lock period. A right password clears the count, and opens a locked address only
+        once its lock has ended (or `tui-trader user unlock` cleared it).
+        """
         address = (email or "").strip().lower()
         now = self.ctx.clock.now()
         settings = self.ctx.settings
+        key = email_key(address)
+        with self.ctx.session() as s:  # committed before the check: racing attempts see it
+            ticket = LoginAttemptRepository(s).reserve(
+                key, now, limit=settings.max_failed_logins,
+                lock_for=timedelta(minutes=settings.lockout_minutes),
+                window=timedelta(minutes=settings.lockout_minutes))
+        if not ticket.granted:
+            raise AccountLockedError(_seconds_until(ticket.locked_until, now))
+        stored = None
+        if not v.has_control(address):  # no account has such an address (sign-up refuses it)
+            with self.ctx.session() as s:
+                user = UserRepository(s).by_email(address)
+                stored = user.password_hash if user is not None and user.is_active else None
+        if v.has_control(password or ""):  # nor such a password
+            stored = None
+        # The same cost for an unknown address as for a known one: no probing for accounts.
+        matched = verify_password(stored, password or "") if stored else dummy_verify()
+        if not matched:
+            if ticket.locked_until is not None:  # this attempt was the last one
+                raise AccountLockedError(_seconds_until(ticket.locked_until, now))
+            raise LoginRefusedError(settings.max_failed_logins - ticket.failures,
+                                    settings.lockout_minutes)
         with self.ctx.session() as s:
-            user = UserRepository(s).by_email(address)
-            if user is None or not user.is_active:
-                dummy_verify()  # same cost as a real check: no probing for accounts
-                raise AuthError(BAD_LOGIN)
-            if user.locked_until is not None and user.locked_until > now:
-                raise AccountLockedError(int((user.locked_until - now).total_seconds()) + 1)
-            if not verify_password(user.password_hash, password or ""):
-                user.failed_logins += 1
-                if user.failed_logins >= settings.max_failed_logins:
-                    user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                    user.failed_logins = 0
-                    locked = True
-                else:
-                    locked = False
-                s.commit()
-                if locked:
-                    raise AccountLockedError(settings.lockout_minutes * 60)
-                raise AuthError(BAD_LOGIN)
+            LoginAttemptRepository(s).clear(key)
+            user = UserRepository(s).get(user.id)
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
-            user.failed_logins = 0
-            user.locked_until = None
             user.last_login = now
-            token = secrets.token_urlsafe(32)
+            token = new_token()
             expires = now + timedelta(hours=settings.session_hours)
-            SessionRepository(s).add(UserSession(user_id=user.id, token_hash=_token_hash(token),
-                                                 expires_at=expires, last_seen_at=now))
-            return LoginResult(user=_view(user), token=token, expires_at=expires)
+            row = SessionRepository(s).add(UserSession(
+                user_id=user.id, token_hash=token_hash(token), expires_at=expires,
+                last_seen_at=now))
+            return LoginResult(user=_view(user), token=token, expires_at=expires,
+                               session_id=row.id)
+
+    def unlock(self, email: str) -> bool:
+        """Clear an address's failed logins and lock (`tui-trader user unlock`); True when
+        it had any."""
+        with self.ctx.session() as s:
+            return LoginAttemptRepository(s).clear(email_key((email or "").strip().lower()))
 
     def resume(self, token: str) -> UserView:
         """The user behind a session token, if the session is live."""
         now = self.ctx.clock.now()
         with self.ctx.session() as s:
-            row = SessionRepository(s).by_token_hash(_token_hash(token or ""))
+            row = SessionRepository(s).by_token_hash(token_hash(token or ""))
             if row is None or row.revoked_at is not None:
                 raise AuthError("session: not signed in; log in again")
             if row.expires_at <= now:
@@ -103,7 +128,7 @@ class AuthService:
 
     def logout(self, token: str) -> None:
         with self.ctx.session() as s:
-            row = SessionRepository(s).by_token_hash(_token_hash(token or ""))
+            row = SessionRepository(s).by_token_hash(token_hash(token or ""))
             if row is not None and row.revoked_at is None:
                 row.revoked_at = self.ctx.clock.now()
 

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import select
 
+from ..db.credential_fence import hold_for_rotation, hold_for_write
 from ..db.models import BrokerAccount, TokenRefreshLog
 from ..db.repositories import BrokerAccountRepository
 from ..domain import validation as v
 from ..domain.enums import BrokerKind
 from ..domain.errors import StateError, ValidationError
-from ..security.rotation import EncryptedField, RotationReport, rotate_all
+from ..security.rotation import (
+    EncryptedField,
+    RotationReport,
+    check_all,
+    retire_checked,
+    rotate_all,
+)
 from ..security.secret import Secret
 from .context import AppContext
 from .views import BrokerAccountView
@@ -92,8 +101,10 @@ class BrokerAccountService:
         secret = v.clean_text("api_secret", api_secret, max_len=128)
         if not key.isalnum():
             raise ValidationError("api_key", "must be letters and digits only")
+        api_root = v.api_root("api_root", api_root)
         name = self._label(label, "Zerodha Kite")
         with self.ctx.session() as s:
+            hold_for_write(s)  # sealed under a key no rotation is about to retire
             repo = BrokerAccountRepository(s, self.user_id)
             if any(r.label == name for r in repo.list()):
                 raise ValidationError("label", f"'{name}' is already used by another account")
@@ -118,6 +129,7 @@ class BrokerAccountService:
     def update_kite_keys(self, account_id: uuid.UUID | str, api_key: str | None = None,
                          api_secret: str | None = None, label: str | None = None) -> None:
         with self.ctx.session() as s:
+            hold_for_write(s)
             row = BrokerAccountRepository(s, self.user_id).get(account_id)
             if label is not None:
                 row.label = self._label(label, row.label)
@@ -158,6 +170,11 @@ class BrokerAccountService:
                                  f"through it; close it first (K squares off)")
             BrokerAccountRepository(s, self.user_id).delete(row.id)
 
+    def label(self, account_id: uuid.UUID | str) -> str:
+        """The account's label (what the trader calls it), without opening anything."""
+        with self.ctx.session() as s:
+            return BrokerAccountRepository(s, self.user_id).get(account_id).label
+
     def credentials(self, account_id: uuid.UUID | str) -> BrokerCredentials:
         with self.ctx.session() as s:
             row = BrokerAccountRepository(s, self.user_id).get(account_id)
@@ -178,6 +195,7 @@ class BrokerAccountService:
                            expires_at: datetime, broker_user_id: str | None = None) -> None:
         text = v.clean_text("access_token", token, max_len=512)
         with self.ctx.session() as s:
+            hold_for_write(s)
             repo = BrokerAccountRepository(s, self.user_id)
             row = repo.get(account_id)
             self._seal(row, "access_token_enc", text)
@@ -196,32 +214,52 @@ class BrokerAccountService:
                                              succeeded=False, message=message[:300]))
 
 
-def rotate_master_key(ctx: AppContext, *, retire_old: bool = True) -> RotationReport:
+def rotate_master_key(ctx: AppContext, *, retire_old: bool = True,
+                      waiting: Callable[[], None] | None = None) -> RotationReport:
     """Re-encrypt every stored credential of every user under a new master key.
 
-    Old keys are retired only after the re-encrypted rows are committed, so a failure at any
-    point leaves every row readable.
+    Credential writers are fenced out from before the rows are read until the re-encrypted
+    rows are committed (`waiting` is called if a write in progress must finish first), and
+    the rows are read back and opened under the new key before that commit. Old keys are
+    retired only after the commit, and only when every row read back then is under the new
+    key and opens: a failure anywhere names the account and retires nothing, so every row
+    stays readable.
     """
     with ctx.session() as s:
+        hold_for_rotation(s, waiting)
         rows = list(s.exec(select(BrokerAccount)).all())
         by_id = {r.id: r for r in rows}
-        fields = [EncryptedField(row_id=r.id, column=c, ciphertext=getattr(r, c),
-                                 key_id=r.key_id, context=_context(r.id, c))
-                  for r in rows for c in ENCRYPTED_COLUMNS if getattr(r, c) is not None]
 
         def save(field: EncryptedField, sealed) -> None:
             row = by_id[field.row_id]
             setattr(row, field.column, sealed.ciphertext)
             row.key_id = sealed.key_id
 
-        report = rotate_all(ctx.vault, fields, save, retire_old=False)
+        report = rotate_all(ctx.vault, _stored_fields(s), save)
+        if report.ok:
+            s.flush()
+            report = dataclasses.replace(report, failures=check_all(
+                ctx.vault, _stored_fields(s), report.new_key_id))
         if not report.ok:
             s.rollback()
             return report
     if retire_old:
-        retired = []
-        for key_id in report.old_key_ids:
-            ctx.vault.retire(key_id)
-            retired.append(key_id)
-        report = dataclasses.replace(report, retired=tuple(retired))
+        with ctx.session() as s:
+            stored = _stored_fields(s)
+        report = retire_checked(ctx.vault, report, stored)
     return report
+
+
+def _stored_fields(s) -> list[EncryptedField]:
+    """Every credential ciphertext as stored now (read past the session's cached rows),
+    named by account label and owner."""
+    from ..db.models import User
+
+    accounts, users = BrokerAccount.__table__, User.__table__
+    rows = s.connection().execute(
+        sa.select(accounts, users.c.email.label("owner"))
+        .join(users, users.c.id == accounts.c.user_id)).mappings().all()
+    return [EncryptedField(row_id=r["id"], column=c, ciphertext=r[c], key_id=r["key_id"],
+                           context=_context(r["id"], c),
+                           label=f"'{r['label']}' of {r['owner']}")
+            for r in rows for c in ENCRYPTED_COLUMNS if r[c] is not None]

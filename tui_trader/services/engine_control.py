@@ -15,13 +15,25 @@ from ..domain.enums import ExecutionMode, StrategyStatus
 from ..domain.errors import StateError, ValidationError
 from ..engine.control import EngineHealth, KillReport, StartResult
 from .context import AppContext
+from .views import LoginResult
 
 
 class EngineControl(Protocol):
-    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult: ...
+    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID, *,
+                       confirm_live: bool = False) -> StartResult:
+        """`confirm_live`: the trader typed the LIVE confirmation (a server engine checks
+        it again; an in-process one trusts StrategyControl, which asked)."""
+        ...
     def stop_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> None: ...
     def kill_switch(self, user_id: uuid.UUID) -> KillReport: ...
     def health(self) -> EngineHealth: ...
+
+
+def acting_as(engine: EngineControl, login: LoginResult) -> EngineControl:
+    """The engine as the signed-in session sees it: a server engine's control signs every
+    command with the session (`for_session`); an in-process engine needs nothing."""
+    bind = getattr(engine, "for_session", None)
+    return bind(login) if bind is not None else engine
 
 
 class StrategyControl:
@@ -40,8 +52,8 @@ class StrategyControl:
             if row.execution_mode == ExecutionMode.LIVE and not confirm_live:
                 raise ValidationError("mode", "LIVE strategies place real orders: confirm to "
                                               "start")
-            ident = row.id
-        return self.engine.start_strategy(self.user_id, ident)
+            ident, live = row.id, row.execution_mode == ExecutionMode.LIVE
+        return self.engine.start_strategy(self.user_id, ident, confirm_live=live)
 
     def stop(self, strategy_id: uuid.UUID | str) -> None:
         with self.ctx.session() as s:

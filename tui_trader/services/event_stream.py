@@ -1,6 +1,7 @@
 """Delivers a user's engine events to a UI, coalesced: at most one batch per interval.
 
-A background thread listens on `events:{user_id}` and `events:engine`, keeps only the newest
+A background thread listens on `events:{db}:{user_id}` and `events:{db}:engine` (named by the
+Redis database: channels are server-wide), keeps only the newest
 event per key (notifications all kept), and hands the batch to `on_batch` at most every
 `interval` seconds. `on_batch` must be thread-safe and cheap — a Textual app passes a function
 that posts one message. A lost connection is reported through `on_health` and retried.
@@ -16,8 +17,9 @@ from uuid import UUID
 
 import redis
 
-from ..engine.events import ENGINE_CHANNEL, EngineEvent, NotificationRaised, decode_event
+from ..engine.events import EngineEvent, NotificationRaised, decode_event
 from ..live import keys
+from ..live.store import db_number
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,8 @@ class UserEventStream:
                  on_health: Callable[[bool, str], None] | None = None,
                  interval: float = 0.1) -> None:
         self._store = store
-        self._channels = [keys.events(str(user_id)), ENGINE_CHANNEL]
+        db = db_number(store)
+        self._channels = [keys.events(str(user_id), db), keys.engine_events(db)]
         self._on_batch = on_batch
         self._on_health = on_health or (lambda ok, detail: None)
         self._interval = interval

@@ -2,7 +2,9 @@
 
 Credentials are decrypted only here, at the moment a broker is built, and handed to the
 adapter as Secrets. A lapsed or missing Kite session is a clear BrokerError, so the engine
-blocks new entries for that account and tells the user to log in again.
+blocks new entries for that account and tells the user to log in again. Credentials that do
+not decrypt, or an account that is not the user's, are an AccountUnusable naming the
+account: the engine sets that account aside and everyone else goes on trading.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..brokers.base import Broker, TokenExpired
+from ..brokers.base import AccountUnusable, Broker, TokenExpired
 from ..domain.enums import BrokerKind
-from ..domain.errors import BrokerError
+from ..domain.errors import BrokerError, NotFoundError, VaultError
 from .brokers import BrokerAccountService
 from .context import AppContext
 
@@ -23,7 +25,17 @@ def make_live_factory(ctx: AppContext, **options: Any):
 
     def build(user_id: uuid.UUID, account_id: uuid.UUID) -> Broker:
         accounts = BrokerAccountService(ctx, user_id)
-        creds = accounts.credentials(account_id)
+        try:
+            creds = accounts.credentials(account_id)
+        except NotFoundError:
+            raise AccountUnusable(account_id, f"broker account {account_id} is not an account "
+                                              f"of yours; its orders cannot be checked",
+                                  foreign=True) from None
+        except VaultError as exc:
+            raise AccountUnusable(account_id, f"broker account '{accounts.label(account_id)}' "
+                                              f"({account_id}): its stored credentials do not "
+                                              f"decrypt ({exc}); enter its API key and secret "
+                                              f"again on the Brokers screen") from None
         if creds.broker is not BrokerKind.KITE:
             raise BrokerError(f"broker: {creds.broker.value} accounts cannot trade LIVE yet")
         if creds.access_token is None or creds.api_key is None:

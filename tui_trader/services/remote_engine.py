@@ -1,4 +1,7 @@
-"""`EngineControl` for a console attached to a server engine (TUI_TRADER_ENGINE_MODE=attach)."""
+"""`EngineControl` for a console attached to a server engine (TUI_TRADER_ENGINE_MODE=attach).
+
+Commands are signed by the signed-in session (`for_session`); the engine refuses any other.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import uuid
 
 import redis
 
-from ..domain.errors import StateError, TuiTraderError, ValidationError
+from ..domain.errors import AuthError, StateError, TuiTraderError, ValidationError
 from ..engine.control import EngineHealth, KillReport, StartResult
-from ..engine.remote import HEARTBEAT, send_command
+from ..engine.remote import HEARTBEAT, SessionSigner, send_command
+from ..security.session_tokens import token_hash
+from .views import LoginResult
 
 
 def _raise(body: dict) -> None:
@@ -17,6 +22,8 @@ def _raise(body: dict) -> None:
     kind = body.get("kind")
     if kind == "StateError":
         raise StateError(message)
+    if kind == "AuthError":
+        raise AuthError(message)
     if kind == "ValidationError" and ": " in message:
         field, rule = message.split(": ", 1)
         raise ValidationError(field, rule)
@@ -24,13 +31,24 @@ def _raise(body: dict) -> None:
 
 
 class RemoteEngineControl:
-    def __init__(self, store: redis.Redis, timeout_s: float = 5.0) -> None:
+    def __init__(self, store: redis.Redis, timeout_s: float = 5.0,
+                 signer: SessionSigner | None = None) -> None:
         self.store = store
         self.timeout_s = timeout_s
+        self._signer = signer
+
+    def for_session(self, login: LoginResult) -> RemoteEngineControl:
+        """This control acting as a signed-in session: its commands carry its signature."""
+        if login.session_id is None:
+            raise AuthError("session: not signed in; log in again")
+        return RemoteEngineControl(self.store, self.timeout_s,
+                                   SessionSigner(str(login.session_id), token_hash(login.token)))
 
     def _call(self, command: str, **fields: str) -> dict:
+        if self._signer is None:
+            raise AuthError("engine: commands to the server engine need a signed-in session")
         try:
-            body = send_command(self.store, command, self.timeout_s, **fields)
+            body = send_command(self.store, command, self.timeout_s, self._signer, **fields)
         except (redis.RedisError, OSError) as exc:
             raise TuiTraderError(f"engine: live store unreachable ({type(exc).__name__})") \
                 from None
@@ -38,8 +56,10 @@ class RemoteEngineControl:
             _raise(body)
         return body
 
-    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> StartResult:
-        body = self._call("start", user_id=str(user_id), strategy_id=str(strategy_id))
+    def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID, *,
+                       confirm_live: bool = False) -> StartResult:
+        extra = {"confirm_live": "LIVE"} if confirm_live else {}
+        body = self._call("start", user_id=str(user_id), strategy_id=str(strategy_id), **extra)
         return StartResult(strategy_id, body.get("message", "running"))
 
     def stop_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> None:

@@ -24,6 +24,7 @@ class LoginResult:
     user: UserView
     token: str  # opaque session token; only its hash is stored
     expires_at: datetime
+    session_id: uuid.UUID | None = None  # the user_sessions row (names it to the engine)
 
     def __repr__(self) -> str:
         return f"LoginResult(user={self.user!r}, token='********', expires_at={self.expires_at})"

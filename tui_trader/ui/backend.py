@@ -39,7 +39,7 @@ class UnavailableEngine:
 
         raise StateError(f"engine: {self.detail}")
 
-    def start_strategy(self, user_id, strategy_id):
+    def start_strategy(self, user_id, strategy_id, *, confirm_live=False):
         self._refuse()
 
     def stop_strategy(self, user_id, strategy_id):
@@ -68,7 +68,9 @@ class UserSession:
         self.ctx = ctx
         self.login = login
         self.user = login.user
-        self.engine = engine
+        from ..services.engine_control import acting_as
+
+        self.engine = acting_as(engine, login)  # a server engine takes signed commands only
         self.symbols: list[str] = []  # instrument symbols, sorted; loaded once per session
         self.book = LiveBook()
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..security.files import private_dir, private_file
 from ..security.logformat import PrintableFormatter
 from ..security.redaction import default_redactor
 
@@ -28,8 +29,8 @@ def logs_to_file(data_dir: Path) -> Iterator[Path | None]:
     moved = [h for h in root.handlers if _to_terminal(h)]
     level = root.level if root.handlers else logging.INFO
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path: Path | None = data_dir / "tui-trader.log"
+        private_dir(data_dir)
+        path: Path | None = private_file(data_dir / "tui-trader.log")  # 0600: logs are private
         handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         path, handler = None, logging.NullHandler()

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ..engine.events import EngineEvent
     from ..services.engine_control import EngineHealth
     from ..services.views import LoginResult
@@ -34,6 +36,14 @@ class SignedIn(Message):
         super().__init__()
         self.result = result
         self.demo = demo
+
+
+class LoginLocked(Message):
+    """Too many failed logins for the address: locked until `until` (on the app's clock)."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__()
+        self.until = until
 
 
 class FormRejected(Message):

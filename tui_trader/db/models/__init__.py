@@ -7,12 +7,12 @@ from .risk import RiskEvent, RiskRule
 from .strategies import BacktestRun, Strategy, StrategyCatalog, StrategyPerformance, UserStrategy
 from .system import Notification, SystemLog, TradingSession
 from .trading import Order, OrderHistory, Position, PositionHistory
-from .users import User, UserSession
+from .users import LoginAttempt, User, UserSession
 
 __all__ = [
     "metadata", "BrokerAccount", "TokenRefreshLog", "Candle", "IndicatorValue", "Instrument",
     "OrderBookSnapshot", "Tick", "RiskEvent", "RiskRule", "BacktestRun", "Strategy",
     "StrategyCatalog", "StrategyPerformance", "UserStrategy", "Notification", "SystemLog",
     "TradingSession", "Order", "OrderHistory", "Position", "PositionHistory", "User",
-    "UserSession",
+    "UserSession", "LoginAttempt",
 ]

@@ -1,4 +1,4 @@
-"""Accounts and login sessions."""
+"""Accounts, login sessions and failed-login counting."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ class User(SQLModel, table=True):
     is_active: bool = Field(default=True, nullable=False)
     theme: str | None = Field(default=None, max_length=40)
     last_login: datetime | None = ts()
+    # No longer written: failed logins are counted per email address in login_attempts.
+    # Kept because dropping them rebuilds `users` on SQLite, and dropping a parent table
+    # there cascades deletes into every table that refers to it.
     failed_logins: int = Field(default=0, nullable=False)
     locked_until: datetime | None = ts()
     created_at: datetime = created_at()
@@ -53,3 +56,25 @@ class UserSession(SQLModel, table=True):
 
     def __repr__(self) -> str:
         return f"UserSession(id={self.id}, user_id={self.user_id}, expires_at={self.expires_at})"
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed logins counted per email address, whether or not an account has it.
+
+    Keyed by a hash of the normalised address (never the address itself: people type
+    passwords into the email field). `failures` counts the attempts of the current round,
+    each reserved before its password is checked; `locked_until` is set by the attempt that
+    reaches the limit. Not per-user, so no row-level security: the login path runs before
+    anyone is signed in.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        sa.CheckConstraint("failures >= 0", name="failures_nonnegative"),
+        sa.Index("ix_login_attempts_updated_at", "updated_at"),
+    )
+
+    email_key: str = Field(primary_key=True, max_length=64)
+    failures: int = Field(default=0, nullable=False)
+    locked_until: datetime | None = ts()
+    updated_at: datetime = ts(nullable=False)

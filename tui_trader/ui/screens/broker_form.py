@@ -43,10 +43,7 @@ def form_errors(kind: str, values: dict[str, str], *, editing: bool) -> dict[str
             errors["api_key"] = "must be letters and digits only"
         check("api_secret", lambda: v.clean_text("api_secret", values["api_secret"],
                                                  max_len=128, required=need))
-        root = values["api_root"].strip()
-        check("api_root", lambda: v.clean_text("api_root", root, max_len=200, required=False))
-        if "api_root" not in errors and root and not root.startswith(("http://", "https://")):
-            errors["api_root"] = "must start with http:// or https:// (or be blank)"
+        check("api_root", lambda: v.api_root("api_root", values["api_root"]))
     return errors
 
 

@@ -1,22 +1,26 @@
 """Log in, or on a fresh install create the first user (or a demo account with sample data).
 
-Errors show at the field they concern; a lockout shows how long is left. The form is usable
-the moment it paints: a submit made while the database is still connecting runs when it is.
+Errors show at the field they concern. A wrong email or password says how many attempts are
+left; a lockout counts down to when the address may try again (on the app's clock). The form
+is usable the moment it paints: a submit made while the database is still connecting runs
+when it is.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker
 
 from ..keymap import LOGIN
-from ..messages import FormRejected, SignedIn
+from ..messages import FormRejected, LoginLocked, SignedIn
 from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
 from ..widgets.plain import PlainLabel
@@ -24,9 +28,12 @@ from ..widgets.status_bar import StatusBar
 from .base import report_worker_errors
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ..backend import BootResult
 
 FIELDS = ("email", "name", "password")
+COUNTDOWN_INTERVAL = 0.5  # seconds between repaints of a lock's countdown
 
 
 def split_error(message: str, fields: tuple[str, ...] = FIELDS) -> tuple[str | None, str]:
@@ -45,6 +52,8 @@ class LoginScreen(Screen):
         super().__init__()
         self.signup = False
         self._pending: str | None = None  # "submit" or "demo", waiting for start-up
+        self._locked_until: datetime | None = None
+        self._countdown: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Center(id="login-center"):
@@ -108,6 +117,7 @@ class LoginScreen(Screen):
         """Back at the login screen after a log out: empty password, no messages."""
         self.query_one("#input-password", Input).value = ""
         self.clear_errors()
+        self._stop_countdown()
         self.banner("")
         self.query_one("#input-email", Input).focus()
 
@@ -121,6 +131,34 @@ class LoginScreen(Screen):
 
     def banner(self, text: str) -> None:
         self.query_one("#login-banner", PlainLabel).update(text)
+
+    # -- a lockout's countdown ----------------------------------------------------------------
+    @on(LoginLocked)
+    def _locked(self, event: LoginLocked) -> None:
+        self._busy(False)
+        self._locked_until = event.until
+        self._tick_countdown()
+        if self._countdown is None:
+            self._countdown = self.set_interval(COUNTDOWN_INTERVAL, self._tick_countdown)
+
+    def _tick_countdown(self) -> None:
+        from ...domain.errors import lock_countdown
+
+        if self._locked_until is None:
+            return
+        left = (self._locked_until - self.app.backend.ctx.clock.now()).total_seconds()  # type: ignore[attr-defined]
+        if left > 0:
+            self.banner(f"Locked after repeated failed logins: try again in "
+                        f"{lock_countdown(math.ceil(left))}")
+        else:
+            self._stop_countdown()
+            self.banner("The lock has ended: you can log in again.")
+
+    def _stop_countdown(self) -> None:
+        self._locked_until = None
+        if self._countdown is not None:
+            self._countdown.stop()
+            self._countdown = None
 
     @on(FormRejected)
     def _rejected(self, event: FormRejected) -> None:
@@ -168,6 +206,7 @@ class LoginScreen(Screen):
 
     def _run(self, what: str) -> None:
         self.clear_errors()
+        self._stop_countdown()
         email = self.field("email").value
         password = self.field("password").value
         name = self.field("name").value
@@ -190,12 +229,22 @@ class LoginScreen(Screen):
             self._log_in(email, password)
 
     def _fail(self, exc: Exception) -> None:
-        from ...domain.errors import AccountLockedError, ValidationError
+        """Runs on the worker's thread: only posts messages."""
+        from datetime import timedelta
+
+        from ...domain.errors import AccountLockedError, LoginRefusedError, ValidationError
 
         if isinstance(exc, ValidationError) and exc.field in FIELDS:
             self.post_message(FormRejected({exc.field: exc.rule}, banner=""))
         elif isinstance(exc, AccountLockedError):
-            self.post_message(FormRejected({}, banner=str(exc)))
+            now = self.app.backend.ctx.clock.now()  # type: ignore[attr-defined]
+            self.post_message(LoginLocked(now + timedelta(seconds=exc.seconds_left)))
+        elif isinstance(exc, LoginRefusedError):
+            left = exc.attempts_left
+            self.post_message(FormRejected(
+                {"password": "email or password is incorrect"},
+                banner=f"{left} attempt{'' if left == 1 else 's'} left before this email "
+                       f"locks for {exc.lockout_minutes} minutes"))
         else:
             field, text = split_error(str(exc))
             if field:
