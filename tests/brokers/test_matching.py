@@ -349,7 +349,7 @@ policies = st.builds(FillPolicy,
                      st.sampled_from((fill_all, fill_half_order)))
 
 
-@settings(max_examples=400, deadline=None, derandomize=True)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(order=orders(), candle=bars(), policy=policies,
        liquidity=st.one_of(st.none(), st.integers(0, 50)))
 def test_no_fill_is_worse_than_the_limit_or_more_than_is_left(
@@ -370,7 +370,7 @@ def test_no_fill_is_worse_than_the_limit_or_more_than_is_left(
         assert candle.low <= fill.price <= candle.high  # it traded at a price the bar had
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(order=orders(), price=ticks, policy=policies)
 def test_a_tick_is_the_candle_of_one_price(order: OrderTerms, price: Decimal,
                                            policy: FillPolicy) -> None:
@@ -378,7 +378,7 @@ def test_a_tick_is_the_candle_of_one_price(order: OrderTerms, price: Decimal,
                                                          policy)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(order=orders(), candle=bars())
 def test_a_stop_triggers_exactly_when_the_bar_reaches_its_trigger(order: OrderTerms,
                                                                   candle: Bar) -> None:
