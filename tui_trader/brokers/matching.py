@@ -36,7 +36,7 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from tui_trader.domain.enums import OrderKind, Side
 from tui_trader.domain.errors import ValidationError
@@ -47,11 +47,14 @@ PRICED_KINDS = frozenset({OrderKind.LIMIT, OrderKind.SL})
 STOP_KINDS = frozenset({OrderKind.SL, OrderKind.SL_M})
 
 _DEFAULT_TICK = Decimal("0.05")
+# Enum members looked up once: a class attribute lookup on an enum is slow, and the brokers
+# call the core for every working order on every tick.
+_BUY = Side.BUY
+_SL_M = OrderKind.SL_M
 
 
-@dataclass(frozen=True, slots=True)
-class OrderTerms:
-    """What the core needs to know of one working order."""
+class OrderTerms(NamedTuple):
+    """What the core needs to know of one working order (a tuple: cheap to build per tick)."""
 
     side: Side
     kind: OrderKind
@@ -64,7 +67,7 @@ class OrderTerms:
 
     @property
     def waits_for_trigger(self) -> bool:
-        return self.kind in STOP_KINDS and not self.triggered
+        return not self.triggered and self.kind in STOP_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +86,12 @@ class Bar:
                        f"low {self.low} close {self.close}")
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):
     quantity: int
     price: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """What one market move did to one order. `triggered_at`: the stop triggered, at this
     price; `protection_limit`: the limit a protected SL-M works at from its trigger on;
     `fill`: what traded (None: nothing)."""
@@ -116,7 +117,7 @@ class TickSlippage:
 
     def adverse(self, side: Side, price: Decimal, tick: Decimal) -> Decimal:
         slip = tick * self.ticks
-        if side is Side.BUY:
+        if side is _BUY:
             return price + slip
         return max(price - slip, tick)
 
@@ -195,7 +196,7 @@ class MarketProtection:
         """The protection price for an order meeting `price`: on the tick grid, inside the
         percentage and the day's band, never below one tick."""
         percent = self.percent_at(price)
-        if side is Side.BUY:
+        if side is _BUY:
             limit = floor_to_tick(price * (1 + percent / 100), tick)
         else:
             limit = max(tick, ceil_to_tick(price * (1 - percent / 100), tick))
@@ -210,12 +211,12 @@ class MarketProtection:
 
 def reached(side: Side, trigger: Decimal, price: Decimal) -> bool:
     """A stop triggers at `price`: a BUY stop at or above its trigger, a SELL at or below."""
-    return price >= trigger if side is Side.BUY else price <= trigger
+    return price >= trigger if side is _BUY else price <= trigger
 
 
 def marketable(side: Side, limit: Decimal, price: Decimal) -> bool:
     """A limit trades at `price`: a BUY at or below its limit, a SELL at or above."""
-    return price <= limit if side is Side.BUY else price >= limit
+    return price <= limit if side is _BUY else price >= limit
 
 
 def match_tick(order: OrderTerms, price: Decimal, policy: FillPolicy = AT_THE_PRICE, *,
@@ -237,38 +238,42 @@ def match_bar(order: OrderTerms, bar: Bar, policy: FillPolicy = AT_THE_PRICE, *,
 def _match(order: OrderTerms, open_: Decimal, high: Decimal, low: Decimal,
            policy: FillPolicy, protection: MarketProtection | None,
            liquidity: int | None) -> Match:
+    # The comparisons are written out (not `reached`/`marketable`): this runs per order
+    # per tick, and a resting order that does not trade must cost next to nothing.
     side = order.side
-    buy = side is Side.BUY
+    buy = side is _BUY
     limit = order.limit
     start = open_  # the first price the order works at in this move
     from_open = True  # everything the move did after `start` is still to come
     triggered_at = protection_limit = None
-    if order.waits_for_trigger:
+    if not order.triggered and order.kind in STOP_KINDS:
         trigger = order.trigger
         assert trigger is not None, "a stop needs a trigger price"
-        if not reached(side, trigger, open_):
-            if not reached(side, trigger, high if buy else low):
+        if not (open_ >= trigger if buy else open_ <= trigger):
+            if not (high >= trigger if buy else low <= trigger):
                 return NO_MATCH
             start, from_open = trigger, False
         triggered_at = start
         if limit is None and protection is not None:
             limit = protection_limit = protection.limit(side, start, order.tick)
-    if limit is None or marketable(side, limit, start):
+    if limit is None or (start <= limit if buy else start >= limit):
         base = start
-    elif from_open and marketable(side, limit, low if buy else high):
+    elif from_open and (low <= limit if buy else high >= limit):
         base = limit
+    elif triggered_at is None:
+        return NO_MATCH
     else:
-        return Match(triggered_at, protection_limit) if triggered_at is not None else NO_MATCH
-    price = policy.adverse(side, base, order.tick)
+        return Match(triggered_at, protection_limit)
+    slippage = policy.slippage
+    price = base if slippage is None else slippage.adverse(side, base, order.tick)
     if limit is not None:
         price = min(price, limit) if buy else max(price, limit)
     quantity = policy.sizing(order.quantity, order.remaining)
     if liquidity is not None:
         quantity = min(quantity, liquidity)
-    fill = Fill(quantity, price) if quantity > 0 else None
-    if fill is None and triggered_at is None:
-        return NO_MATCH
-    return Match(triggered_at, protection_limit, fill)
+    if quantity > 0:
+        return Match(triggered_at, protection_limit, Fill(quantity, price))
+    return NO_MATCH if triggered_at is None else Match(triggered_at, protection_limit)
 
 
 # -- placement ---------------------------------------------------------------------------------
@@ -284,7 +289,7 @@ def reserve_price(kind: OrderKind, side: Side, *, limit: Decimal | None,
     if kind in PRICED_KINDS:
         assert limit is not None, f"a {kind} order needs a price"
         return limit
-    base = trigger if kind is OrderKind.SL_M else last
+    base = trigger if kind is _SL_M else last
     assert base is not None, f"a {kind} order needs a trigger or a last price"
     return policy.adverse(side, base, tick)
 
@@ -311,7 +316,7 @@ def stop_problem(side: Side, trigger: Decimal, *, limit: Decimal | None = None,
                  last: Decimal | None = None) -> StopProblem | None:
     """Kite's rules for a stop: its limit must be reachable once it triggers, and it must
     not have triggered already at the last price."""
-    if limit is not None and (trigger > limit if side is Side.BUY else trigger < limit):
+    if limit is not None and (trigger > limit if side is _BUY else trigger < limit):
         return StopProblem.TRIGGER_BEYOND_LIMIT
     if last is not None and reached(side, trigger, last):
         return StopProblem.ALREADY_REACHED

@@ -65,6 +65,7 @@ from .base import (
 )
 from .feeds.base import Tick
 from .matching import (
+    NO_MATCH,
     PRICED_KINDS,
     STOP_KINDS,
     FillPolicy,
@@ -143,6 +144,9 @@ class _WorkingOrder:
     filled_quantity: int = 0
     filled_value: Decimal = Decimal(0)
     cancelled_quantity: int = 0
+    # The matching core's view of a working order, rebuilt by every recorded change
+    # (`_remember`) rather than on every tick; None once the order is final.
+    terms: OrderTerms | None = None
 
     @property
     def pending(self) -> int:
@@ -580,14 +584,11 @@ class PaperBroker:
 
     def _match(self, order: _WorkingOrder, price: Decimal, ts: datetime) -> list[BrokerOrder]:
         """Apply one tick to one working order; the snapshots to announce."""
-        instrument = order.instrument
-        assert instrument is not None  # only accepted orders are working
-        terms = OrderTerms(
-            order.request.side, order.request.kind, order.quantity,
-            order.quantity - order.filled_quantity, order.price, order.trigger_price,
-            order.triggered, instrument.tick_size)
-        match = match_tick(terms, price, self._fill_policy)
+        assert order.terms is not None  # only accepted orders are working
+        match = match_tick(order.terms, price, self._fill_policy)
         changes: list[BrokerOrder] = []
+        if match is NO_MATCH:
+            return changes
         if match.triggered_at is not None:
             order.triggered = True
             order.kite_status = _OPEN
@@ -683,8 +684,15 @@ class PaperBroker:
         )
 
     def _remember(self, order: _WorkingOrder) -> BrokerOrder:
+        """Record the order's new state in its history (every change passes here)."""
         snapshot = self._snapshot(order)
         self._history[order.order_id].append(snapshot)
+        order.terms = None
+        if order.instrument is not None and not order.status.is_final:
+            order.terms = OrderTerms(
+                order.request.side, order.request.kind, order.quantity,
+                order.quantity - order.filled_quantity, order.price, order.trigger_price,
+                order.triggered, order.instrument.tick_size)
         return snapshot
 
     # -- outside the lock ------------------------------------------------------------------
