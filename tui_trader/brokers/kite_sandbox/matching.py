@@ -101,6 +101,10 @@ AUTO_PROTECTION = -1
 AUTO_PROTECTION_BANDS = ((Decimal(100), Decimal(2)), (Decimal(1000), Decimal(1)),
                          (None, Decimal("0.5")))
 PROTECTION_TAG = "mktp"
+# The sandbox fills at the last price, no slippage; with partial fills on, half an order at
+# a time.
+AT_ONCE = FillPolicy(sizing=fill_all)
+IN_HALVES = FillPolicy(sizing=fill_half_order)
 STOP_REFUSALS = {
     (Side.BUY, StopProblem.TRIGGER_BEYOND_LIMIT):
         "Trigger price for stoploss buy orders cannot be above the price.",
@@ -662,7 +666,7 @@ class OrderBook:
                            order.triggered, order.instrument.tick_size)
         protected_stop = (order.order_type == OrderKind.SL_M and not order.triggered
                           and order.market_protection != 0)
-        policy = FillPolicy(sizing=fill_half_order if self.partial_fills else fill_all)
+        policy = IN_HALVES if self.partial_fills else AT_ONCE
         match = match_tick(terms, self._market.last_price(token), policy,
                            protection=self._protection(order) if protected_stop else None,
                            liquidity=self._market.available(token))
