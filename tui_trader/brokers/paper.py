@@ -5,7 +5,8 @@ It owns order matching against ticks it is fed (`on_tick` / `on_ticks`), the cas
 (with funds blocked for working BUY orders), per-symbol day positions, the trade list and
 every order's history. It does not know about market hours: the engine decides when to send.
 
-Matching, per tick of the order's symbol, in placement order:
+Matching, per tick of the order's symbol, in placement order, decided by the matching core
+(`tui_trader.brokers.matching`) with this broker's numbers (slippage, partial fills):
 - MARKET fills at the first tick *after* placement (default). A price the trader has
   already seen is not a price they could still get, and filling asynchronously makes the
   engine take the same path it takes with Kite (place -> OPEN, fill arrives as an update).
@@ -50,6 +51,7 @@ from typing import Any
 from tui_trader.domain.clock import Clock, ensure_utc
 from tui_trader.domain.enums import OrderKind, OrderStatus, Side
 from tui_trader.domain.errors import BrokerError, ValidationError
+from tui_trader.domain.price_grid import is_tick_multiple
 from tui_trader.domain.universe import BY_SYMBOL, ListedInstrument
 
 from .base import (
@@ -62,6 +64,22 @@ from .base import (
     OutcomeUnknown,
 )
 from .feeds.base import Tick
+from .matching import (
+    NO_MATCH,
+    PRICED_KINDS,
+    STOP_KINDS,
+    FillPolicy,
+    OrderTerms,
+    SeededShare,
+    StopProblem,
+    TickSlippage,
+    affordable,
+    fill_all,
+    margin_required,
+    match_tick,
+    reserve_price,
+    stop_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +144,9 @@ class _WorkingOrder:
     filled_quantity: int = 0
     filled_value: Decimal = Decimal(0)
     cancelled_quantity: int = 0
+    # The matching core's view of a working order, rebuilt by every recorded change
+    # (`_remember`) rather than on every tick; None once the order is final.
+    terms: OrderTerms | None = None
 
     @property
     def pending(self) -> int:
@@ -168,16 +189,15 @@ class PaperBroker:
     ) -> None:
         if not isinstance(starting_cash, Decimal) or starting_cash < 0:
             raise ValidationError("starting_cash", "must be a Decimal >= 0")
-        if slippage_ticks < 0:
-            raise ValidationError("slippage_ticks", "must be >= 0")
         self.name = name
         self._clock = clock
-        self._partial_fills = partial_fills
-        self._slippage_ticks = slippage_ticks
         self._latency = latency
         self._fill_market_immediately = fill_market_immediately
         self._instruments = dict(instruments) if instruments is not None else BY_SYMBOL
-        self._fill_rng = random.Random(seed)
+        # Every matching decision is the core's; these are the paper broker's numbers.
+        self._fill_policy = FillPolicy(
+            TickSlippage(slippage_ticks),
+            SeededShare(random.Random(seed)) if partial_fills else fill_all)
         self._latency_rng = random.Random(f"latency:{seed}")
         self._lock = threading.Lock()
         self._cash = starting_cash
@@ -241,12 +261,10 @@ class PaperBroker:
                 order.quantity = quantity
             if price is not None:
                 order.price = price
-                if order.request.side is Side.BUY:
-                    order.block_per_unit = price
             if trigger_price is not None:
                 order.trigger_price = trigger_price
-                if order.request.side is Side.BUY and order.request.kind is OrderKind.SL_M:
-                    order.block_per_unit = self._adverse(trigger_price, order)
+            if order.request.side is Side.BUY and (price is not None or trigger_price is not None):
+                order.block_per_unit = self._reserve_price(order)
             order.message = "modified"
             order.updated_at = self._clock.now()
             return self._remember(order)
@@ -418,11 +436,10 @@ class PaperBroker:
 
         reason = "injected rejection" if injected_rejection else self._placement_problem(req)
         if reason is None and req.side is Side.BUY:
-            assert instrument is not None
-            order.block_per_unit = self._block_estimate(req, instrument)
-            need = order.block_per_unit * req.quantity
+            order.block_per_unit = self._reserve_price(order)
+            need = margin_required(req.quantity, order.block_per_unit)
             available = self._available()
-            if need > available:
+            if not affordable(need, available):
                 reason = f"insufficient funds: the order needs {need}, {available} is available"
         if reason is not None:
             order.block_per_unit = Decimal(0)
@@ -446,8 +463,8 @@ class PaperBroker:
         if problem:
             return problem
         kind = req.kind
-        needs_price = kind in (OrderKind.LIMIT, OrderKind.SL)
-        needs_trigger = kind in (OrderKind.SL, OrderKind.SL_M)
+        needs_price = kind in PRICED_KINDS
+        needs_trigger = kind in STOP_KINDS
         if needs_price and req.price is None:
             return f"a {kind.value} order needs a price"
         if not needs_price and req.price is not None:
@@ -489,25 +506,20 @@ class PaperBroker:
             return None
         if not value.is_finite() or value <= 0:
             return f"{label} must be greater than 0"
-        if value % instrument.tick_size:
+        if not is_tick_multiple(value, instrument.tick_size):
             return f"{label} {value} is not a multiple of the tick size {instrument.tick_size}"
         return None
 
     @staticmethod
     def _trigger_problem(side: Side, trigger: Decimal, limit: Decimal | None,
                          last: Decimal | None) -> str | None:
-        # Kite's rules: a stop must not already be crossed, and its limit must be reachable.
-        if side is Side.BUY:
-            if limit is not None and trigger > limit:
-                return "trigger price of a stop-loss BUY must not be above its price"
-            if last is not None and trigger <= last:
-                return f"trigger price of a stop-loss BUY must be above the last price {last}"
-        else:
-            if limit is not None and trigger < limit:
-                return "trigger price of a stop-loss SELL must not be below its price"
-            if last is not None and trigger >= last:
-                return f"trigger price of a stop-loss SELL must be below the last price {last}"
-        return None
+        problem = stop_problem(side, trigger, limit=limit, last=last)
+        if problem is None:
+            return None
+        beyond = "above" if side is Side.BUY else "below"
+        if problem is StopProblem.TRIGGER_BEYOND_LIMIT:
+            return f"trigger price of a stop-loss {side} must not be {beyond} its price"
+        return f"trigger price of a stop-loss {side} must be {beyond} the last price {last}"
 
     def _modify_problem(self, order: _WorkingOrder, quantity: int | None,
                         price: Decimal | None, trigger_price: Decimal | None) -> str | None:
@@ -523,20 +535,20 @@ class PaperBroker:
             if quantity <= order.filled_quantity:
                 return f"quantity must exceed the {order.filled_quantity} already filled"
         if price is not None:
-            if kind not in (OrderKind.LIMIT, OrderKind.SL):
+            if kind not in PRICED_KINDS:
                 return f"a {kind.value} order takes no price"
             problem = self._price_problem("price", price, instrument)
             if problem:
                 return problem
         if trigger_price is not None:
-            if kind not in (OrderKind.SL, OrderKind.SL_M):
+            if kind not in STOP_KINDS:
                 return f"a {kind.value} order takes no trigger price"
             if order.triggered:
                 return "the order has already triggered"
             problem = self._price_problem("trigger price", trigger_price, instrument)
             if problem:
                 return problem
-        if kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered and (
+        if kind in STOP_KINDS and not order.triggered and (
                 price is not None or trigger_price is not None):
             trigger = trigger_price if trigger_price is not None else order.trigger_price
             assert trigger is not None
@@ -547,75 +559,46 @@ class PaperBroker:
                 return problem
         if order.request.side is Side.BUY:
             per_unit = order.block_per_unit
-            if price is not None:
-                per_unit = price
-            elif trigger_price is not None and kind is OrderKind.SL_M:
-                per_unit = self._adverse(trigger_price, order)
+            if price is not None or trigger_price is not None:
+                per_unit = self._reserve_price(order, price, trigger_price)
             new_pending = (quantity if quantity is not None else order.quantity) \
                 - order.filled_quantity
-            extra = per_unit * new_pending - order.blocked
+            extra = margin_required(new_pending, per_unit) - order.blocked
             available = self._available()
-            if extra > available:
+            if not affordable(extra, available):
                 return f"insufficient funds: the change needs {extra} more, {available} " \
                        f"is available"
         return None
 
-    def _block_estimate(self, req: OrderRequest, instrument: ListedInstrument) -> Decimal:
-        if req.kind in (OrderKind.LIMIT, OrderKind.SL):
-            assert req.price is not None
-            return req.price
-        if req.kind is OrderKind.SL_M:
-            assert req.trigger_price is not None
-            return req.trigger_price + self._slippage(instrument)
-        last = self._last_price.get(req.symbol, instrument.ref_price)
-        return last + self._slippage(instrument)
-
-    def _slippage(self, instrument: ListedInstrument | None) -> Decimal:
-        tick = instrument.tick_size if instrument is not None else Decimal("0.05")
-        return tick * self._slippage_ticks
-
-    def _adverse(self, price: Decimal, order: _WorkingOrder) -> Decimal:
-        """`price` moved `slippage_ticks` against the order (never below one tick)."""
-        slip = self._slippage(order.instrument)
-        if order.request.side is Side.BUY:
-            return price + slip
-        floor = order.instrument.tick_size if order.instrument else Decimal("0.05")
-        return max(price - slip, floor)
+    def _reserve_price(self, order: _WorkingOrder, price: Decimal | None = None,
+                       trigger_price: Decimal | None = None) -> Decimal:
+        """What a BUY blocks per pending unit, with a modification's new prices if given."""
+        req, instrument = order.request, order.instrument
+        assert instrument is not None  # only orders that passed validation block funds
+        return reserve_price(
+            req.kind, req.side,
+            limit=price if price is not None else order.price,
+            trigger=trigger_price if trigger_price is not None else order.trigger_price,
+            last=self._last_price.get(req.symbol, instrument.ref_price),
+            policy=self._fill_policy, tick=instrument.tick_size)
 
     def _match(self, order: _WorkingOrder, price: Decimal, ts: datetime) -> list[BrokerOrder]:
         """Apply one tick to one working order; the snapshots to announce."""
+        assert order.terms is not None  # only accepted orders are working
+        match = match_tick(order.terms, price, self._fill_policy)
         changes: list[BrokerOrder] = []
-        buy = order.request.side is Side.BUY
-        kind = order.request.kind
-        if not order.triggered:
-            trigger = order.trigger_price
-            assert trigger is not None
-            if not (price >= trigger if buy else price <= trigger):
-                return changes
+        if match is NO_MATCH:
+            return changes
+        if match.triggered_at is not None:
             order.triggered = True
             order.kite_status = _OPEN
-            order.message = f"triggered at {price}"
+            order.message = f"triggered at {match.triggered_at}"
             order.updated_at = ts
             changes.append(self._remember(order))
-        if kind in (OrderKind.MARKET, OrderKind.SL_M):
-            fill_price = self._adverse(price, order)
-        else:
-            limit = order.price
-            assert limit is not None
-            if not (price <= limit if buy else price >= limit):
-                return changes
-            fill_price = self._adverse(price, order)
-            fill_price = min(fill_price, limit) if buy else max(fill_price, limit)
-        self._fill(order, self._fill_quantity(order), fill_price, ts)
-        changes.append(self._remember(order))
+        if match.fill is not None:
+            self._fill(order, match.fill.quantity, match.fill.price, ts)
+            changes.append(self._remember(order))
         return changes
-
-    def _fill_quantity(self, order: _WorkingOrder) -> int:
-        remaining = order.quantity - order.filled_quantity
-        if not self._partial_fills:
-            return remaining
-        part = order.quantity * self._fill_rng.randint(20, 50) // 100
-        return min(remaining, max(part, 1))
 
     def _fill(self, order: _WorkingOrder, quantity: int, price: Decimal, ts: datetime) -> None:
         req = order.request
@@ -701,8 +684,15 @@ class PaperBroker:
         )
 
     def _remember(self, order: _WorkingOrder) -> BrokerOrder:
+        """Record the order's new state in its history (every change passes here)."""
         snapshot = self._snapshot(order)
         self._history[order.order_id].append(snapshot)
+        order.terms = None
+        if order.instrument is not None and not order.status.is_final:
+            order.terms = OrderTerms(
+                order.request.side, order.request.kind, order.quantity,
+                order.quantity - order.filled_quantity, order.price, order.trigger_price,
+                order.triggered, order.instrument.tick_size)
         return snapshot
 
     # -- outside the lock ------------------------------------------------------------------

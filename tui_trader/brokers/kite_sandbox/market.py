@@ -28,12 +28,13 @@ from functools import lru_cache
 from typing import Any
 
 from tui_trader.domain.clock import IST, ensure_utc
+from tui_trader.domain.price_grid import round_to_tick
 from tui_trader.domain.universe import ALL_INSTRUMENTS, ListedInstrument
 
 from .config import SandboxConfig
 from .errors import InputError
 from .hours import TradingHours
-from .wire import ist, num, round_to_tick
+from .wire import ist, num
 
 INSTRUMENTS_HEADER = (
     "instrument_token", "exchange_token", "tradingsymbol", "name", "last_price", "expiry",
@@ -258,14 +259,18 @@ class Market:
                 self._liquidity[token] = max(0, int(quantity))
                 self._available[token] = self._liquidity[token]
 
-    def take(self, token: int, wanted: int) -> int:
-        """Take up to `wanted` shares of what trades at the current print; returns how many."""
+    def available(self, token: int) -> int | None:
+        """How many shares still trade at the current print (None: any amount)."""
         with self._lock:
             if token not in self._liquidity:
-                return wanted
-            got = min(wanted, self._available.get(token, 0))
-            self._available[token] -= got
-            return got
+                return None
+            return self._available.get(token, 0)
+
+    def consume(self, token: int, quantity: int) -> None:
+        """`quantity` shares traded at the current print (no more than `available`)."""
+        with self._lock:
+            if token in self._liquidity:
+                self._available[token] -= quantity
 
     def _print(self, s: InstrumentState, price: Decimal, qty: int) -> None:
         token = s.instrument.token

@@ -30,11 +30,13 @@ MARKET order as a LIMIT at the protection price — the last price plus (BUY) or
 (SELL) that percentage — tagged `mktp`; what cannot fill within it rests at that limit. A
 protected SL-M gets its protection price when it triggers.
 
-LIMIT orders fill when the last price crosses the limit (at the last price, never worse than
+Every matching decision is the matching core's (`tui_trader.brokers.matching`), run on the
+last price: LIMIT orders fill when it crosses the limit (at the last price, never worse than
 the limit); an unprotected MARKET order (only with the rejection switched off) at the last
-price; SL and SL-M wait for their trigger, then act as LIMIT and (protected) MARKET. How much
-trades at one price is unlimited unless a test sets the liquidity (shares per price print);
-with partial fills on, each matching pass fills at most half the order.
+price; SL and SL-M wait for their trigger, then act as LIMIT and (protected) MARKET. The
+sandbox's own numbers: no slippage; how much trades at one price is unlimited unless a test
+sets the liquidity (shares per price print); with partial fills on, each matching pass fills
+at most half the order. Which orders are matched, and when, stays here.
 """
 
 from __future__ import annotations
@@ -49,13 +51,27 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tui_trader.domain.clock import IST, ensure_utc
+from tui_trader.domain.enums import OrderKind, Side
+from tui_trader.domain.price_grid import is_tick_multiple
 from tui_trader.domain.universe import ListedInstrument
 
+from ..matching import (
+    PRICED_KINDS,
+    STOP_KINDS,
+    FillPolicy,
+    MarketProtection,
+    OrderTerms,
+    StopProblem,
+    fill_all,
+    fill_half_order,
+    match_tick,
+    stop_problem,
+)
 from .config import SandboxConfig
 from .errors import InputError, RateLimitError
 from .hours import AMO_OUTSIDE_WINDOW, MARKETS_CLOSED, PRE_OPEN_ONLY_DAY_ORDERS, TradingHours
 from .market import Market, is_index
-from .wire import ceil_to_tick, floor_to_tick, is_tick_multiple, ist, num
+from .wire import ist, num
 
 VARIETIES = ("regular", "amo", "co", "iceberg", "auction")
 SUPPORTED_VARIETIES = ("regular", "amo")
@@ -85,6 +101,20 @@ AUTO_PROTECTION = -1
 AUTO_PROTECTION_BANDS = ((Decimal(100), Decimal(2)), (Decimal(1000), Decimal(1)),
                          (None, Decimal("0.5")))
 PROTECTION_TAG = "mktp"
+# The sandbox fills at the last price, no slippage; with partial fills on, half an order at
+# a time.
+AT_ONCE = FillPolicy(sizing=fill_all)
+IN_HALVES = FillPolicy(sizing=fill_half_order)
+STOP_REFUSALS = {
+    (Side.BUY, StopProblem.TRIGGER_BEYOND_LIMIT):
+        "Trigger price for stoploss buy orders cannot be above the price.",
+    (Side.SELL, StopProblem.TRIGGER_BEYOND_LIMIT):
+        "Trigger price for stoploss sell orders cannot be below the price.",
+    (Side.BUY, StopProblem.ALREADY_REACHED):
+        "Trigger price for stoploss buy orders should be higher than the last traded price.",
+    (Side.SELL, StopProblem.ALREADY_REACHED):
+        "Trigger price for stoploss sell orders should be lower than the last traded price.",
+}
 
 OrderListener = Callable[[str, dict[str, Any]], None]
 RiskCheck = Callable[["Order"], str | None]
@@ -170,7 +200,11 @@ class Order:
 
     @property
     def is_stop(self) -> bool:
-        return self.order_type in ("SL", "SL-M")
+        return self.order_type in STOP_KINDS
+
+    @property
+    def side(self) -> Side:
+        return Side(self.transaction_type)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -265,28 +299,10 @@ def _market_protection(form: Mapping[str, str], default: Decimal = Decimal(0)) -
     return value
 
 
-def protection_percent(market_protection: Decimal, last_price: Decimal) -> Decimal:
-    """The percentage a protected order may move from the last price."""
-    if market_protection != AUTO_PROTECTION:
-        return market_protection
-    for up_to, percent in AUTO_PROTECTION_BANDS:
-        if up_to is None or last_price <= up_to:
-            return percent
-    raise AssertionError("the last band is open-ended")
-
-
-def protection_price(buy: bool, last_price: Decimal, percent: Decimal,
-                     tick: Decimal) -> Decimal:
-    """The worst price a protected order accepts: on the tick grid, inside the band."""
-    if buy:
-        return floor_to_tick(last_price * (1 + percent / 100), tick)
-    return max(tick, ceil_to_tick(last_price * (1 - percent / 100), tick))
-
-
 def _check_prices(order_type: str, price: Decimal | None, trigger: Decimal | None) -> None:
-    if order_type in ("LIMIT", "SL") and (price is None or price <= 0):
+    if order_type in PRICED_KINDS and (price is None or price <= 0):
         raise InputError("Invalid `price`: a LIMIT or SL order needs a price above 0.")
-    if order_type in ("SL", "SL-M") and (trigger is None or trigger <= 0):
+    if order_type in STOP_KINDS and (trigger is None or trigger <= 0):
         raise InputError("Invalid `trigger_price`: an SL or SL-M order needs a trigger price.")
 
 
@@ -396,9 +412,8 @@ class OrderBook:
                 order_id=self._next_order_id(now), user_id=user_id, variety=variety,
                 instrument=instrument, transaction_type=side, quantity=quantity,
                 product=product, order_type=order_type,
-                price=price if order_type in ("LIMIT", "SL") and price else Decimal(0),
-                trigger_price=trigger if order_type in ("SL", "SL-M") and trigger
-                else Decimal(0),
+                price=price if order_type in PRICED_KINDS and price else Decimal(0),
+                trigger_price=trigger if order_type in STOP_KINDS and trigger else Decimal(0),
                 validity=validity, validity_ttl=ttl if validity == "TTL" else None,
                 disclosed_quantity=disclosed, tag=tag, market_protection=protection,
                 algo_id=form.get("algo_id") or None, placed_at=now,
@@ -514,18 +529,19 @@ class OrderBook:
         if order.order_type != "MARKET" or order.market_protection == 0:
             return
         ltp = self._market.last_price(order.instrument.token)
-        percent = protection_percent(order.market_protection, ltp)
-        order.price = self._protection_price(order, ltp, percent)
+        protection = self._protection(order)
+        percent = protection.percent_at(ltp)
+        order.price = protection.limit(order.side, ltp, order.instrument.tick_size)
         order.order_type = "LIMIT"
         order.market_protection = Decimal(0)
         order.system_tags += [PROTECTION_TAG, f"{PROTECTION_TAG}:{percent:.2f}"]
 
-    def _protection_price(self, order: Order, ltp: Decimal, percent: Decimal) -> Decimal:
-        """The protection price, kept inside the day's circuit limits."""
-        lower, upper = self._market.circuit_limits(order.instrument.token)
-        price = protection_price(order.transaction_type == "BUY", ltp, percent,
-                                 order.instrument.tick_size)
-        return min(max(price, lower), upper)
+    def _protection(self, order: Order) -> MarketProtection:
+        """The order's market protection, kept inside the day's circuit limits."""
+        setting = order.market_protection
+        return MarketProtection(None if setting == AUTO_PROTECTION else setting,
+                                AUTO_PROTECTION_BANDS,
+                                self._market.circuit_limits(order.instrument.token))
 
     def _risk_reason(self, order: Order) -> str | None:
         tick = order.instrument.tick_size
@@ -544,18 +560,11 @@ class OrderBook:
                 return (f"Your {name} is higher than the current upper circuit limit of "
                         f"{upper}. Place an order within the daily range.")
         if order.is_stop:
-            buy = order.transaction_type == "BUY"
-            if order.order_type == "SL":
-                if buy and order.trigger_price > order.price:
-                    return "Trigger price for stoploss buy orders cannot be above the price."
-                if not buy and order.trigger_price < order.price:
-                    return "Trigger price for stoploss sell orders cannot be below the price."
-            if buy and order.trigger_price <= ltp:
-                return ("Trigger price for stoploss buy orders should be higher than the last "
-                        "traded price.")
-            if not buy and order.trigger_price >= ltp:
-                return ("Trigger price for stoploss sell orders should be lower than the last "
-                        "traded price.")
+            problem = stop_problem(
+                order.side, order.trigger_price,
+                limit=order.price if order.order_type == OrderKind.SL else None, last=ltp)
+            if problem is not None:
+                return STOP_REFUSALS[order.side, problem]
         for check in (self.holdings_check, self.funds_check):
             reason = check(order) if check is not None else None
             if reason is not None:
@@ -597,8 +606,8 @@ class OrderBook:
             self._transition(order, "MODIFY PENDING")
             order.order_type = order_type
             order.quantity = quantity
-            order.price = new_price if order_type in ("LIMIT", "SL") else Decimal(0)
-            order.trigger_price = new_trigger if order_type in ("SL", "SL-M") else Decimal(0)
+            order.price = new_price if order_type in PRICED_KINDS else Decimal(0)
+            order.trigger_price = new_trigger if order_type in STOP_KINDS else Decimal(0)
             order.validity = validity
             order.disclosed_quantity = min(disclosed, quantity)
             order.market_protection = protection
@@ -650,31 +659,24 @@ class OrderBook:
     def _match(self, order: Order, first_pass: bool = False) -> None:
         if not self._hours.is_matching(self._now()):
             return  # the exchange matches only in the session (pre-open orders wait)
-        ltp = self._market.last_price(order.instrument.token)
-        buy = order.transaction_type == "BUY"
-        if order.status == "TRIGGER PENDING":
-            hit = ltp >= order.trigger_price if buy else ltp <= order.trigger_price
-            if not hit:
-                return
+        token = order.instrument.token
+        limit = order.price if order.order_type in PRICED_KINDS else order.protection_price
+        terms = OrderTerms(order.side, OrderKind(order.order_type), order.quantity,
+                           order.pending_quantity, limit, order.trigger_price or None,
+                           order.triggered, order.instrument.tick_size)
+        protected_stop = (order.order_type == OrderKind.SL_M and not order.triggered
+                          and order.market_protection != 0)
+        policy = IN_HALVES if self.partial_fills else AT_ONCE
+        match = match_tick(terms, self._market.last_price(token), policy,
+                           protection=self._protection(order) if protected_stop else None,
+                           liquidity=self._market.available(token))
+        if match.triggered_at is not None:
             order.triggered = True
-            if order.order_type == "SL-M" and order.market_protection != 0:
-                percent = protection_percent(order.market_protection, ltp)
-                order.protection_price = self._protection_price(order, ltp, percent)
+            order.protection_price = match.protection_limit
             self._transition(order, "OPEN", announce_as="OPEN")
-        if order.status != "OPEN":
-            return
-        limit = order.price if order.order_type in ("LIMIT", "SL") else order.protection_price
-        fill_price: Decimal | None = ltp
-        if limit is not None and (ltp > limit if buy else ltp < limit):
-            fill_price = None
-        if fill_price is not None:
-            pending = order.pending_quantity
-            size = pending
-            if self.partial_fills and pending > 1:
-                size = min(pending, max(1, order.quantity // 2))
-            size = self._market.take(order.instrument.token, size)
-            if size:
-                self._fill(order, size, fill_price)
+        if match.fill is not None:
+            self._market.consume(token, match.fill.quantity)
+            self._fill(order, match.fill.quantity, match.fill.price)
         if order.status == "OPEN" and order.validity == "IOC" and first_pass:
             order.cancelled_quantity = order.pending_quantity
             self._transition(order, "CANCELLED", "IOC order could not be filled in full.")

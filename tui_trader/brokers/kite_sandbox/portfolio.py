@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tui_trader.domain.enums import OrderKind
+
+from ..matching import affordable, margin_required, reserve_price
 from .config import SandboxConfig
 from .errors import InputError
 from .market import Market
@@ -178,11 +181,11 @@ class Portfolio:
         held = sum(p.quantity for p in positions
                    if p.token == order.instrument.token and p.product == order.product)
         reducible = max(0, -held) if order.transaction_type == "BUY" else max(0, held)
-        extra = max(0, order.pending_quantity - reducible)
-        price = order.price or self._market.last_price(order.instrument.token)
-        if order.order_type in ("SL-M",) and order.trigger_price:
-            price = order.trigger_price
-        return extra * price * MARGIN_RATE[order.product]
+        price = reserve_price(OrderKind(order.order_type), order.side, limit=order.price,
+                              trigger=order.trigger_price,
+                              last=self._market.last_price(order.instrument.token))
+        return margin_required(order.pending_quantity, price,
+                               rate=MARGIN_RATE[order.product], reducible=reducible)
 
     def _used(self, user_id: str, exclude: str | None = None) -> tuple[Decimal, Decimal]:
         """(margin blocked, realised P&L) for the user's positions and open orders."""
@@ -200,7 +203,7 @@ class Portfolio:
         used, realised = self._used(order.user_id, exclude=order.order_id)
         available = self._config.opening_cash + realised - used
         required = self._exposure_required(order, self._positions(order.user_id))
-        if required > available:
+        if not affordable(required, available):
             return (f"Insufficient funds. Required margin is {required:.2f} but available "
                     f"margin is {available:.2f}. Check the orderbook for open orders.")
         return None

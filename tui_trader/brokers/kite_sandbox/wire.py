@@ -1,9 +1,9 @@
-"""Formatting at the protocol edge: IST timestamps, JSON numbers, tick rounding."""
+"""Formatting at the protocol edge: IST timestamps, JSON numbers, prices in paise."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from tui_trader.domain.clock import IST, ensure_utc
 
@@ -23,25 +23,6 @@ def num(value: Decimal | int | None) -> int | float:
     if isinstance(value, int) or value == value.to_integral_value():
         return int(value)
     return float(value)
-
-
-def round_to_tick(price: Decimal, tick: Decimal, rounding: str = ROUND_HALF_UP) -> Decimal:
-    if tick <= 0:
-        return price
-    steps = (price / tick).quantize(Decimal(1), rounding=rounding)
-    return (steps * tick).quantize(tick)
-
-
-def floor_to_tick(price: Decimal, tick: Decimal) -> Decimal:
-    return round_to_tick(price, tick, ROUND_FLOOR)
-
-
-def ceil_to_tick(price: Decimal, tick: Decimal) -> Decimal:
-    return round_to_tick(price, tick, ROUND_CEILING)
-
-
-def is_tick_multiple(price: Decimal, tick: Decimal) -> bool:
-    return tick <= 0 or price % tick == 0
 
 
 def paise(price: Decimal) -> int:
