@@ -279,6 +279,7 @@ def bench_kite(ctx, samples: int) -> dict[str, float]:
     received by the local Kite server: the whole live path on the real kiteconnect client."""
     from tui_trader.brokers.kite_sandbox import KiteSandbox, SandboxConfig
     from tui_trader.brokers.kite_sandbox.config import RateLimits
+    from tui_trader.domain.clock import SimulatedClock
     from tui_trader.domain.enums import ExecutionMode
     from tui_trader.domain.universe import NIFTY_50
     from tui_trader.services.auth import AuthService
@@ -287,9 +288,12 @@ def bench_kite(ctx, samples: int) -> dict[str, float]:
     from tui_trader.services.live_brokers import make_live_factory
     from tui_trader.services.market_data import kite_ticker_feed
 
+    # The local Kite server keeps NSE's hours: it lives in a session (Monday 2026-11-23
+    # from 10:00 IST), whatever the hour the benchmark runs at.
+    in_session = SimulatedClock(datetime(2026, 11, 23, 4, 30, tzinfo=UTC))
     config = SandboxConfig(api_key="benchkey", api_secret="benchsecret", volatility=0.0,
                            tick_interval_s=3600.0, rate_limits=RateLimits.unlimited(),
-                           opening_cash=Decimal("1000000000000"))
+                           opening_cash=Decimal("1000000000000"), clock=in_session)
     sandbox = KiteSandbox(config)
     sandbox.start(0)
     received: list[int] = []
