@@ -50,10 +50,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_engine(args: argparse.Namespace) -> int:
     """The headless engine for a server; consoles attach to it through Redis."""
+    from .domain.calendar import calendar_notice
     from .engine.embedded import EmbeddedEngine
     from .services.live_brokers import make_live_factory
 
     ctx = _context()
+    notice = calendar_notice(ctx.calendar, ctx.clock.now(), ctx.settings.holidays_file)
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
     feed, stale_hook = None, None
     if args.feed == "simulated":
         from .brokers.feeds.simulated import SimulatedFeed

@@ -124,3 +124,32 @@ def test_kite_sandbox_secret_from_the_environment_or_stdin(monkeypatch):
     assert cli.main(["kite-sandbox"]) == 0
     assert [c.api_secret for c in started] == ["env-secret-1", "piped-secret-2",
                                                 "sandboxsecret"]
+
+
+def test_the_engine_says_at_start_when_the_nse_calendar_has_run_out(tmp_path):
+    """A server engine living past the exchange calendar's last session says, once at
+    start, that every weekday now trades except the dates in holidays.txt."""
+    import queue
+    import signal
+    import threading
+
+    env = {**os.environ, "TUI_TRADER_KEYSTORE": "file", "TUI_TRADER_DATA_DIR": str(tmp_path),
+           "TUI_TRADER_CONFIG": str(tmp_path / "config.toml"),
+           "TUI_TRADER_CLOCK_START": "2027-01-04T10:00:00+05:30"}
+    env.pop("TUI_TRADER_DATABASE_URL", None)
+    env.pop("TUI_TRADER_REDIS_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "tui_trader.cli", "engine"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
+                     daemon=True).start()
+    try:
+        while "engine running" not in lines.get(timeout=120):
+            pass
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    holidays = tmp_path / "holidays.txt"
+    assert (f"note: NSE holidays after 31 Dec 2026 are not known to this install: every "
+            f"weekday counts as a trading day except those listed in {holidays}") in stderr
+    assert "Traceback" not in stderr

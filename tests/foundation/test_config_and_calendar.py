@@ -73,8 +73,10 @@ def test_nse_calendar_knows_holidays_and_falls_back():
     assert not cal.uses_fallback(date(2026, 12, 1))
     assert cal.uses_fallback(date(2027, 3, 1)) and cal.is_trading_day(date(2027, 3, 1))
     at = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 10:30 IST
-    assert cal.is_open(at) and "NSE OPEN 10:30:00 IST" in cal.status_line(at)
-    assert "weekday fallback" in cal.status_line(datetime(2027, 3, 1, 5, tzinfo=UTC))
+    assert cal.is_open(at) and cal.status_line(at) == "NSE OPEN 10:30:00 IST"
+    assert cal.fallback_note(at) == ""
+    assert cal.fallback_note(datetime(2027, 3, 1, 5, tzinfo=UTC)) == \
+        "NSE calendar ends 31 Dec 2026: weekdays minus holidays.txt"
 
 
 def test_holidays_file_and_special_sessions():

@@ -126,11 +126,13 @@ def test_what_a_position_depends_on_cannot_be_removed(service, ctx):
     accounts = BrokerAccountService(ctx, service.user_id)
     kite = accounts.add_kite("kiteapikey1", "kitesecret9")
     spec = service.create({**GOOD, "mode": "LIVE", "broker_account_id": str(kite.id)})
+    from tui_trader.domain.clock import ist_date
+
     now = ctx.clock.now()
     with ctx.session() as s:
         s.add(Order(user_id=service.user_id, strategy_id=spec.id, broker_account_id=kite.id,
                     intent_key="k1", client_tag="tag1", intent_state=IntentState.DONE,
-                    trading_day=now.date(), symbol="INFY", side=Side.BUY,
+                    trading_day=ist_date(now), symbol="INFY", side=Side.BUY,
                     reason=OrderReason.BUY, quantity=10, filled_quantity=10,
                     status=OrderStatus.FILLED, created_at=now, updated_at=now))
         s.add(Position(id=uuid.uuid4(), user_id=service.user_id, strategy_id=spec.id,

@@ -45,6 +45,7 @@ NOTIFICATIONS = (
 def seed_showcase(ctx, user_id) -> dict:
     """Brokers, strategies, positions, orders with history, notifications for one user."""
     from tui_trader.db.models import Notification, Order, OrderHistory, Position, Strategy
+    from tui_trader.domain.clock import ist_date
     from tui_trader.domain.enums import (
         IntentState,
         NotificationKind,
@@ -85,7 +86,7 @@ def seed_showcase(ctx, user_id) -> dict:
                 strategy_id=specs[index].id if index is not None else None,
                 broker_account_id=paper.id, intent_key=f"seed-{n}", client_tag=f"seedtag{n}",
                 intent_state=IntentState.DONE if status == "FILLED" else IntentState.FAILED,
-                trading_day=at.date(), symbol=symbol, side=Side(side),
+                trading_day=ist_date(at), symbol=symbol, side=Side(side),
                 reason=OrderReason(reason), quantity=qty, filled_quantity=filled,
                 average_price=Decimal(avg) if avg else None, status=OrderStatus(status),
                 broker_order_id=f"PAPER-{1000 + n}", error=error, placed_at=at, created_at=at,

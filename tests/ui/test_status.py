@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from tui_trader.engine.events import EngineStatus, NotificationRaised, PositionChanged
 from tui_trader.ui.messages import EngineEventsBatch
 from tui_trader.ui.status import StatusInfo
 from tui_trader.ui.widgets.status_bar import status_content
 
 from .conftest import FakeEngine, log_in, settle, table_text, wait_until
+
+
+@pytest.fixture
+def holidays_txt(ui_settings):
+    """A trader's holidays.txt in the config dir, written before the context reads it."""
+    path = ui_settings.holidays_file
+    path.write_text("2027-01-26  # Republic Day\n", encoding="utf-8")
+    return path
 
 
 def test_status_line_fits_80_columns_dropping_the_least_important_parts():
@@ -26,12 +36,89 @@ def test_status_line_fits_80_columns_dropping_the_least_important_parts():
     assert "12 unread" in wide and "a.very.long.address@example.com" in wide
 
 
+def test_the_next_open_and_the_calendar_note_give_way_before_the_market_and_engine():
+    info = StatusInfo(market="NSE CLOSED 16:00:00 IST", market_open=False,
+                      market_next="opens Wed 09:15",
+                      calendar_note="NSE calendar ends 31 Dec 2026: weekdays minus holidays.txt",
+                      engine="running", entries_allowed=True, store="embedded", events_ok=True,
+                      unread=2, user="asha@example.com", feed="simulated")
+    wide = status_content(info, 200).plain
+    assert wide.startswith(" NSE CLOSED 16:00:00 IST · opens Wed 09:15 │ NSE calendar ends "
+                           "31 Dec 2026: weekdays minus holidays.txt │ engine running")
+    # 110 columns: the user, the store and the price source go, then when it opens.
+    assert status_content(info, 110).plain == (
+        " NSE CLOSED 16:00:00 IST │ NSE calendar ends 31 Dec 2026: weekdays minus holidays.txt"
+        " │ engine running")
+    narrow = status_content(info, 60).plain
+    assert narrow == " NSE CLOSED 16:00:00 IST │ engine running"
+
+
+async def test_past_the_calendar_the_status_bar_and_a_notice_say_so(
+        make_app, holidays_txt, clock, ctx, user, fake_engine):
+    """Past the exchange calendar's last session the console says trading days are now
+    weekdays minus holidays.txt, and when NSE next opens by that rule."""
+    from datetime import datetime
+
+    from tui_trader.domain.clock import IST
+
+    clock.set(datetime(2027, 1, 25, 16, 0, tzinfo=IST))  # Monday; Tuesday is in the file
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await log_in(pilot)
+        await settle(pilot)
+        assert app.status.market == "NSE CLOSED 16:00:00 IST"
+        assert app.status.market_next == "opens Wed 09:15"
+        assert app.status.calendar_note == \
+            "NSE calendar ends 31 Dec 2026: weekdays minus holidays.txt"
+        notice = ("NSE holidays after 31 Dec 2026 are not known to this install: every "
+                  f"weekday counts as a trading day except those listed in {holidays_txt}")
+        assert notice in app.boot.notices
+        assert any(notice.startswith(n.rstrip("…")) for n in app.notices_seen), \
+            app.notices_seen  # (the toast may shorten a long path)
+        bar = status_content(app.status, 160).plain
+        assert "opens Wed 09:15 │ NSE calendar ends 31 Dec 2026" in bar
+
+
+async def test_a_month_before_the_calendar_ends_the_console_warns(
+        make_app, clock, ctx, user, fake_engine):
+    from datetime import datetime
+
+    from tui_trader.domain.clock import IST
+
+    clock.set(datetime(2026, 12, 6, 11, 0, tzinfo=IST))
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await log_in(pilot)
+        assert app.status.calendar_note == ""  # still known: no note in the bar yet
+        assert any(n.startswith("NSE holidays are known up to 31 Dec 2026; from 01 Jan 2027 "
+                                "every weekday counts as a trading day")
+                   for n in app.notices_seen), app.notices_seen
+
+
+def test_before_start_up_the_status_bar_reads_the_clock_the_engine_will_use(ui_settings):
+    """With TUI_TRADER_CLOCK_START the very first frame already shows the simulated time,
+    and the engine and the bar share that one clock."""
+    from datetime import datetime
+
+    from tui_trader.domain.clock import IST, SimulatedClock
+    from tui_trader.ui.app import TraderApp
+
+    start = datetime(2026, 11, 23, 9, 0, tzinfo=IST)
+    settings = ui_settings.model_copy(update={"clock_start": start})
+    app = TraderApp(settings)
+    assert isinstance(app.clock, SimulatedClock) and app.clock.start == start
+    assert app.backend.clock is app.clock
+    assert app.status.market.startswith("NSE 09:0") and \
+        app.status.market.endswith(" IST SIMULATED")
+
+
 async def test_events_move_the_status_bar_raise_toasts_and_update_positions(
         make_app, ctx, user, fake_engine):
     app = make_app(ctx=ctx, engine=fake_engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
         assert app.status.market == "NSE CLOSED 09:00:00 IST"
+        assert app.status.market_next == "opens Mon 09:15"
         assert app.status.engine == "running"
         uid = str(user.id)
         app.post_message(EngineEventsBatch([

@@ -176,3 +176,33 @@ async def test_kill_switch_asks_first(make_app, ctx, user, fake_engine):
         await settle(pilot)
         assert fake_engine.killed == 1
         assert any("Kill switch" in text for text in app.notices_seen)
+
+
+async def test_a_muhurat_strategy_is_written_for_the_special_session_ahead(
+        make_app, ui_settings, clock, user, paper_account):
+    """With a Muhurat session in holidays.txt, legs inside its window are fine as you type
+    and save; a sell outside the buy's session says which sessions there are."""
+    from datetime import datetime
+
+    from tui_trader.domain.clock import IST
+
+    ui_settings.holidays_file.write_text("2026-11-08 special 18:15-19:15  # Muhurat\n",
+                                         encoding="utf-8")
+    clock.set(datetime(2026, 11, 6, 16, 0, tzinfo=IST))  # the Friday before
+    app = make_app()  # boots by itself: reads holidays.txt as the console does
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, {**GOOD, "name": "INFY Muhurat", "buy_time": "18:20",
+                           "sell_time": "19:30"})
+        assert field_error(app, "buy_time") == ""
+        assert field_error(app, "sell_time") == (
+            "must be within NSE market hours, 09:15-15:30 IST, or a special session: "
+            "Sun 08 Nov 18:15-19:15 IST (special)")
+        await fill(pilot, {"sell_time": "19:05"})
+        assert field_error(app, "sell_time") == ""
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
+                         what="editor closed")
+        [spec] = app.user_session.strategies.list()
+        assert (spec.buy_time.isoformat(), spec.sell_time.isoformat()) == ("18:20:00",
+                                                                           "19:05:00")

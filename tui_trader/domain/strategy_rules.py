@@ -6,15 +6,18 @@ it before writing. Symbol existence needs the instruments table and is checked a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import validation as v
 from .enums import ExecutionMode, StrategyKind
 from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from .calendar import Session
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,12 @@ class StrategyDraft:
     exchange: str = "NSE"
 
 
-def check_strategy_form(raw: Mapping[str, Any]) -> tuple[StrategyDraft | None, dict[str, str]]:
-    """Return (draft, {}) when valid, else (None, {field: message}) for every bad field."""
+def check_strategy_form(raw: Mapping[str, Any], special: Sequence[Session] = ()
+                        ) -> tuple[StrategyDraft | None, dict[str, str]]:
+    """Return (draft, {}) when valid, else (None, {field: message}) for every bad field.
+
+    `special` are the special sessions ahead (the calendar's): legs may fall in one of them
+    instead of the regular 09:15-15:30 IST, both in the same one."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
 
@@ -62,13 +69,14 @@ def check_strategy_form(raw: Mapping[str, Any]) -> tuple[StrategyDraft | None, d
     for field in ("buy_time", "sell_time"):
         if field in values:
             try:
-                v.within_market_hours(field, values[field])
+                v.within_market_hours(field, values[field], special)
             except ValidationError as exc:
                 errors[exc.field] = exc.rule
     if "buy_time" in values and "sell_time" in values and not \
             {"buy_time", "sell_time"} & set(errors):
         try:
             v.buy_before_sell(values["buy_time"], values["sell_time"])
+            v.legs_in_one_session(values["buy_time"], values["sell_time"], special)
         except ValidationError as exc:
             errors[exc.field] = exc.rule
     if values.get("mode") is ExecutionMode.LIVE and not raw.get("broker_account_id"):
@@ -78,9 +86,9 @@ def check_strategy_form(raw: Mapping[str, Any]) -> tuple[StrategyDraft | None, d
     return StrategyDraft(exchange=str(raw.get("exchange") or "NSE"), **values), {}
 
 
-def require_valid(raw: Mapping[str, Any]) -> StrategyDraft:
+def require_valid(raw: Mapping[str, Any], special: Sequence[Session] = ()) -> StrategyDraft:
     """Like check_strategy_form but raises the first error (in form order)."""
-    draft, errors = check_strategy_form(raw)
+    draft, errors = check_strategy_form(raw, special)
     if draft is None:
         field = next(iter(errors))
         raise ValidationError(field, errors[field])

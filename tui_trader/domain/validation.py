@@ -8,11 +8,16 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import time
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from .common_passwords import is_common
 from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from .calendar import Session
 
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9&_.\-]{0,29}$")
@@ -124,15 +129,44 @@ def market_time(field: str, value: str | time | None) -> time:
     return time(hh, mm, ss)
 
 
-def within_market_hours(field: str, value: time) -> time:
-    """A leg must fall in NSE's regular session (09:15-15:30 IST): a MARKET order outside it
-    is refused by the broker or filled on a stale price."""
+def within_market_hours(field: str, value: time, special: Sequence[Session] = ()) -> time:
+    """A leg must fall in an NSE session: the regular 09:15-15:30 IST, or one of the special
+    sessions ahead (Muhurat trading, a Budget Saturday) given in `special`. A MARKET order
+    outside a session is refused by the broker or filled on a stale price."""
     from .calendar import MARKET_CLOSE, MARKET_OPEN
 
-    if not MARKET_OPEN <= value <= MARKET_CLOSE:
-        raise ValidationError(field, f"must be within NSE market hours, "
-                                     f"{MARKET_OPEN:%H:%M}-{MARKET_CLOSE:%H:%M} IST")
-    return value
+    if MARKET_OPEN <= value <= MARKET_CLOSE or any(s.holds(value, value) for s in special):
+        return value
+    raise ValidationError(field, f"must be within NSE market hours, {MARKET_OPEN:%H:%M}-"
+                                 f"{MARKET_CLOSE:%H:%M} IST{_or_special(special)}")
+
+
+def legs_in_one_session(buy_time: time, sell_time: time, special: Sequence[Session] = ()
+                        ) -> None:
+    """Both legs inside one session: a day's BUY and SELL are placed in the same session, so
+    a buy at 09:30 cannot be sold in the evening's Muhurat window."""
+    from .calendar import MARKET_CLOSE, MARKET_OPEN
+
+    if MARKET_OPEN <= buy_time and sell_time <= MARKET_CLOSE:
+        return
+    if any(s.holds(buy_time, sell_time) for s in special):
+        return
+    raise ValidationError("sell_time", f"must fall in the same session as buy_time: "
+                                       f"{MARKET_OPEN:%H:%M}-{MARKET_CLOSE:%H:%M} IST"
+                                       f"{_or_special(special)}")
+
+
+def _or_special(special: Sequence[Session], shown: int = 2) -> str:
+    """The special sessions worth naming: those reaching outside the regular hours (a
+    Budget Saturday's 09:15-15:30 allows no other times of day)."""
+    from .calendar import MARKET_CLOSE, MARKET_OPEN
+
+    special = [s for s in special if s.open < MARKET_OPEN or s.close > MARKET_CLOSE]
+    if not special:
+        return ""
+    named = ", ".join(s.describe() for s in special[:shown])
+    more = f" and {len(special) - shown} more" if len(special) > shown else ""
+    return f", or a special session: {named}{more}"
 
 
 def price(field: str, value: str | Decimal | int | None, *, required: bool = True) -> Decimal:

@@ -41,7 +41,7 @@ from ..domain.enums import (
     TriggerEvent,
 )
 from ..domain.errors import NotFoundError, StateError, ValidationError
-from ..domain.schedule import sell_today
+from ..domain.schedule import plan_legs, sell_today
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
 from ..live.order_queue import OrderEvent, OrderQueue
@@ -58,7 +58,7 @@ from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier
 from .remote import ControlListener
 from .router import PRICE_FLUSH_INTERVAL, StopLossWatch, TickRouter
-from .scheduler import APSchedulerClock, JobRunner, LegScheduler
+from .scheduler import ClockSchedule, JobRunner, LegScheduler
 
 log = logging.getLogger(__name__)
 UNKNOWN_GRACE = timedelta(seconds=60)
@@ -120,8 +120,9 @@ class EmbeddedEngine:
             publisher=self.publisher, notifier=self.notifier, clock=self.clock,
             calendar=ctx.calendar, gate=self.gate, fault=fault)
         self.executor.square_off = self._square_off
-        self.scheduler = LegScheduler(runner or APSchedulerClock(), ctx.calendar, self.clock,
-                                      self._on_leg, alert=self._leg_not_queued)
+        self.scheduler = LegScheduler(runner or ClockSchedule(self.clock), ctx.calendar,
+                                      self.clock, self._on_leg, alert=self._leg_not_queued,
+                                      no_session=self._no_session_ahead)
         # Commands from consoles elsewhere: only a signed-in session of the user they act
         # for may give them (command_auth).
         self.control = ControlListener(ctx.store, self.consumer, {
@@ -376,6 +377,22 @@ class EmbeddedEngine:
                              f"{spec.name}: {leg.value} at {spec.symbol} delayed", why,
                              self.clock.now())
 
+    def _no_session_ahead(self, spec: StrategySpec, why: str) -> None:
+        """Nothing more can be planned (its special session has passed, say): the strategy
+        stays running, so a position it holds is still watched, and the trader is told."""
+        reason = "nothing planned: no session ahead holds its buy and sell times"
+        try:
+            with self.ctx.session() as s:
+                row = s.get(Strategy, spec.id)
+                if row is not None:
+                    row.status_reason = reason
+        except Exception:  # the notice below still reaches the trader
+            log.warning("status of %s not updated", spec.id, exc_info=True)
+        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                             f"{spec.name}: nothing more planned", why, self.clock.now())
+        self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
+                                                     "running", reason))
+
     def _new_trading_day(self, spec: StrategySpec) -> None:
         """The day's BUY starts a new round: a strategy that sold on an earlier day is
         ready to buy again (the BUY requires `none`). Not if a position is still open, and
@@ -535,6 +552,9 @@ class EmbeddedEngine:
                         self.ctx.settings.clock_start is not None:
                     raise StateError("mode: LIVE strategies trade on the real clock, and this "
                                      "engine runs on a simulated one (TUI_TRADER_CLOCK_START)")
+                # Refused before anything changes when no session ahead holds its legs (a
+                # Muhurat strategy whose evening has passed).
+                plan_legs(self.ctx.calendar, self.clock.now(), row.buy_time, row.sell_time)
                 row.status = StrategyStatus.RUNNING
                 row.last_run = self.clock.now()
                 s.flush()

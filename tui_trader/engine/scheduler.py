@@ -1,6 +1,7 @@
-"""Fires each running strategy's BUY at buy_time and SELL at sell_time, IST, trading days
-only. `APSchedulerClock` runs jobs on wall time; `ManualSchedule` runs them when told (tests,
-frozen clocks, benchmarks). After a pair fires the next trading day's pair is planned."""
+"""Fires each running strategy's BUY at buy_time and SELL at sell_time, IST, on the days whose
+session holds both legs. `ClockSchedule` runs jobs when the engine's own clock reaches them
+(the wall clock, or a simulated one); `ManualSchedule` runs them when told (tests, frozen
+clocks, benchmarks). After a pair fires the next session's pair is planned."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Protocol
 from ..domain.calendar import NseCalendar
 from ..domain.clock import IST, Clock
 from ..domain.enums import TriggerEvent
-from ..domain.schedule import LegPlan, plan_legs
+from ..domain.schedule import LegPlan, NoSessionAhead, plan_legs
 from ..domain.strategy import StrategySpec
 
 log = logging.getLogger(__name__)
@@ -72,30 +73,64 @@ class ManualSchedule:
         return len(due)
 
 
-class APSchedulerClock:
-    """Wall-clock jobs on APScheduler's background thread (imported lazily)."""
+class ClockSchedule(ManualSchedule):
+    """Jobs run on a thread when `clock` reaches their time.
 
-    def __init__(self) -> None:
-        from apscheduler.schedulers.background import BackgroundScheduler
+    The clock is the engine's own: the wall clock in production, a simulated one under
+    TUI_TRADER_CLOCK_START, so legs fire at the clock's 09:30, not the wall's. The thread
+    sleeps until the next job (scaled by the clock's speed) and never longer than
+    `max_wait` of real time, so a clock that is moved or a job added meanwhile is seen. A
+    job that is late (the machine slept) still runs: the executor decides whether a late BUY
+    is stale, and a late SELL must still sell.
+    """
 
-        self._scheduler = BackgroundScheduler(timezone=IST)
+    def __init__(self, clock: Clock, max_wait: float = 0.5) -> None:
+        super().__init__()
+        self.clock = clock
+        self.max_wait = max_wait
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def add(self, job_id: str, run_at: datetime, fn: Callable[[], None]) -> None:
-        self._scheduler.add_job(fn, "date", run_date=run_at, id=job_id, replace_existing=True,
-                                misfire_grace_time=60, coalesce=True)
-
-    def remove(self, job_id: str) -> None:
-        try:
-            self._scheduler.remove_job(job_id)
-        except Exception:  # JobLookupError: it already ran or never existed
-            pass
+        super().add(job_id, run_at, fn)
+        self._wake.set()
 
     def start(self) -> None:
-        self._scheduler.start()
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="engine-schedule", daemon=True)
+        self._thread.start()
 
     def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=3)
+            self._thread = None
+        super().shutdown()
+
+    def _run(self) -> None:
+        speed = float(getattr(self.clock, "speed", 1.0)) or 1.0
+        while not self._stop.is_set():
+            self._wake.clear()
+            now = self.clock.now()
+            with self._lock:
+                due = sorted(((at, k) for k, (at, _) in self._jobs.items() if at <= now))
+                jobs = [self._jobs.pop(k)[1] for _, k in due]
+                upcoming = min((at for at, _ in self._jobs.values()), default=None)
+            for fn in jobs:
+                try:
+                    fn()
+                except Exception:  # one failing job must not stop the others
+                    log.exception("scheduled job failed")
+            if jobs:
+                continue  # a job may have planned the next one: look again at once
+            wait = self.max_wait
+            if upcoming is not None:
+                wait = min(wait, max((upcoming - now).total_seconds() / speed, 0.0))
+            self._wake.wait(wait)
 
 
 @dataclass
@@ -108,18 +143,29 @@ class Planned:
 class LegScheduler:
     def __init__(self, runner: JobRunner, calendar: NseCalendar, clock: Clock,
                  sink: LegSink,
-                 alert: Callable[[StrategySpec, TriggerEvent, str], None] | None = None
-                 ) -> None:
+                 alert: Callable[[StrategySpec, TriggerEvent, str], None] | None = None,
+                 no_session: Callable[[StrategySpec, str], None] | None = None) -> None:
         self.runner = runner
         self.calendar = calendar
         self.clock = clock
         self.sink = sink
         self.alert = alert  # tells the trader a leg could not be queued
+        self.no_session = no_session  # tells the trader nothing more can be planned
         self._planned: dict[uuid.UUID, Planned] = {}
         self._lock = threading.Lock()
 
-    def schedule(self, spec: StrategySpec) -> LegPlan:
-        plan = plan_legs(self.calendar, self.clock.now(), spec.buy_time, spec.sell_time)
+    def schedule(self, spec: StrategySpec) -> LegPlan | None:
+        """Plan the strategy's next pair; None (and the trader is told) when no session
+        ahead holds its legs, e.g. a Muhurat strategy once its evening has passed."""
+        try:
+            plan = plan_legs(self.calendar, self.clock.now(), spec.buy_time, spec.sell_time)
+        except NoSessionAhead as exc:
+            log.warning("%s: %s", spec.name, exc)
+            with self._lock:
+                self._planned.pop(spec.id, None)
+            if self.no_session is not None:
+                self.no_session(spec, exc.message)
+            return None
         buy_id, sell_id = f"{spec.id}:BUY", f"{spec.id}:SELL"
         self.runner.add(buy_id, plan.buy_at, lambda: self._fire(spec, TriggerEvent.BUY))
         self.runner.add(sell_id, plan.sell_at, lambda: self._fire(spec, TriggerEvent.SELL))

@@ -17,7 +17,8 @@ from sqlmodel import Session, col, func, select
 from ..db.models import Position, Strategy
 from ..db.repositories import BrokerAccountRepository, InstrumentRepository, StrategyRepository
 from ..db.repositories.strategies import to_spec
-from ..domain.clock import IST, ist_datetime
+from ..domain.calendar import Session as MarketSession
+from ..domain.clock import IST, ist_date, ist_datetime
 from ..domain.enums import BrokerKind, StrategyStatus
 from ..domain.errors import StateError, ValidationError
 from ..domain.strategy import StrategySpec
@@ -32,9 +33,13 @@ class StrategyService:
         self.user_id = user_id
 
     # -- validation --------------------------------------------------------------------
+    def special_sessions(self) -> list[MarketSession]:
+        """The special sessions from today (IST) on: legs may be written for them."""
+        return self.ctx.calendar.special_sessions(ist_date(self.ctx.clock.now()))
+
     def check(self, raw: Mapping[str, Any]) -> dict[str, str]:
         """Every field error of a form, including an unknown symbol (for as-you-type UI)."""
-        draft, errors = check_strategy_form(raw)
+        draft, errors = check_strategy_form(raw, self.special_sessions())
         if "symbol" not in errors and raw.get("symbol"):
             with self.ctx.session() as s:
                 symbol = str(raw.get("symbol")).strip().upper()
@@ -43,7 +48,7 @@ class StrategyService:
         return errors
 
     def _validated(self, s: Session, raw: Mapping[str, Any]) -> StrategyDraft:
-        draft = require_valid(raw)
+        draft = require_valid(raw, self.special_sessions())
         if InstrumentRepository(s).get(draft.symbol, draft.exchange) is None:
             raise ValidationError("symbol", f"{draft.symbol} is not in the instruments list")
         return draft

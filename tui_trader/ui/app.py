@@ -35,6 +35,8 @@ from .stylesheet import ReusingStylesheet
 from .themes import DEFAULT_THEME, FALLBACK, load_themes
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ..config import Settings
     from ..domain.clock import Clock
     from ..services.context import AppContext
@@ -77,9 +79,11 @@ class TraderApp(App[int]):
                  event_interval: float = 0.1, health_interval: float = 5.0) -> None:
         super().__init__()
         self.settings = settings
-        self.backend = Backend(settings, clock=clock, ctx=ctx, engine=engine,
+        # One clock from the first frame on: the status bar before start-up finishes shows
+        # the same (possibly simulated) time the engine will run on.
+        self.clock: Clock = clock or (ctx.clock if ctx is not None else settings.make_clock())
+        self.backend = Backend(settings, clock=self.clock, ctx=ctx, engine=engine,
                                event_interval=event_interval)
-        self.clock = clock or (ctx.clock if ctx is not None else None)
         self.user_session: UserSession | None = None
         self.live_screens: set[Any] = set()
         self._built_modes: set[str] = {"login"}  # modes whose screen exists already
@@ -134,23 +138,27 @@ class TraderApp(App[int]):
         self.status = replace(self.status, engine="offline", engine_detail=message.message)
         self.notify(message.message, title="Start-up failed", severity="error", timeout=30)
 
-    def _market_line(self) -> str:
-        from ..domain.clock import IST, utc_now
+    def _market_line(self, now: datetime | None = None) -> str:
+        """The market and the IST time (before start-up, just the time) on the app's clock."""
+        from ..domain.clock import IST
 
-        now = self.clock.now() if self.clock else utc_now()
+        now = now or self.clock.now()
+        simulated = " SIMULATED" if self.settings.clock_start is not None else ""
         if self.boot is not None and self.backend.ctx is not None:
-            line = self.backend.ctx.calendar.status_line(now)
-            if self.settings.clock_start is not None:
-                line += " SIMULATED"
-            return line
-        return f"NSE {now.astimezone(IST):%H:%M:%S} IST"
+            return self.backend.ctx.calendar.market_state(now)[0] + simulated
+        return f"NSE {now.astimezone(IST):%H:%M:%S} IST{simulated}"
 
     def _tick(self) -> None:
         ctx = self.backend.ctx
-        is_open = ctx.calendar.is_open(ctx.clock.now()) if self.boot and ctx else None
-        self.status = replace(self.status, market=self._market_line(), market_open=is_open)
+        booted = self.boot is not None and ctx is not None
+        now = self.clock.now()
+        self.status = replace(
+            self.status, market=self._market_line(now),
+            market_open=ctx.calendar.is_open(now) if booted else None,
+            market_next=ctx.calendar.market_state(now)[1] if booted else "",
+            calendar_note=ctx.calendar.fallback_note(now) if booted else "")
         session = self.user_session
-        if session is not None and session.book.loaded and session.book.sample(ctx.clock.now()):
+        if session is not None and session.book.loaded and session.book.sample(now):
             for screen in list(self.live_screens):
                 screen.data_changed("chart")
 

@@ -174,7 +174,13 @@ class Backend:
 
             self.ctx = bootstrap(self.settings, clock=self.clock)
         ctx = self.ctx
-        ctx.calendar.status_line(ctx.clock.now())  # loads the exchange calendar off the UI
+        from ..domain.calendar import calendar_notice
+
+        # Loads the exchange calendar off the UI thread, and warns when it has run out.
+        notices = list(ctx.notices)
+        notice = calendar_notice(ctx.calendar, ctx.clock.now(), ctx.settings.holidays_file)
+        if notice:
+            notices.append(notice)
         from ..services.auth import AuthService
 
         has_users = AuthService(ctx).has_users()
@@ -187,7 +193,7 @@ class Backend:
             from ..services.engine_control import EngineHealth
 
             health = EngineHealth("unreachable", False, f"{type(exc).__name__}")
-        return BootResult(has_users=has_users, notices=list(ctx.notices), engine_health=health)
+        return BootResult(has_users=has_users, notices=notices, engine_health=health)
 
     def _make_engine(self, ctx: AppContext) -> EngineControl:
         if self.settings.engine_mode == "embedded":

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class StatusInfo:
     market: str = "NSE --:--:-- IST"
     market_open: bool | None = None
+    market_next: str = ""  # "opens Mon 09:15", or a special session's close
+    calendar_note: str = ""  # past the NSE calendar's end: trading days are a guess
     engine: str = "starting"
     engine_detail: str = ""
     entries_allowed: bool = False

@@ -4,6 +4,7 @@ rejection lands at its field. Nothing is written until every field is valid."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from textual import on, work
@@ -33,9 +34,11 @@ TEXT_FIELDS = (
 ALL_FIELDS = tuple(name for name, _, _ in TEXT_FIELDS) + ("mode", "broker_account_id")
 
 
-def form_errors(values: dict[str, Any], symbols: list[str]) -> dict[str, str]:
-    """Every problem with the form that can be known without the database."""
-    _, errors = check_strategy_form(values)
+def form_errors(values: dict[str, Any], symbols: list[str], special: Sequence[Any] = ()
+                ) -> dict[str, str]:
+    """Every problem with the form that can be known without the database (`special`: the
+    special sessions ahead, in which legs may fall too)."""
+    _, errors = check_strategy_form(values, special)
     symbol = str(values.get("symbol") or "").strip().upper()
     if "symbol" not in errors and symbols and symbol not in symbols:
         errors["symbol"] = "is not in the instruments list"
@@ -50,6 +53,7 @@ class StrategyEditor(TraderModal):
         self.strategy_id = strategy_id
         self.touched: set[str] = set()
         self.show_all = False
+        self.special: list[Any] = []  # special sessions ahead, once loaded
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
@@ -85,11 +89,12 @@ class StrategyEditor(TraderModal):
     def _load(self, strategy_id: str | None) -> None:
         accounts = self.session.brokers.list()
         spec = self.session.strategies.get(strategy_id) if strategy_id else None
-        self.post_message(DataLoaded("form", (accounts, spec)))
+        special = self.session.strategies.special_sessions()
+        self.post_message(DataLoaded("form", (accounts, spec, special)))
 
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
-        accounts, spec = event.data
+        accounts, spec, self.special = event.data
         broker = self.query_one("#input-broker_account_id", Select)
         broker.set_options([(plain_rich(f"{one_line(a.label, 60)} ({a.broker.value})"),
                              str(a.id)) for a in accounts])
@@ -132,7 +137,7 @@ class StrategyEditor(TraderModal):
     def _changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("input-")
         self.touched.add(name)
-        self.show_errors(form_errors(self.values(), self.session.symbols))
+        self.show_errors(form_errors(self.values(), self.session.symbols, self.special))
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
@@ -145,7 +150,7 @@ class StrategyEditor(TraderModal):
     def action_save(self) -> None:
         self.show_all = True
         values = self.values()
-        errors = form_errors(values, self.session.symbols)
+        errors = form_errors(values, self.session.symbols, self.special)
         self.show_errors(errors)
         if errors:
             first = next(n for n in ALL_FIELDS if n in errors)

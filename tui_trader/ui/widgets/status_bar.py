@@ -1,5 +1,5 @@
-"""The one-line status bar: market, IST clock, engine, where prices come from, live store,
-events link, unread."""
+"""The one-line status bar: market, IST clock and next open, a note when the NSE calendar has
+run out, engine, where prices come from, live store, events link, unread."""
 
 from __future__ import annotations
 
@@ -17,23 +17,30 @@ _LEVEL = {"ok": "$success", "warn": "$warning", "bad": "$error"}
 
 def status_content(info: StatusInfo, width: int) -> Content:
     """Build the line; when the terminal is narrow the least important parts go first
-    (the user, then the store unless it is down, then the price source, then unread).
-    Its words may come from outside (a remote engine's state, the user's email, a store
-    URL): each is shown as plain text, cut to a sensible length."""
+    (the user, then the store unless it is down, then the price source, then when the
+    market next opens, then unread, then the calendar note); the market and the engine
+    always stay. Its words may come from outside (a remote engine's state, the user's
+    email, a store URL): each is shown as plain text, cut to a sensible length."""
     info = replace(info, market=one_line(info.market, 40), engine=one_line(info.engine, 30),
                    feed=one_line(info.feed, 20), store=one_line(info.store, 40),
                    user=one_line(info.user, 60))
     sep = Content.styled(" │ ", "$foreground-muted")
+    joiner = Content.styled(" · ", "$foreground-muted")
     market_style = "$success" if info.market_open else "$foreground"
-    # (importance: lower stays longer, the part)
-    parts: list[tuple[int, Content]] = [
-        (0, Content.styled(info.market, f"bold {market_style}")),
-        (0, Content.assemble("engine ", (info.engine, f"bold {_LEVEL[info.engine_level]}"))),
-    ]
+    # (importance: lower stays longer, the part, joined: follows the one before with " · ")
+    parts: list[tuple[float, Content, bool]] = [
+        (0, Content.styled(info.market, f"bold {market_style}"), False)]
+    if info.market_next:
+        parts.append((2.5, Content.styled(info.market_next, market_style), True))
+    if info.calendar_note:
+        # Right after the market: the trading days it implies are only a guess.
+        parts.append((1.5, Content.styled(info.calendar_note, "bold $warning"), False))
+    parts.append((0, Content.assemble(
+        "engine ", (info.engine, f"bold {_LEVEL[info.engine_level]}")), False))
     if info.feed:
         real = info.feed not in ("simulated", "replay", "none")
         parts.append((3, Content.assemble(
-            "prices ", (info.feed, "bold $success" if real else "bold $foreground"))))
+            "prices ", (info.feed, "bold $success" if real else "bold $foreground")), False))
     if info.store:
         if info.events_ok is False:
             link = (" ✗ down", "bold $error")
@@ -42,16 +49,17 @@ def status_content(info: StatusInfo, width: int) -> Content:
         else:
             link = ("", "")
         parts.append((1 if info.events_ok is False else 4,
-                      Content.assemble("store ", (info.store, "bold"), link)))
+                      Content.assemble("store ", (info.store, "bold"), link), False))
     if info.unread:
-        parts.append((2, Content.styled(f"{info.unread} unread", "bold $warning")))
+        parts.append((2, Content.styled(f"{info.unread} unread", "bold $warning"), False))
     if info.user:
-        parts.append((5, Content.styled(info.user, "$foreground-muted")))
-    while len(parts) > 2 and sum(p.cell_length for _, p in parts) + 3 * (len(parts) - 1) > width:
+        parts.append((5, Content.styled(info.user, "$foreground-muted"), False))
+    while any(importance for importance, _, _ in parts) and \
+            sum(p.cell_length for _, p, _ in parts) + 3 * (len(parts) - 1) > width:
         parts.remove(max(parts, key=lambda item: item[0]))
     line = Content(" ")
-    for i, (_, part) in enumerate(parts):
-        line += (sep if i else Content("")) + part
+    for i, (_, part, joined) in enumerate(parts):
+        line += (joiner if joined else sep if i else Content("")) + part
     return line
 
 
