@@ -156,3 +156,30 @@ async def test_the_signed_in_session_ends_when_it_expires(make_app, ctx, user, f
         await wait_until(pilot, lambda: any("expired" in text for text in app.notices_seen),
                          what="told why")
         assert app.user_session is None and app.current_mode == "login"
+
+
+async def test_demo_stops_sit_two_percent_under_the_last_known_prices(make_app, ctx,
+                                                                       fake_engine):
+    """Wherever the market stands when the demo is made (here TCS moved to 3,000 since the
+    reference 3,410.25), each sample stop sits 2% under it (before: fixed stops, which a
+    market that had moved put above the price)."""
+    from decimal import Decimal
+
+    from sqlmodel import select
+
+    from tui_trader.db.models import Instrument
+    from tui_trader.domain.universe import BY_SYMBOL
+
+    with ctx.session() as s:
+        s.exec(select(Instrument).where(Instrument.symbol == "TCS")).one().last_price = \
+            Decimal("3000.00")
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await booted(pilot)
+        await type_into(pilot, "#input-password", "demo-password")
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: app.user_session is not None, what="demo")
+        await settle(pilot)
+        stops = {s.symbol: s.stop_loss for s in app.user_session.strategies.list()}
+    assert stops == {"INFY": Decimal("1489.95"), "TCS": Decimal("2940.00")}
+    assert stops["INFY"] < BY_SYMBOL["INFY"].ref_price * Decimal("0.985")

@@ -176,3 +176,29 @@ async def test_kill_switch_asks_first(make_app, ctx, user, fake_engine):
         await settle(pilot)
         assert fake_engine.killed == 1
         assert any("Kill switch" in text for text in app.notices_seen)
+
+
+async def test_a_stop_loss_at_or_above_the_last_known_price_is_refused_at_the_field(
+        make_app, ctx, user, paper_account, fake_engine):
+    """At night there is no live price: the stop is judged against the last known one
+    (INFY's 1,520.40 in the instruments list), as you type and on save."""
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, {**GOOD, "stop_loss": "1530"})
+        await wait_until(pilot, lambda: field_error(app, "stop_loss") != "",
+                         what="the stop-loss judged against the price")
+        assert field_error(app, "stop_loss") == (
+            "must be below INFY's last known price 1,520.40; 1,530.00 would sell straight "
+            "after buying")
+        assert app.screen.query_one("#input-stop_loss", Input).placeholder == \
+            "below INFY's last known price 1,520.40"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategyEditor"
+        assert app.user_session.strategies.list() == []
+        await fill(pilot, {"stop_loss": "1490"})
+        assert field_error(app, "stop_loss") == ""
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
+                         what="saved")

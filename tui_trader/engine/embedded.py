@@ -25,6 +25,7 @@ from ..brokers.base import BrokerError, OrderRequest, OutcomeUnknown
 from ..brokers.feeds.base import Feed, Tick
 from ..brokers.paper import PaperBroker
 from ..db.models import BrokerAccount, Order, Position, Strategy, User
+from ..db.repositories import InstrumentRepository
 from ..db.repositories.strategies import running_strategies, to_spec
 from ..domain.enums import (
     ExecutionMode,
@@ -42,6 +43,7 @@ from ..domain.enums import (
 )
 from ..domain.errors import NotFoundError, StateError
 from ..domain.schedule import sell_today
+from ..domain.stop_rule import LIVE, KnownPrice, require_stop_below
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
 from ..live import keys
@@ -118,7 +120,8 @@ class EmbeddedEngine:
             ledger=self.ledger, live=self.live, queue=self.queue, brokers=self.brokers,
             strategies=self.strategies, positions=self.positions, router=self.router,
             publisher=self.publisher, notifier=self.notifier, clock=self.clock,
-            calendar=ctx.calendar, gate=self.gate, fault=fault)
+            calendar=ctx.calendar, gate=self.gate, fault=fault,
+            known_price=self.last_known_price)
         self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or APSchedulerClock(), ctx.calendar, self.clock,
                                       self._on_leg, alert=self._leg_not_queued)
@@ -467,11 +470,9 @@ class EmbeddedEngine:
                         {x.id for x in self.strategies.all()}:
                     raise StateError("status: strategy is already running")
                 self.executor.killed.discard(strategy_id)  # started again: trades again
-                last = self.router.last_price(row.symbol)
-                if last is not None and row.stop_loss >= last:
-                    raise StateError(f"stop_loss: {row.stop_loss:,.2f} is at or above "
-                                     f"{row.symbol}'s last price {last:,.2f}: it would sell "
-                                     f"straight after buying; set it below the price")
+                # Nights and weekends have no live price: the stored one judges the stop.
+                require_stop_below(row.stop_loss,
+                                   self.last_known_price(row.symbol, row.exchange, s))
                 if row.execution_mode == ExecutionMode.LIVE and self._simulated_feed():
                     raise StateError("mode: LIVE strategies need live market data, and this "
                                      "engine runs on the simulated feed (use `tui-trader "
@@ -511,6 +512,18 @@ class EmbeddedEngine:
             self.publisher.publish(StrategyStatusChanged(str(user_id), str(spec.id), "running",
                                                          note))
             return StartResult(spec.id, note)
+
+    def last_known_price(self, symbol: str, exchange: str = "NSE",
+                         session=None) -> KnownPrice | None:
+        """The price a stop-loss is judged against: the feed's latest tick, else the
+        newest stored price (last candle close or the instruments master's)."""
+        live = self.router.last_price(symbol)
+        if live is not None:
+            return KnownPrice(symbol, live, LIVE, self.clock.now())
+        if session is not None:
+            return InstrumentRepository(session).last_known_price(symbol, exchange)
+        with self.ctx.session() as s:
+            return InstrumentRepository(s).last_known_price(symbol, exchange)
 
     def use_feed(self, feed: Feed) -> None:
         """Take market data from `feed` from now on (the console moves from the simulated

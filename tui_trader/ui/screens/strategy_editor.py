@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from ...domain.stop_rule import KnownPrice, stop_rule_broken
 from ...domain.strategy_rules import check_strategy_form
 from ..formatting import one_line
 from ..keymap import EDITOR
@@ -28,15 +29,23 @@ TEXT_FIELDS = (
     ("stop_loss", "Stop-loss", "price, e.g. 1490.50"),
     ("quantity", "Quantity", "shares"),
 )
+PLACEHOLDERS = {name: placeholder for name, _, placeholder in TEXT_FIELDS}
 ALL_FIELDS = tuple(name for name, _, _ in TEXT_FIELDS) + ("mode", "broker_account_id")
 
 
-def form_errors(values: dict[str, Any], symbols: list[str]) -> dict[str, str]:
-    """Every problem with the form that can be known without the database."""
-    _, errors = check_strategy_form(values)
+def form_errors(values: dict[str, Any], symbols: list[str],
+                prices: dict[str, KnownPrice | None] | None = None) -> dict[str, str]:
+    """Every problem with the form that can be known without the database: the field
+    rules, the symbol against the instrument list, and the stop-loss against the symbol's
+    last known price once it has been read (`prices`)."""
+    draft, errors = check_strategy_form(values)
     symbol = str(values.get("symbol") or "").strip().upper()
     if "symbol" not in errors and symbols and symbol not in symbols:
         errors["symbol"] = "is not in the instruments list"
+    if draft is not None and "symbol" not in errors:
+        rule = stop_rule_broken(draft.stop_loss, (prices or {}).get(symbol))
+        if rule is not None:
+            errors["stop_loss"] = rule
     return errors
 
 
@@ -48,6 +57,8 @@ class StrategyEditor(TraderModal):
         self.strategy_id = strategy_id
         self.touched: set[str] = set()
         self.show_all = False
+        # Each symbol's last known price, read once (a stop-loss must sit below it).
+        self.prices: dict[str, KnownPrice | None] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
@@ -85,8 +96,32 @@ class StrategyEditor(TraderModal):
         spec = self.session.strategies.get(strategy_id) if strategy_id else None
         self.post_message(DataLoaded("form", (accounts, spec)))
 
+    @work(thread=True, exit_on_error=False, name="last known price", group="editor-price")
+    def _read_price(self, symbol: str) -> None:
+        self.post_message(DataLoaded("price", (symbol,
+                                               self.session.strategies.last_known_price(symbol))))
+
+    def _want_price(self, symbol: str) -> None:
+        symbol = symbol.strip().upper()
+        if symbol in self.session.symbols and symbol not in self.prices:
+            self.prices[symbol] = None  # asked once; filled when the answer comes
+            self._read_price(symbol)
+
+    def _price_hint(self) -> None:
+        """The stop-loss field's placeholder names the price it must stay below."""
+        symbol = self.query_one("#input-symbol", Input).value.strip().upper()
+        known = self.prices.get(symbol)
+        hint = f"below {known.describe()}" if known is not None else PLACEHOLDERS["stop_loss"]
+        self.query_one("#input-stop_loss", Input).placeholder = hint
+
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
+        if event.what == "price":
+            symbol, known = event.data
+            self.prices[symbol] = known
+            self._price_hint()
+            self.show_errors(form_errors(self.values(), self.session.symbols, self.prices))
+            return
         accounts, spec = event.data
         broker = self.query_one("#input-broker_account_id", Select)
         broker.set_options([(f"{a.label} ({a.broker.value})", str(a.id)) for a in accounts])
@@ -99,6 +134,7 @@ class StrategyEditor(TraderModal):
         with self.prevent(Input.Changed):
             for name, value in values.items():
                 self.query_one(f"#input-{name}", Input).value = value
+        self._want_price(spec.symbol)
         self.query_one("#input-mode", Select).value = spec.mode.value
         if spec.broker_account_id and any(str(a.id) == str(spec.broker_account_id)
                                           for a in accounts):
@@ -129,7 +165,10 @@ class StrategyEditor(TraderModal):
     def _changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("input-")
         self.touched.add(name)
-        self.show_errors(form_errors(self.values(), self.session.symbols))
+        if name == "symbol":
+            self._want_price(event.value)
+            self._price_hint()
+        self.show_errors(form_errors(self.values(), self.session.symbols, self.prices))
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
@@ -142,7 +181,7 @@ class StrategyEditor(TraderModal):
     def action_save(self) -> None:
         self.show_all = True
         values = self.values()
-        errors = form_errors(values, self.session.symbols)
+        errors = form_errors(values, self.session.symbols, self.prices)
         self.show_errors(errors)
         if errors:
             first = next(n for n in ALL_FIELDS if n in errors)
