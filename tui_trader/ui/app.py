@@ -80,6 +80,7 @@ class TraderApp(App[int]):
         self.clock = clock or (ctx.clock if ctx is not None else None)
         self.user_session: UserSession | None = None
         self.live_screens: set[Any] = set()
+        self.asking_to_quit = False  # the quit question is up
         self._built_modes: set[str] = {"login"}  # modes whose screen exists already
         self._instant_switch = False
         self._health_interval = health_interval
@@ -283,6 +284,16 @@ class TraderApp(App[int]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.current_mode, self.user_keys))
+
+    async def action_quit(self) -> None:
+        """Quit at once, unless that stops an engine trading for the user (the embedded
+        engine runs inside this console): then say what runs and ask first."""
+        from .session_flow import confirm_quit
+
+        if self.user_session is None or not self.backend.engine_in_process:
+            self.exit()
+        else:
+            confirm_quit(self)
 
     def action_kill_switch(self) -> None:
         from .session_flow import confirm_kill_switch

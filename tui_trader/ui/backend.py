@@ -215,6 +215,11 @@ class Backend:
                                      state="unreachable")
         return remote
 
+    @property
+    def engine_in_process(self) -> bool:
+        """True when the engine runs inside this console (quitting stops it)."""
+        return self.settings.engine_mode == "embedded"
+
     def engine_health(self) -> EngineHealth:
         assert self.engine is not None
         return self.engine.health()

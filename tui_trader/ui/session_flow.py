@@ -1,4 +1,4 @@
-"""Signing a user in and out of the console, and the app-wide kill switch.
+"""Signing a user in and out of the console, quitting, and the app-wide kill switch.
 
 Kept out of app.py so the app stays a thin shell of wiring.
 """
@@ -130,3 +130,40 @@ def confirm_kill_switch(app: TraderApp) -> None:
         "Kill switch",
         "Stop every strategy and square off every open position at market now?",
         confirm_label="Square off everything", danger=True), run)
+
+
+def confirm_quit(app: TraderApp) -> None:
+    """Quitting stops the in-process engine: with strategies running or positions open, say
+    how many and ask; with nothing at stake, quit at once."""
+    from .screens.confirm import ConfirmScreen
+
+    session = app.user_session
+    if session is None or app.asking_to_quit:
+        return
+    app.asking_to_quit = True  # a second q while the question is up asks nothing more
+
+    def answered(quit_now: bool | None) -> None:
+        app.asking_to_quit = False
+        if quit_now:
+            app.exit()
+
+    def ask(exposure) -> None:
+        if not exposure.any:
+            answered(True)
+            return
+        app.push_screen(ConfirmScreen(
+            "Quit tui-trader?",
+            f"{exposure.describe()}. The engine runs inside this console: quitting stops it, "
+            f"and until you start the console again no stop-loss is watched and no "
+            f"scheduled BUY or SELL is placed.", confirm_label="Quit", danger=True),
+            answered)
+
+    def work() -> None:
+        try:
+            exposure = session.views.exposure()
+        except Exception:
+            app.call_from_thread(setattr, app, "asking_to_quit", False)
+            raise  # shown by the app's worker error handler; the console stays up
+        app.call_from_thread(ask, exposure)
+
+    app.run_worker(work, thread=True, exit_on_error=False, name="check before quitting")
