@@ -202,3 +202,25 @@ async def test_a_stop_loss_at_or_above_the_last_known_price_is_refused_at_the_fi
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
                          what="saved")
+
+
+async def test_editing_a_live_strategy_whose_account_was_removed_says_so_at_the_field(
+        make_app, ctx, user, fake_engine):
+    from tui_trader.services.brokers import BrokerAccountService
+    from tui_trader.services.strategies import StrategyService
+
+    kite = BrokerAccountService(ctx, user.id).add_kite("kiteapikey1", "kitesecret9")
+    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE",
+                                          "broker_account_id": str(kite.id)})
+    BrokerAccountService(ctx, user.id).remove(kite.id)
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: field_error(app, "broker_account_id") != "",
+                         what="the removed account named at its field")
+        assert "Zerodha Kite account" in field_error(app, "broker_account_id")
+        assert "Kite account was removed" in str(app.screen.query_one("#editor-banner")
+                                                 .content)

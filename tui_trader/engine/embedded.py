@@ -28,6 +28,7 @@ from ..db.models import BrokerAccount, Order, Position, Strategy, User
 from ..db.repositories import InstrumentRepository
 from ..db.repositories.strategies import running_strategies, to_spec
 from ..domain.enums import (
+    BrokerKind,
     ExecutionMode,
     IntentState,
     NotificationKind,
@@ -41,7 +42,7 @@ from ..domain.enums import (
     StrategyStatus,
     TriggerEvent,
 )
-from ..domain.errors import NotFoundError, StateError
+from ..domain.errors import NotFoundError, StateError, ValidationError
 from ..domain.schedule import sell_today
 from ..domain.stop_rule import LIVE, KnownPrice, require_stop_below
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
@@ -473,6 +474,8 @@ class EmbeddedEngine:
                 # Nights and weekends have no live price: the stored one judges the stop.
                 require_stop_below(row.stop_loss,
                                    self.last_known_price(row.symbol, row.exchange, s))
+                if row.execution_mode == ExecutionMode.LIVE:
+                    self._require_live_account(s, row)
                 if row.execution_mode == ExecutionMode.LIVE and self._simulated_feed():
                     raise StateError("mode: LIVE strategies need live market data, and this "
                                      "engine runs on the simulated feed (use `tui-trader "
@@ -512,6 +515,20 @@ class EmbeddedEngine:
             self.publisher.publish(StrategyStatusChanged(str(user_id), str(spec.id), "running",
                                                          note))
             return StartResult(spec.id, note)
+
+    @staticmethod
+    def _require_live_account(s, row: Strategy) -> None:
+        """A LIVE strategy trades only through its own, active Kite account: one removed
+        since (the strategy's link is cleared) or switched off is refused here, not at
+        the first order."""
+        account = s.get(BrokerAccount, row.broker_account_id) \
+            if row.broker_account_id is not None else None
+        if account is None or account.user_id != row.user_id:
+            raise ValidationError("broker_account_id", "its Kite account was removed: edit "
+                                                       "the strategy and choose another")
+        if account.broker != BrokerKind.KITE or not account.is_active:
+            raise ValidationError("broker_account_id", f"'{account.label}' is not an active "
+                                                       f"Zerodha Kite account")
 
     def last_known_price(self, symbol: str, exchange: str = "NSE",
                          session=None) -> KnownPrice | None:

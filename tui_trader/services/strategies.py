@@ -19,7 +19,7 @@ from ..db.repositories import BrokerAccountRepository, InstrumentRepository, Str
 from ..db.repositories.strategies import to_spec
 from ..domain.clock import IST, ist_datetime
 from ..domain.enums import BrokerKind, StrategyStatus
-from ..domain.errors import StateError, ValidationError
+from ..domain.errors import NotFoundError, StateError, ValidationError
 from ..domain.stop_rule import (
     LAST_KNOWN,
     LIVE,
@@ -88,7 +88,11 @@ class StrategyService:
         account = raw.get("broker_account_id")
         if not account:
             return None
-        row = BrokerAccountRepository(s, self.user_id).get(account)
+        try:
+            row = BrokerAccountRepository(s, self.user_id).get(account)
+        except NotFoundError:  # removed since the form was opened (here or elsewhere)
+            raise ValidationError("broker_account_id", "this account was removed; choose "
+                                                       "another") from None
         mode = str(raw.get("mode") or "PAPER").upper()
         if mode == "LIVE" and row.broker == BrokerKind.PAPER:
             raise ValidationError("broker_account_id", "LIVE needs a Zerodha Kite account, "

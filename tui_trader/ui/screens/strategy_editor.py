@@ -139,6 +139,14 @@ class StrategyEditor(TraderModal):
         if spec.broker_account_id and any(str(a.id) == str(spec.broker_account_id)
                                           for a in accounts):
             broker.value = str(spec.broker_account_id)
+        elif spec.mode.value == "LIVE":
+            # Its Kite account was removed: say so at the field now, not at the next start.
+            self.touched.add("broker_account_id")
+            self._account_removed()
+
+    def _account_removed(self) -> None:
+        self.show_errors(form_errors(self.values(), self.session.symbols, self.prices))
+        self.banner("Its Kite account was removed: choose another Broker (or make it PAPER)")
 
     # -- values and messages ----------------------------------------------------------------
     def values(self) -> dict[str, Any]:
