@@ -224,3 +224,44 @@ async def test_editing_a_live_strategy_whose_account_was_removed_says_so_at_the_
         assert "Zerodha Kite account" in field_error(app, "broker_account_id")
         assert "Kite account was removed" in str(app.screen.query_one("#editor-banner")
                                                  .content)
+
+
+async def test_a_buy_missed_while_the_console_was_closed_shows_in_the_table_and_alerts(
+        make_app, ctx, user, paper_account):
+    """The strategy ran on Friday morning's console; the console was closed at Friday's
+    09:30 BUY and opens again on Monday at 09:00: the table marks the row and says why."""
+    from datetime import datetime
+
+    from tui_trader.db.models import Strategy
+    from tui_trader.domain.clock import IST
+    from tui_trader.domain.enums import StrategyStatus
+    from tui_trader.services.strategies import StrategyService
+
+    from .conftest import EngineDriver
+
+    spec = StrategyService(ctx, user.id).create({**GOOD,
+                                                 "broker_account_id": str(paper_account.id)})
+    with ctx.session() as s:
+        row = s.get(Strategy, spec.id)
+        row.status = StrategyStatus.RUNNING
+        row.last_run = datetime(2026, 11, 20, 9, 0, tzinfo=IST)
+    driver = EngineDriver(ctx)
+    driver.engine.start()
+    try:
+        app = make_app(ctx=ctx, engine=driver.engine)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await log_in(pilot)
+            await pilot.press("2")
+            await wait_until(pilot, lambda: table_text(app, "#strategies-table") != [],
+                             what="strategies")
+            (row,) = table_text(app, "#strategies-table")
+            assert row[0] == "!"
+            note = str(app.screen.query_one("#strategies-note").content)
+            assert note == ("INFY morning: missed BUY of Fri 20 Nov 09:30 IST (console "
+                            "closed); next buy Mon 23 Nov 09:30 IST")
+            await pilot.press("5")
+            await wait_until(pilot, lambda: any(
+                "missed" in r[4] for r in table_text(app, "#notifications-table")),
+                             what="the alert")
+    finally:
+        driver.engine.stop()

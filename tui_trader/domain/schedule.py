@@ -7,7 +7,7 @@ why and when the first buy will be.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from .calendar import NseCalendar
 from .clock import IST, ensure_utc, ist_datetime
@@ -49,3 +49,26 @@ def sell_today(calendar: NseCalendar, now: datetime, sell_time: time) -> datetim
     if calendar.is_trading_day(local.date()) and local.time() < sell_time:
         return ist_datetime(local.date(), sell_time)
     return None
+
+
+# A strategy's status line starts with this while its last BUY was missed (the console was
+# closed): the engine writes it, the strategies table marks the row.
+MISSED_NOTE = "missed "
+
+# How far back missed BUYs are looked for (a console closed for longer says "at least").
+MISSED_LOOKBACK = timedelta(days=31)
+
+
+def missed_buys(calendar: NseCalendar, since: datetime, now: datetime,
+                buy_time: time) -> list[date]:
+    """The trading days whose BUY instant fell after `since` (the strategy was started, or
+    last had its BUY handled) and at or before `now`: BUYs nobody was running to place."""
+    start = max(ensure_utc(since), ensure_utc(now) - MISSED_LOOKBACK)
+    day = start.astimezone(IST).date()
+    today = ensure_utc(now).astimezone(IST).date()
+    days: list[date] = []
+    while day <= today:
+        if calendar.is_trading_day(day) and start < ist_datetime(day, buy_time) <= now:
+            days.append(day)
+        day += timedelta(days=1)
+    return days

@@ -43,7 +43,7 @@ from ..domain.enums import (
     TriggerEvent,
 )
 from ..domain.errors import NotFoundError, StateError, ValidationError
-from ..domain.schedule import sell_today
+from ..domain.schedule import MISSED_NOTE, missed_buys, sell_today
 from ..domain.stop_rule import LIVE, KnownPrice, require_stop_below
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
@@ -202,6 +202,7 @@ class EmbeddedEngine:
         positions = self._runtime_positions([s.id for s in specs])
         for spec in specs:
             self._watch(spec, positions.get(spec.id))
+        self._tell_missed_buys(specs)
         self.reconcile()
         # Reconciled: work already queued (and unacknowledged) may now go through.
         self.gate.allowed = True
@@ -216,6 +217,41 @@ class EmbeddedEngine:
         for spec in specs:
             self.strategies.put(spec)
         return specs
+
+    def _tell_missed_buys(self, specs: list[StrategySpec]) -> None:
+        """A running strategy whose BUY time came while no engine ran (the console was
+        closed) is planned for its next day by `_watch`: say so, once, in an alert and in
+        the strategy's status line, instead of moving it on without a word."""
+        if not specs:
+            return
+        now = self.clock.now()
+        with self.ctx.db.connect() as conn:
+            handled = dict(conn.execute(sa.select(STRATEGIES.c.id, STRATEGIES.c.last_run).where(
+                STRATEGIES.c.id.in_([spec.id for spec in specs]))).all())
+        for spec in specs:
+            since = handled.get(spec.id)
+            if since is None or self.positions.open_for_strategy(spec.id) is not None:
+                continue  # holding a position, its BUY would not have been placed anyway
+            days = missed_buys(self.ctx.calendar, since, now, spec.buy_time)
+            if not days:
+                continue
+            last = days[-1]
+            what = (f"BUY of {last:%a %d %b} {spec.buy_time:%H:%M} IST" if len(days) == 1
+                    else f"{len(days)} BUYs, the last on {last:%a %d %b} "
+                         f"{spec.buy_time:%H:%M} IST,")
+            plan = self.scheduler.plan_for(spec.id)
+            upcoming = (f"next buy {plan.day:%a %d %b} {spec.buy_time:%H:%M} IST" if plan
+                        else "no next buy planned")
+            note = f"{MISSED_NOTE}{what.rstrip(',')} (console closed); {upcoming}"
+            with self.ctx.db.begin() as conn:
+                conn.execute(STRATEGIES.update().where(STRATEGIES.c.id == spec.id).values(
+                    last_run=now, status_reason=note[:200]))
+            self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                                 f"{spec.name}: {what.rstrip(',')} missed",
+                                 f"No engine was running at the time (the console was "
+                                 f"closed), so nothing was bought then; {upcoming}.", now)
+            self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
+                                                         "running", note))
 
     def _runtime_from_sql(self, spec: StrategySpec) -> RuntimeSnapshot:
         """SQL is the truth: an open position means bought; a done exit today means sold."""
@@ -333,6 +369,7 @@ class EmbeddedEngine:
 
     def _on_leg(self, spec: StrategySpec, leg: TriggerEvent, now: datetime) -> None:
         if leg is TriggerEvent.BUY:
+            self._buy_handled(spec, now)
             self._new_trading_day(spec)
         self.executor.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id, event=leg,
                                       symbol=spec.symbol, trigger_price=None, created_at=now))
@@ -341,6 +378,16 @@ class EmbeddedEngine:
         self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
                              f"{spec.name}: {leg.value} at {spec.symbol} delayed", why,
                              self.clock.now())
+
+    def _buy_handled(self, spec: StrategySpec, at: datetime) -> None:
+        """The strategy's `last_run` is when its BUY was last taken in hand (or it was
+        started): a BUY time after it, found at the next start, was missed."""
+        try:
+            with self.ctx.db.begin() as conn:
+                conn.execute(STRATEGIES.update().where(STRATEGIES.c.id == spec.id)
+                             .values(last_run=at))
+        except Exception:  # the database blinked: at worst a later start reports a miss
+            log.warning("last run of %s not recorded", spec.name, exc_info=True)
 
     def _new_trading_day(self, spec: StrategySpec) -> None:
         """The day's BUY starts a new round: a strategy that sold on an earlier day is

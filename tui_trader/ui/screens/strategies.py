@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.widgets import Static
 
 from ...engine.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
@@ -21,6 +22,7 @@ from .base import SectionScreen
 # Status as a shape (play / stop / circle) so it reads without colour, and fits 80 columns.
 STATUS = {"running": ("▶", "bold success"), "stopped": ("■", "warning"),
           "created": ("○", "")}
+MISSED = ("!", "bold warning")  # running, but its last BUY came while the console was closed
 
 
 class StrategiesScreen(SectionScreen):
@@ -36,6 +38,7 @@ class StrategiesScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(id="strategies-table")
         yield Static("No strategies yet. Press n to create one.", id="strategies-empty")
+        yield Static("", id="strategies-note", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -53,6 +56,7 @@ class StrategiesScreen(SectionScreen):
         self._colour_pnl()
         self.app.theme_changed_signal.subscribe(self, lambda _t: self._colour_pnl())
         self.set_interval(1.0, self._reload_if_stale)
+        self.watch(table, "cursor_row", lambda _row: self._show_note(), init=False)
 
     def on_screen_resume(self) -> None:
         # Shown (first time, or again): paint what we have, then read fresh data. A screen
@@ -89,6 +93,8 @@ class StrategiesScreen(SectionScreen):
         rows = []
         for key, r in self.rows.items():
             glyph, role = STATUS.get(r.status, ("?", ""))
+            if r.missed_buy:
+                glyph, role = MISSED
             rows.append((key, (
                 (glyph, role), (r.name, ""), (r.symbol, ""),
                 (f"{short_time(r.buy_time)}-{short_time(r.sell_time)}", ""),
@@ -97,6 +103,18 @@ class StrategiesScreen(SectionScreen):
                 (signed_money(r.pnl_today), pnl_role(sign_of(r.pnl_today))))))
         self.query_one(KeyedTable).set_rows(rows)
         self.query_one("#strategies-empty").display = not rows
+        self._show_note()
+
+    def _show_note(self) -> None:
+        """The selected strategy's status line: when it buys next, why it stopped, a BUY
+        it missed."""
+        key = self.query_one(KeyedTable).selected_key()
+        row = self.rows.get(key) if key is not None else None
+        text = f"{row.name}: {row.status_reason}" if row is not None and row.status_reason \
+            else ""
+        note = self.query_one("#strategies-note", Static)
+        note.update(Content(one_line(text)))
+        note.display = bool(text)
 
     def apply_events(self, events) -> None:
         for event in events:
