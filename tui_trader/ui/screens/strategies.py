@@ -43,15 +43,16 @@ class StrategiesScreen(SectionScreen):
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one(KeyedTable)
-        name_width = max(10, min(40, self.app.size.width - 69))
+        # The name takes what is left (re-fitted on resize); a narrow terminal hides
+        # today's P&L, then the window, never the PAPER/LIVE mode.
         table.add_column("", key="status", width=1)
-        table.add_column("Name", key="name", width=name_width)
+        table.add_column("Name", key="name", min_width=11, max_width=40)
         table.add_column("Symbol", key="symbol", width=9)
-        table.add_column("Buy→Sell", key="window", width=14)
+        table.add_column("Buy→Sell", key="window", width=14, drop=1)
         table.add_column("Stop-loss", key="sl", width=9, right=True)
         table.add_column("Qty", key="qty", width=5, right=True)
         table.add_column("Mode", key="mode", width=5)
-        table.add_column("P&L today", key="pnl", width=10, right=True)
+        table.add_column("P&L today", key="pnl", width=10, right=True, drop=2)
         self.query_one("#strategies-empty").display = False
         self._colour_pnl()
         self.app.theme_changed_signal.subscribe(self, lambda _t: self._colour_pnl())
