@@ -65,6 +65,9 @@ from .scheduler import APSchedulerClock, JobRunner, LegScheduler
 
 log = logging.getLogger(__name__)
 UNKNOWN_GRACE = timedelta(seconds=60)
+# How often the latest prices are kept in SQL (and once more at stop): the next start goes
+# on from them (see `_remember_prices`).
+REMEMBER_PRICES_EVERY = 30.0  # seconds
 RECONCILE_EVERY = timedelta(seconds=2)
 CONTROL_BLOCK_MS = 500
 STRATEGIES = Strategy.__table__
@@ -141,6 +144,8 @@ class EmbeddedEngine:
         self._threads: list[threading.Thread] = []
         self._control_lock = threading.RLock()
         self._last_price_flush = 0.0
+        self._last_remembered = 0.0
+        self._remembered: dict[str, Tick] = {}
         self._lapsed_token: dict[uuid.UUID, str | None] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -152,6 +157,7 @@ class EmbeddedEngine:
         self.restore()
         self.scheduler.runner.start()
         if self.feed is not None:
+            self._resume_market(self.feed)
             self.feed.subscribe(self.router.symbols() | self.positions.symbols())
             self.feed.start(self.on_ticks)
         if threads:
@@ -166,6 +172,7 @@ class EmbeddedEngine:
         self._stop.set()
         if self.feed is not None:
             self.feed.stop()
+        self._remember_prices()
         self.scheduler.runner.shutdown()
         for thread in self._threads:
             thread.join(timeout=3)
@@ -173,6 +180,45 @@ class EmbeddedEngine:
         self.brokers.close()
         self.ledger.close()
         self._set_state("stopped", "")
+
+    def _resume_market(self, feed: Feed) -> None:
+        """A simulated market goes on from the last prices kept (a restart must not
+        send paper P&L back to the reference prices); a real feed has its own."""
+        if not hasattr(feed, "resume_from"):
+            return
+        try:
+            with self.ctx.session() as s:
+                prices = InstrumentRepository(s).last_prices()
+        except Exception:  # the database blinked: the reference prices will do
+            log.warning("last prices not read; the simulated market starts afresh",
+                        exc_info=True)
+            return
+        feed.resume_from(prices)
+
+    def _remember_prices(self) -> None:
+        """Keep the latest price of every symbol that moved as the instruments' last
+        price: what the next start's simulated market goes on from, and what a stop-loss
+        set at night is judged against. Prices of a replayed past are not kept."""
+        if self._replayed_feed():
+            return
+        self._last_remembered = time.monotonic()
+        ticks = self.router.last_ticks()
+        changed = {s: t for s, t in ticks.items() if self._remembered.get(s) is not t}
+        if not changed:
+            return
+        try:
+            with self.ctx.session() as s:
+                InstrumentRepository(s).remember_prices(
+                    {symbol: (t.price, t.ts) for symbol, t in changed.items()})
+        except Exception:  # the next pass tries again
+            log.warning("last prices not kept", exc_info=True)
+            return
+        self._remembered.update(changed)
+
+    def _replayed_feed(self) -> bool:
+        from ..brokers.feeds.replay import ReplayFeed
+
+        return isinstance(self.feed, ReplayFeed)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
@@ -446,6 +492,8 @@ class EmbeddedEngine:
                     self.live.set_prices(prices)
                 except Exception:
                     log.debug("price flush skipped: live store unreachable")
+        if time.monotonic() - self._last_remembered >= REMEMBER_PRICES_EVERY:
+            self._remember_prices()
         self.brokers.push_prices(self.router.last_price, now)
         self.positions.mark_prices(self.router.last_price)
         self.positions.flush(now)
