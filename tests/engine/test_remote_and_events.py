@@ -58,7 +58,7 @@ def test_remote_health_from_heartbeat(ctx, harness):
 
 def test_no_engine_answers_in_one_line(ctx):
     remote = RemoteEngineControl(ctx.store, timeout_s=0.2)
-    with pytest.raises(TuiTraderError, match="no answer from the server engine"):
+    with pytest.raises(TuiTraderError, match="No answer from the server engine"):
         remote.stop_strategy(__import__("uuid").uuid4(), __import__("uuid").uuid4())
 
 
@@ -120,7 +120,7 @@ def test_a_command_the_console_gave_up_on_is_never_carried_out_later(ctx, trader
     from tui_trader.engine import remote as remote_module
 
     console = RemoteEngineControl(ctx.store, timeout_s=0.2)
-    with pytest.raises(TuiTraderError, match="no answer"):
+    with pytest.raises(TuiTraderError, match="No answer"):
         console.start_strategy(trader.id, strategy.id)
     harness.start()
     assert harness.engine.control.poll() == 0  # withdrawn: nothing left to carry out

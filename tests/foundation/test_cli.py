@@ -32,7 +32,7 @@ def test_db_upgrade_user_create_and_rotate(tmp_path):
     assert made.returncode == 0 and "created user cli@example.com" in made.stdout
     dup = run_cli(tmp_path, "user", "create", "cli@example.com", "--password", "longenough")
     assert dup.returncode == 2
-    assert dup.stderr.strip().splitlines()[-1] == "tui-trader: email: is already registered"
+    assert dup.stderr.strip().splitlines()[-1] == "tui-trader: Email: is already registered"
     rotated = run_cli(tmp_path, "keys", "rotate")
     assert rotated.returncode == 0 and "rotated 0 credential(s)" in rotated.stdout
 

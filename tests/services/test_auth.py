@@ -44,7 +44,7 @@ def test_bad_sign_up_names_the_field_and_writes_nothing(ctx, email, password, fi
 def test_duplicate_email(ctx):
     auth = AuthService(ctx)
     auth.sign_up("a@example.com", "password1")
-    with pytest.raises(ValidationError, match="email: is already registered"):
+    with pytest.raises(ValidationError, match="Email: is already registered"):
         auth.sign_up("A@example.com", "password2")
 
 
@@ -88,5 +88,5 @@ def test_session_expires_and_logout_revokes(ctx):
         auth.resume(first.token)
     second = auth.login("a@example.com", "password1")
     auth.logout(second.token)
-    with pytest.raises(AuthError, match="not signed in"):
+    with pytest.raises(AuthError, match="Not signed in"):
         auth.resume(second.token)

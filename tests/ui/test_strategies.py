@@ -47,7 +47,7 @@ async def test_bad_input_stays_in_the_form_with_a_message_at_each_field(make_app
         await fill(pilot, {"buy_time": "15:00", "sell_time": "09:30"})
         await pilot.pause()
         assert field_error(app, "name") == "must not contain control characters"
-        assert field_error(app, "sell_time") == "must be later than buy_time"
+        assert field_error(app, "sell_time") == "must be later than Buy at"
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "StrategiesScreen"

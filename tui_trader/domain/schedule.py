@@ -31,7 +31,7 @@ def plan_legs(calendar: NseCalendar, now: datetime, buy_time: time, sell_time: t
             day = today
         else:
             day = calendar.next_trading_day(today)
-            note = (f"started after buy_time {buy_time:%H:%M} IST today, so no buy today; "
+            note = (f"started after today's Buy at {buy_time:%H:%M} IST, so no buy today; "
                     f"first buy {day:%a %d %b} {buy_time:%H:%M} IST")
     else:
         day = calendar.next_trading_day(today)

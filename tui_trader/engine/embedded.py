@@ -564,7 +564,7 @@ class EmbeddedEngine:
                     raise NotFoundError("strategy", strategy_id)
                 if row.status == StrategyStatus.RUNNING and strategy_id in \
                         {x.id for x in self.strategies.all()}:
-                    raise StateError("status: strategy is already running")
+                    raise StateError("The strategy is already running")
                 self.executor.killed.discard(strategy_id)  # started again: trades again
                 # Nights and weekends have no live price: the stored one judges the stop.
                 require_stop_below(row.stop_loss,
@@ -572,12 +572,12 @@ class EmbeddedEngine:
                 if row.execution_mode == ExecutionMode.LIVE:
                     self._require_live_account(s, row)
                 if row.execution_mode == ExecutionMode.LIVE and self._simulated_feed():
-                    raise StateError("mode: LIVE strategies need live market data, and this "
+                    raise StateError("LIVE strategies need live market data, and this "
                                      "engine runs on the simulated feed (use `tui-trader "
                                      "engine --feed kite`)")
                 if row.execution_mode == ExecutionMode.LIVE and \
                         self.ctx.settings.clock_start is not None:
-                    raise StateError("mode: LIVE strategies trade on the real clock, and this "
+                    raise StateError("LIVE strategies trade on the real clock, and this "
                                      "engine runs on a simulated one (TUI_TRADER_CLOCK_START)")
                 row.status = StrategyStatus.RUNNING
                 row.last_run = self.clock.now()
@@ -601,7 +601,7 @@ class EmbeddedEngine:
                     row = s.get(Strategy, spec.id)
                     row.status = StrategyStatus.STOPPED
                     row.status_reason = "start failed: live store unreachable"
-                raise StateError("engine: the strategy could not start (live store "
+                raise StateError("The strategy could not start (the live store is "
                                  "unreachable); nothing changed, try again") from None
             plan = self.scheduler.plan_for(spec.id)
             note = plan.note if plan else "running"

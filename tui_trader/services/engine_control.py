@@ -36,7 +36,7 @@ class StrategyControl:
         with self.ctx.session() as s:
             row = StrategyRepository(s, self.user_id).get(strategy_id)
             if row.status == StrategyStatus.RUNNING:
-                raise StateError("status: strategy is already running")
+                raise StateError("The strategy is already running")
             if row.execution_mode == ExecutionMode.LIVE and not confirm_live:
                 raise ValidationError("mode", "LIVE strategies place real orders: confirm to "
                                               "start")

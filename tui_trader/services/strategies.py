@@ -122,7 +122,7 @@ class StrategyService:
             repo = StrategyRepository(s, self.user_id)
             row = repo.get(strategy_id)
             if row.status == StrategyStatus.RUNNING:
-                raise StateError("status: stop the strategy before editing it")
+                raise StateError("Stop the strategy (x) before editing it")
             draft = self._validated(s, raw)
             other = repo.by_name(draft.name)
             if other is not None and other.id != row.id:
@@ -187,12 +187,12 @@ class StrategyService:
             repo = StrategyRepository(s, self.user_id)
             row = repo.get(strategy_id)
             if row.status == StrategyStatus.RUNNING:
-                raise StateError("status: stop the strategy before deleting it")
+                raise StateError("Stop the strategy (x) before deleting it")
             held = s.exec(select(Position).where(Position.strategy_id == row.id,
                                                  Position.status == PositionStatus.OPEN)).first()
             if held is not None:
-                raise StateError(f"position: it still holds {held.quantity} {held.symbol}; "
-                                 f"close it first (K squares off)")
+                raise StateError(f"It still holds {held.quantity} {held.symbol}: close the "
+                                 f"position first (K squares off)")
             repo.delete(strategy_id)
 
     # -- reads -------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class UnavailableEngine:
     def _refuse(self):
         from ..domain.errors import StateError
 
-        raise StateError(f"engine: {self.detail}")
+        raise StateError(f"The engine is unavailable: {self.detail}")
 
     def start_strategy(self, user_id, strategy_id):
         self._refuse()

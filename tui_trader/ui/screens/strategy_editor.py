@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from ...domain.labels import label_of
 from ...domain.stop_rule import KnownPrice, stop_rule_broken
 from ...domain.strategy_rules import check_strategy_form
 from ..formatting import one_line
@@ -21,14 +22,14 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.symbol_suggester import SymbolSuggester
 from .base import TraderModal
 
-TEXT_FIELDS = (
-    ("name", "Name", "e.g. INFY morning"),
-    ("symbol", "Symbol", "NSE symbol, e.g. INFY"),
-    ("buy_time", "Buy at", "HH:MM IST"),
-    ("sell_time", "Sell at", "HH:MM IST"),
-    ("stop_loss", "Stop-loss", "price, e.g. 1490.50"),
-    ("quantity", "Quantity", "shares"),
-)
+TEXT_FIELDS = tuple((name, label_of(name), placeholder) for name, placeholder in (
+    ("name", "e.g. INFY morning"),
+    ("symbol", "NSE symbol, e.g. INFY"),
+    ("buy_time", "HH:MM IST"),
+    ("sell_time", "HH:MM IST"),
+    ("stop_loss", "price, e.g. 1490.50"),
+    ("quantity", "shares"),
+))
 PLACEHOLDERS = {name: placeholder for name, _, placeholder in TEXT_FIELDS}
 ALL_FIELDS = tuple(name for name, _, _ in TEXT_FIELDS) + ("mode", "broker_account_id")
 
@@ -70,13 +71,13 @@ class StrategyEditor(TraderModal):
                                  if name == "symbol" else None)
                     yield Field(name, label, placeholder=placeholder, suggester=suggester)
                 with Horizontal(classes="select-row"):
-                    yield Label("Mode", classes="field-label")
+                    yield Label(label_of("mode"), classes="field-label")
                     yield Select([("PAPER: simulated fills", "PAPER"),
                                   ("LIVE: real orders", "LIVE")], value="PAPER",
                                  allow_blank=False, compact=True, id="input-mode")
                 yield Label("", classes="field-error", id="error-mode")
                 with Horizontal(classes="select-row"):
-                    yield Label("Broker", classes="field-label")
+                    yield Label(label_of("broker_account_id"), classes="field-label")
                     yield Select([], prompt="(default paper)", compact=True,
                                  id="input-broker_account_id")
                 yield Label("", classes="field-error", id="error-broker_account_id")
