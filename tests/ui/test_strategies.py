@@ -265,3 +265,24 @@ async def test_a_buy_missed_while_the_console_was_closed_shows_in_the_table_and_
                              what="the alert")
     finally:
         driver.engine.stop()
+
+
+async def test_a_long_error_wraps_in_the_dialog_instead_of_being_cut_off(
+        make_app, ctx, user, fake_engine):
+    from textual.widgets import Label
+
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, {**GOOD, "stop_loss": "1530"})
+        message = ("must be below INFY's last known price 1,520.40; 1,530.00 would sell "
+                   "straight after buying")
+        await wait_until(pilot, lambda: field_error(app, "stop_loss") == message,
+                         what="the stop-loss error")
+        await pilot.pause()
+        label = app.screen.query_one("#error-stop_loss", Label)
+        shown = " ".join(
+            "".join(s.text for s in label.render_line(y)).strip()
+            for y in range(label.region.height))
+        assert label.region.height >= 2, "wrapped onto a second line"
+        assert " ".join(shown.split()) == message, shown
