@@ -48,7 +48,10 @@ async def test_bad_input_stays_in_the_form_with_a_message_at_each_field(make_app
         await pilot.pause()
         assert field_error(app, "name") == "must not contain control characters"
         assert field_error(app, "sell_time") == "must be later than Buy at"
-        await pilot.press("escape")
+        await pilot.press("escape")  # edited: asks before discarding
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="discard question")
+        await pilot.press("y")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "StrategiesScreen"
         assert app.user_session.strategies.list() == []
@@ -286,3 +289,49 @@ async def test_a_long_error_wraps_in_the_dialog_instead_of_being_cut_off(
             for y in range(label.region.height))
         assert label.region.height >= 2, "wrapped onto a second line"
         assert " ".join(shown.split()) == message, shown
+
+
+async def test_escape_on_an_edited_form_asks_before_discarding(make_app, ctx, user,
+                                                               fake_engine):
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await pilot.press("escape")  # nothing typed: closes at once
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategiesScreen"
+        await pilot.press("n")
+        await settle(pilot)
+        await fill(pilot, {"name": "Half typed"})
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="discard question")
+        assert "not saved" in str(app.screen.query_one("#confirm-body").content)
+        await pilot.press("n")  # keep editing: what was typed is still there
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategyEditor"
+        assert app.screen.query_one("#input-name", Input).value == "Half typed"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="discard question again")
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategiesScreen"
+        assert app.user_session.strategies.list() == []
+
+
+async def test_escape_on_an_opened_but_unchanged_strategy_closes_at_once(make_app, ctx, user,
+                                                                       fake_engine):
+    from tui_trader.services.strategies import StrategyService
+
+    StrategyService(ctx, user.id).create(GOOD)
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategyEditor"
+                         and app.screen.pristine is not None, what="editor loaded")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategiesScreen"

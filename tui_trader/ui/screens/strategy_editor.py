@@ -21,6 +21,7 @@ from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
 from ..widgets.symbol_suggester import SymbolSuggester
 from .base import TraderModal
+from .confirm import leave_form
 
 TEXT_FIELDS = tuple((name, label_of(name), placeholder) for name, placeholder in (
     ("name", "e.g. INFY morning"),
@@ -60,6 +61,7 @@ class StrategyEditor(TraderModal):
         self.show_all = False
         # Each symbol's last known price, read once (a stop-loss must sit below it).
         self.prices: dict[str, KnownPrice | None] = {}
+        self.pristine: dict[str, Any] | None = None  # the values as opened
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
@@ -89,6 +91,8 @@ class StrategyEditor(TraderModal):
 
     def on_mount(self) -> None:
         self.query_one("#input-name", Input).focus()
+        if self.strategy_id is None:
+            self.pristine = self.values()
         self._load(self.strategy_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="load strategy form")
@@ -144,6 +148,7 @@ class StrategyEditor(TraderModal):
             # Its Kite account was removed: say so at the field now, not at the next start.
             self.touched.add("broker_account_id")
             self._account_removed()
+        self.pristine = self.values()
 
     def _account_removed(self) -> None:
         self.show_errors(form_errors(self.values(), self.session.symbols, self.prices))
@@ -233,8 +238,12 @@ class StrategyEditor(TraderModal):
     def banner(self, text: str) -> None:
         self.query_one("#editor-banner", Label).update(text)
 
+    @property
+    def edited(self) -> bool:
+        return self.pristine is not None and self.values() != self.pristine
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        leave_form(self, self.edited, "this strategy")
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
@@ -242,4 +251,4 @@ class StrategyEditor(TraderModal):
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()
