@@ -335,3 +335,26 @@ async def test_escape_on_an_opened_but_unchanged_strategy_closes_at_once(make_ap
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "StrategiesScreen"
+
+
+async def test_the_kill_switch_says_what_it_stops_and_its_result_goes_to_alerts(
+        make_app, ctx, user, paper_account, fake_engine):
+    from .test_quit import _running_with_a_position
+
+    _running_with_a_position(ctx, user, paper_account)
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot)
+        await pilot.press("K")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="the kill switch question")
+        assert str(app.screen.query_one("#confirm-body").content) == (
+            "This will stop 1 running strategy (INFY morning) and square off 1 open "
+            "position (INFY 10) at market. Go ahead?")
+        await pilot.press("y")
+        await settle(pilot)
+        assert fake_engine.killed == 1
+        await wait_until(pilot, lambda: app.status.unread == 1, what="the alert counted")
+        (alert,) = app.user_session.views.notifications()
+        assert alert.title == "Kill switch: 0 strategies stopped, 0 exit orders sent"
+        assert alert.severity.value == "WARNING"

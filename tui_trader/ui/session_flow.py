@@ -107,6 +107,8 @@ async def end_session(app: TraderApp) -> None:
 
 
 def confirm_kill_switch(app: TraderApp) -> None:
+    """Say what the kill switch will stop and square off (as SQL has it), ask, then run it;
+    its outcome is a toast and an alert."""
     from .screens.confirm import ConfirmScreen
 
     session = app.user_session
@@ -123,13 +125,36 @@ def confirm_kill_switch(app: TraderApp) -> None:
             if report.errors:
                 text += f"; {len(report.errors)} problems: {report.errors[0]}"
             app.post_message(Done(text, "warning" if report.errors else "information"))
+            app.post_message(UnreadChanged(session.views.unread_count()))
 
         app.run_worker(work, thread=True, exit_on_error=False, name="kill switch")
 
-    app.push_screen(ConfirmScreen(
-        "Kill switch",
-        "Stop every strategy and square off every open position at market now?",
-        confirm_label="Square off everything", danger=True), run)
+    def ask(question: str) -> None:
+        app.push_screen(ConfirmScreen("Kill switch", question,
+                                      confirm_label="Square off everything", danger=True),
+                        run)
+
+    def work() -> None:
+        try:
+            question = kill_switch_question(session.views.exposure())
+        except Exception:  # the database blinked: the kill switch must still be offered
+            question = "Stop every strategy and square off every open position at market now?"
+        app.call_from_thread(ask, question)
+
+    app.run_worker(work, thread=True, exit_on_error=False, name="kill switch question")
+
+
+def kill_switch_question(exposure) -> str:
+    def listed(items: list[str]) -> str:
+        return ", ".join(items[:4]) + (f", +{len(items) - 4} more" if len(items) > 4 else "")
+
+    n, m = len(exposure.running), len(exposure.open_positions)
+    stop = (f"stop {n} running {'strategy' if n == 1 else 'strategies'} "
+            f"({listed(list(exposure.running))})" if n else "stop nothing (none is running)")
+    held = [f"{symbol} {qty:,}" for symbol, qty in exposure.open_positions]
+    close = (f"square off {m} open {'position' if m == 1 else 'positions'} ({listed(held)}) "
+             f"at market" if m else "square off nothing (no position is open)")
+    return f"This will {stop} and {close}. Go ahead?"
 
 
 def confirm_quit(app: TraderApp) -> None:
