@@ -112,3 +112,14 @@ def test_the_service_uses_the_engines_latest_price(ctx, trader, harness):
                                                        "1,490.00")
     ctx.clock.advance(timedelta(hours=2))
     assert "INFY's last known price 1,490.00" in service.check(FORM)["stop_loss"]
+
+
+def test_a_stop_loss_hit_is_a_warning(ctx, trader, strategy, harness):
+    harness.start()
+    harness.buy_at_930(trader, strategy)
+    harness.tick("INFY", "1499.00")
+    harness.settle()
+    with ctx.session() as s:
+        alerts = {n.title: n.severity for n in s.exec(select(Notification))}
+    assert alerts["INFY morning: stop-loss hit, sold 10 INFY"] is Severity.WARNING
+    assert alerts["INFY morning: buy 10 INFY filled"] is Severity.INFO
