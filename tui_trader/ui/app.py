@@ -304,7 +304,10 @@ class TraderApp(App[int]):
     def action_cycle_theme(self) -> None:
         names = self.theme_names or [self.theme]
         index = names.index(self.theme) if self.theme in names else -1
-        self.theme = names[(index + 1) % len(names)]
+        new = (index + 1) % len(names)
+        self.theme = names[new]
+        self.notify(f"Theme: {self.theme} ({new + 1} of {len(names)}; ctrl+t for the next)",
+                    timeout=3)
 
     def apply_theme(self, name: str | None) -> None:
         if name and name in self.available_themes:
