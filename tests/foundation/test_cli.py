@@ -55,3 +55,20 @@ def test_market_commands_explain_a_missing_account(tmp_path):
     result = run_cli(tmp_path, "market", "instruments", "--email", "m@example.com")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "account: no Zerodha Kite account found" in result.stderr
+
+
+@pytest.mark.parametrize("group,subcommand", [("db", "upgrade"), ("user", "create"),
+                                              ("keys", "rotate"), ("market", "candles")])
+def test_a_command_group_alone_prints_its_usage(tmp_path, group, subcommand):
+    """Before: `tui-trader db` fell through to the console."""
+    done = run_cli(tmp_path, group)
+    assert done.returncode == 2
+    assert f"usage: tui-trader {group}" in done.stderr and subcommand in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_version(tmp_path):
+    from tui_trader import __version__
+
+    done = run_cli(tmp_path, "--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"tui-trader {__version__}"
