@@ -136,3 +136,19 @@ async def test_the_palette_finds_natural_phrases(make_app, ctx, user, fake_engin
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategyEditor",
                          what="the editor opened from the palette")
+
+
+async def test_help_explains_the_status_glyphs(make_app, ctx, user, fake_engine):
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        rows = table_text(app, "#help-table")
+        for glyph, meaning in (("▶", "Running"), ("■", "Stopped"), ("○", "Never started"),
+                               ("!", "Running; missed a BUY while closed"),
+                               ("●", "Live store linked")):
+            assert [glyph, meaning, "Strategies" if glyph not in "●" else "status bar"] \
+                in rows, rows

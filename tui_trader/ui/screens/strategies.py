@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from ...engine.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
 from ..formatting import money, one_line, quantity, short_time, sign_of, signed_money
+from ..glyphs import MISSED_BUY, STRATEGY_STATUS
 from ..keymap import BACK, STRATEGIES
 from ..messages import DataLoaded, Done
 from ..themes import pnl_colors
@@ -20,9 +21,8 @@ from ..widgets.table import KeyedTable
 from .base import SectionScreen
 
 # Status as a shape (play / stop / circle) so it reads without colour, and fits 80 columns.
-STATUS = {"running": ("▶", "bold success"), "stopped": ("■", "warning"),
-          "created": ("○", "")}
-MISSED = ("!", "bold warning")  # running, but its last BUY came while the console was closed
+STATUS = {status: (glyph, role) for status, (glyph, role, _) in STRATEGY_STATUS.items()}
+MISSED = MISSED_BUY[:2]  # running, but its last BUY came while the console was closed
 
 
 class StrategiesScreen(SectionScreen):
