@@ -81,3 +81,17 @@ def test_a_strategy_started_after_its_buy_time_missed_nothing(ctx, trader, strat
     again = _reopen_at(ctx, datetime(2026, 11, 23, 10, 0, tzinfo=IST))
     again.engine.stop()
     assert _alerts(ctx, trader.id) == []
+
+
+def test_a_day_whose_buy_was_placed_is_not_missed_whatever_last_run_says(ctx, trader,
+                                                                         strategy, harness):
+    """A strategy running since before the engine kept `last_run` current (an upgrade):
+    the days it bought on are not reported."""
+    harness.start()
+    harness.buy_at_930(trader, strategy)
+    with ctx.session() as s:
+        s.get(Strategy, strategy.id).last_run = datetime(2026, 11, 23, 9, 0, tzinfo=IST)
+    harness.engine.stop()
+    again = _reopen_at(ctx, datetime(2026, 11, 23, 10, 5, tzinfo=IST))
+    again.engine.stop()
+    assert [a for a in _alerts(ctx, trader.id) if "missed" in a.title] == []

@@ -279,6 +279,8 @@ class EmbeddedEngine:
             if since is None or self.positions.open_for_strategy(spec.id) is not None:
                 continue  # holding a position, its BUY would not have been placed anyway
             days = missed_buys(self.ctx.calendar, since, now, spec.buy_time)
+            if days:  # a day whose BUY was placed was not missed (whatever last_run says)
+                days = [d for d in days if d not in self._days_bought(spec.id, days[0])]
             if not days:
                 continue
             last = days[-1]
@@ -298,6 +300,13 @@ class EmbeddedEngine:
                                  f"closed), so nothing was bought then; {upcoming}.", now)
             self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
                                                          "running", note))
+
+    def _days_bought(self, strategy_id: uuid.UUID, since) -> set:
+        """The trading days since `since` on which the strategy's BUY has an order."""
+        with self.ctx.db.connect() as conn:
+            return set(conn.execute(sa.select(ORDERS.c.trading_day).where(
+                ORDERS.c.strategy_id == strategy_id, ORDERS.c.reason == OrderReason.BUY,
+                ORDERS.c.trading_day >= since)).scalars())
 
     def _runtime_from_sql(self, spec: StrategySpec) -> RuntimeSnapshot:
         """SQL is the truth: an open position means bought; a done exit today means sold."""
