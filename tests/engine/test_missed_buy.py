@@ -89,6 +89,8 @@ def test_a_day_whose_buy_was_placed_is_not_missed_whatever_last_run_says(ctx, tr
     the days it bought on are not reported."""
     harness.start()
     harness.buy_at_930(trader, strategy)
+    harness.tick("INFY", "1490.00")  # sold by its stop-loss: nothing held at the restart
+    harness.settle()
     with ctx.session() as s:
         s.get(Strategy, strategy.id).last_run = datetime(2026, 11, 23, 9, 0, tzinfo=IST)
     harness.engine.stop()
