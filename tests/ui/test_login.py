@@ -23,14 +23,18 @@ async def test_first_run_offers_sign_up_and_creates_the_first_user(make_app):
         assert app.status.user == "first@example.com"
 
 
+async def open_demo(pilot) -> None:
+    await booted(pilot)
+    await type_into(pilot, "#input-password", "demo-password")
+    await pilot.press("f3")
+    await wait_until(pilot, lambda: pilot.app.user_session is not None, what="demo")
+    await settle(pilot)
+
+
 async def test_demo_account_brings_a_paper_broker_and_two_strategies(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await booted(pilot)
-        await type_into(pilot, "#input-password", "demo-password")
-        await pilot.press("f3")
-        await wait_until(pilot, lambda: app.user_session is not None, what="demo")
-        await settle(pilot)
+        await open_demo(pilot)
         session = app.user_session
         assert session.user.email == "demo@tui-trader.local"
         assert [a.broker.value for a in session.brokers.list()] == ["paper"]
@@ -175,11 +179,7 @@ async def test_demo_stops_sit_two_percent_under_the_last_known_prices(make_app, 
             Decimal("3000.00")
     app = make_app(ctx=ctx, engine=fake_engine)
     async with app.run_test(size=(80, 24)) as pilot:
-        await booted(pilot)
-        await type_into(pilot, "#input-password", "demo-password")
-        await pilot.press("f3")
-        await wait_until(pilot, lambda: app.user_session is not None, what="demo")
-        await settle(pilot)
+        await open_demo(pilot)
         stops = {s.symbol: s.stop_loss for s in app.user_session.strategies.list()}
     assert stops == {"INFY": Decimal("1489.95"), "TCS": Decimal("2940.00")}
     assert stops["INFY"] < BY_SYMBOL["INFY"].ref_price * Decimal("0.985")

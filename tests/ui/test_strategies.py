@@ -20,6 +20,17 @@ async def open_editor(pilot):
     assert pilot.app.screen.__class__.__name__ == "StrategyEditor"
 
 
+def live_strategy(ctx, user):
+    """GOOD as a LIVE strategy on a new Kite account; returns the account."""
+    from tui_trader.services.brokers import BrokerAccountService
+    from tui_trader.services.strategies import StrategyService
+
+    kite = BrokerAccountService(ctx, user.id).add_kite("kiteapikey1", "kitesecret9")
+    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE",
+                                          "broker_account_id": str(kite.id)})
+    return kite
+
+
 async def fill(pilot, values: dict[str, str]) -> None:
     for name, value in values.items():
         await type_into(pilot, f"#input-{name}", value)
@@ -134,12 +145,7 @@ async def test_copy_edit_and_delete(make_app, ctx, user):
 
 
 async def test_live_start_needs_typed_confirmation(make_app, ctx, user, fake_engine):
-    from tui_trader.services.brokers import BrokerAccountService
-    from tui_trader.services.strategies import StrategyService
-
-    kite = BrokerAccountService(ctx, user.id).add_kite("kiteapikey1", "kitesecret9")
-    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE",
-                                          "broker_account_id": str(kite.id)})
+    live_strategy(ctx, user)
     app = make_app(ctx=ctx, engine=fake_engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
@@ -210,11 +216,8 @@ async def test_a_stop_loss_at_or_above_the_last_known_price_is_refused_at_the_fi
 async def test_editing_a_live_strategy_whose_account_was_removed_says_so_at_the_field(
         make_app, ctx, user, fake_engine):
     from tui_trader.services.brokers import BrokerAccountService
-    from tui_trader.services.strategies import StrategyService
 
-    kite = BrokerAccountService(ctx, user.id).add_kite("kiteapikey1", "kitesecret9")
-    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE",
-                                          "broker_account_id": str(kite.id)})
+    kite = live_strategy(ctx, user)
     BrokerAccountService(ctx, user.id).remove(kite.id)
     app = make_app(ctx=ctx, engine=fake_engine)
     async with app.run_test(size=(80, 24)) as pilot:
