@@ -48,6 +48,8 @@ def test_a_buy_missed_while_the_console_was_closed_is_told(ctx, trader, strategy
     once_more = _reopen_at(ctx, datetime(2026, 11, 23, 11, 0, tzinfo=IST))
     once_more.engine.stop()
     assert len(_alerts(ctx, trader.id)) == 1, "told once, not at every start"
+    assert _reason(ctx, strategy.id).startswith("missed BUY of Mon 23 Nov"), \
+        "the mark stays until the next BUY"
 
 
 def test_several_missed_days_are_counted(ctx, trader, strategy, harness):
@@ -97,3 +99,17 @@ def test_a_day_whose_buy_was_placed_is_not_missed_whatever_last_run_says(ctx, tr
     again = _reopen_at(ctx, datetime(2026, 11, 23, 10, 5, tzinfo=IST))
     again.engine.stop()
     assert [a for a in _alerts(ctx, trader.id) if "missed" in a.title] == []
+
+
+def test_the_status_line_follows_the_next_buy(ctx, trader, strategy, harness):
+    """It said "next buy Mon 23 Nov" for good once set at start; shown under the table, it
+    must move on when the BUY is taken and when the engine starts on a later day."""
+    harness.start()
+    harness.buy_at_930(trader, strategy)
+    assert _reason(ctx, strategy.id) == "next buy Wed 25 Nov 09:30 IST, sell 15:00 IST"
+    with ctx.session() as s:
+        s.get(Strategy, strategy.id).status_reason = "next buy Mon 23 Nov 09:30 IST"
+    harness.engine.stop()
+    again = _reopen_at(ctx, datetime(2026, 11, 25, 9, 0, tzinfo=IST))
+    again.engine.stop()
+    assert _reason(ctx, strategy.id) == "next buy Wed 25 Nov 09:30 IST, sell 15:00 IST"

@@ -37,9 +37,14 @@ def plan_legs(calendar: NseCalendar, now: datetime, buy_time: time, sell_time: t
         day = calendar.next_trading_day(today)
         note = f"not a trading day today; first buy {day:%a %d %b} {buy_time:%H:%M} IST"
     if not note:
-        note = f"next buy {day:%a %d %b} {buy_time:%H:%M} IST, sell {sell_time:%H:%M} IST"
+        note = upcoming_note(day, buy_time, sell_time)
     return LegPlan(day=day, buy_at=ist_datetime(day, buy_time),
                    sell_at=ist_datetime(day, sell_time), note=note)
+
+
+def upcoming_note(day: date, buy_time: time, sell_time: time) -> str:
+    """A running strategy's status line: when it buys and sells next."""
+    return f"next buy {day:%a %d %b} {buy_time:%H:%M} IST, sell {sell_time:%H:%M} IST"
 
 
 def sell_today(calendar: NseCalendar, now: datetime, sell_time: time) -> datetime | None:

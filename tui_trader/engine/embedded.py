@@ -43,7 +43,7 @@ from ..domain.enums import (
     TriggerEvent,
 )
 from ..domain.errors import NotFoundError, StateError, ValidationError
-from ..domain.schedule import MISSED_NOTE, missed_buys, sell_today
+from ..domain.schedule import MISSED_NOTE, missed_buys, sell_today, upcoming_note
 from ..domain.stop_rule import LIVE, KnownPrice, require_stop_below
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
@@ -248,7 +248,7 @@ class EmbeddedEngine:
         positions = self._runtime_positions([s.id for s in specs])
         for spec in specs:
             self._watch(spec, positions.get(spec.id))
-        self._tell_missed_buys(specs)
+        self._update_status_lines(specs)
         self.reconcile()
         # Reconciled: work already queued (and unacknowledged) may now go through.
         self.gate.allowed = True
@@ -264,42 +264,60 @@ class EmbeddedEngine:
             self.strategies.put(spec)
         return specs
 
-    def _tell_missed_buys(self, specs: list[StrategySpec]) -> None:
-        """A running strategy whose BUY time came while no engine ran (the console was
-        closed) is planned for its next day by `_watch`: say so, once, in an alert and in
-        the strategy's status line, instead of moving it on without a word."""
+    def _update_status_lines(self, specs: list[StrategySpec]) -> None:
+        """Bring each restored strategy's status line up to date: when it buys next, or,
+        for one whose BUY time came while no engine ran (the console was closed), that it
+        was missed: said once, in an alert and in the status line, instead of moving the
+        strategy on to its next day without a word. A missed-BUY line stays until the
+        strategy's next BUY."""
         if not specs:
             return
         now = self.clock.now()
         with self.ctx.db.connect() as conn:
-            handled = dict(conn.execute(sa.select(STRATEGIES.c.id, STRATEGIES.c.last_run).where(
-                STRATEGIES.c.id.in_([spec.id for spec in specs]))).all())
+            rows = {r.id: r for r in conn.execute(sa.select(
+                STRATEGIES.c.id, STRATEGIES.c.last_run, STRATEGIES.c.status_reason).where(
+                STRATEGIES.c.id.in_([spec.id for spec in specs]))).all()}
         for spec in specs:
-            since = handled.get(spec.id)
-            if since is None or self.positions.open_for_strategy(spec.id) is not None:
-                continue  # holding a position, its BUY would not have been placed anyway
-            days = missed_buys(self.ctx.calendar, since, now, spec.buy_time)
-            if days:  # a day whose BUY was placed was not missed (whatever last_run says)
-                days = [d for d in days if d not in self._days_bought(spec.id, days[0])]
-            if not days:
+            row = rows.get(spec.id)
+            if row is None:
                 continue
-            last = days[-1]
-            what = (f"BUY of {last:%a %d %b} {spec.buy_time:%H:%M} IST" if len(days) == 1
-                    else f"{len(days)} BUYs, the last on {last:%a %d %b} "
-                         f"{spec.buy_time:%H:%M} IST,")
-            plan = self.scheduler.plan_for(spec.id)
-            upcoming = (f"next buy {plan.day:%a %d %b} {spec.buy_time:%H:%M} IST" if plan
-                        else "no next buy planned")
-            note = f"{MISSED_NOTE}{what.rstrip(',')} (console closed); {upcoming}"
-            with self.ctx.db.begin() as conn:
-                conn.execute(STRATEGIES.update().where(STRATEGIES.c.id == spec.id).values(
-                    last_run=now, status_reason=note[:200]))
-            self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
-                                 f"{spec.name}: {what.rstrip(',')} missed",
-                                 f"No engine was running at the time (the console was "
-                                 f"closed), so nothing was bought then; {upcoming}.", now)
-            self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
-                                                         "running", note))
+            days = self._missed_buys(spec, row.last_run, now)
+            if days:
+                self._tell_missed_buy(spec, days, now)
+            elif not (row.status_reason or "").startswith(MISSED_NOTE):
+                plan = self.scheduler.plan_for(spec.id)
+                note = upcoming_note(plan.day, spec.buy_time, spec.sell_time) if plan else ""
+                if note and note != row.status_reason:
+                    self._set_status_line(spec.id, note)
+
+    def _set_status_line(self, strategy_id: uuid.UUID, note: str, **values) -> None:
+        with self.ctx.db.begin() as conn:
+            conn.execute(STRATEGIES.update().where(STRATEGIES.c.id == strategy_id).values(
+                status_reason=note[:200], **values))
+
+    def _missed_buys(self, spec: StrategySpec, since: datetime | None, now: datetime) -> list:
+        if since is None or self.positions.open_for_strategy(spec.id) is not None:
+            return []  # holding a position, its BUY would not have been placed anyway
+        days = missed_buys(self.ctx.calendar, since, now, spec.buy_time)
+        if days:  # a day whose BUY was placed was not missed (whatever last_run says)
+            days = [d for d in days if d not in self._days_bought(spec.id, days[0])]
+        return days
+
+    def _tell_missed_buy(self, spec: StrategySpec, days: list, now: datetime) -> None:
+        last = days[-1]
+        what = (f"BUY of {last:%a %d %b} {spec.buy_time:%H:%M} IST" if len(days) == 1
+                else f"{len(days)} BUYs, the last on {last:%a %d %b} {spec.buy_time:%H:%M} IST")
+        plan = self.scheduler.plan_for(spec.id)
+        upcoming = (f"next buy {plan.day:%a %d %b} {spec.buy_time:%H:%M} IST" if plan
+                    else "no next buy planned")
+        note = f"{MISSED_NOTE}{what} (console closed); {upcoming}"
+        self._set_status_line(spec.id, note, last_run=now)  # told once: handled now
+        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                             f"{spec.name}: {what} missed",
+                             f"No engine was running at the time (the console was closed), "
+                             f"so nothing was bought then; {upcoming}.", now)
+        self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
+                                                     "running", note))
 
     def _days_bought(self, strategy_id: uuid.UUID, since) -> set:
         """The trading days since `since` on which the strategy's BUY has an order."""
@@ -436,11 +454,12 @@ class EmbeddedEngine:
 
     def _buy_handled(self, spec: StrategySpec, at: datetime) -> None:
         """The strategy's `last_run` is when its BUY was last taken in hand (or it was
-        started): a BUY time after it, found at the next start, was missed."""
+        started): a BUY time after it, found at the next start, was missed. Its status line
+        moves on to the next day's BUY."""
         try:
-            with self.ctx.db.begin() as conn:
-                conn.execute(STRATEGIES.update().where(STRATEGIES.c.id == spec.id)
-                             .values(last_run=at))
+            day = self.ctx.calendar.next_trading_day(trading_day(at))
+            self._set_status_line(spec.id, upcoming_note(day, spec.buy_time, spec.sell_time),
+                                  last_run=at)
         except Exception:  # the database blinked: at worst a later start reports a miss
             log.warning("last run of %s not recorded", spec.name, exc_info=True)
 
