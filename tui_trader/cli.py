@@ -253,9 +253,25 @@ def cmd_market_candles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _group(sub, name: str, help_text: str, dest: str):
+    """A command made of subcommands (`db upgrade`): on its own it prints its usage and
+    fails, instead of falling through to the console."""
+    group = sub.add_parser(name, help=help_text)
+
+    def usage(_args: argparse.Namespace) -> int:
+        group.print_help(sys.stderr)
+        return 2
+
+    group.set_defaults(func=usage)
+    return group.add_subparsers(dest=dest, title="commands")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="tui-trader", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    parser.add_argument("--version", action="version", version=f"tui-trader {__version__}")
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="the console (default)")
     run.set_defaults(func=cmd_run)
@@ -268,10 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--seed", type=int, default=1)
     engine.set_defaults(func=cmd_engine)
 
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command")
+    db = _group(sub, "db", "database schema", "db_command")
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
-    user = sub.add_parser("user", help="accounts").add_subparsers(dest="user_command")
+    user = _group(sub, "user", "accounts", "user_command")
     create = user.add_parser("create", help="create a user")
     create.add_argument("email")
     create.add_argument("--name")
@@ -283,8 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     unlock.add_argument("email")
     unlock.set_defaults(func=cmd_user_unlock)
 
-    keys = sub.add_parser("keys", help="the credential master key").add_subparsers(
-        dest="keys_command")
+    keys = _group(sub, "keys", "the credential master key", "keys_command")
     rotate = keys.add_parser("rotate", help="re-encrypt every credential under a new key")
     rotate.add_argument("--keep-old", action="store_true", help="do not retire old keys")
     rotate.set_defaults(func=cmd_keys_rotate)
@@ -300,8 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--redirect-url", default="http://127.0.0.1/kite-redirect")
     sandbox.set_defaults(func=cmd_kite_sandbox)
 
-    market = sub.add_parser("market", help="market data from a broker").add_subparsers(
-        dest="market_command")
+    market = _group(sub, "market", "market data from a broker", "market_command")
     inst = market.add_parser("instruments", help="download the instruments master")
     inst.add_argument("--email", required=True, help="the user whose Kite account to use")
     inst.add_argument("--account", help="broker account label (default: the first Kite one)")

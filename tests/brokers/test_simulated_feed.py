@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from decimal import Decimal
@@ -37,7 +38,8 @@ def test_default_universe_gives_one_tick_per_symbol_per_batch(clock: FrozenClock
 
 
 def test_prices_stay_positive_and_on_the_grid_even_when_wild(clock: FrozenClock) -> None:
-    feed = SimulatedFeed(seed=5, symbols=["TATASTEEL", "INFY"], clock=clock, volatility=0.2)
+    feed = SimulatedFeed(seed=5, symbols=["TATASTEEL", "INFY"], clock=clock,
+                         daily_volatility=1.0)
     for tick in ticks_of(feed, 2000):
         assert isinstance(tick.price, Decimal)
         assert tick.price > 0
@@ -76,7 +78,7 @@ def test_subscribe_and_unsubscribe(clock: FrozenClock) -> None:
 
 
 def test_force_price_sets_the_next_tick_and_the_walk_continues_from_it(clock) -> None:
-    feed = SimulatedFeed(seed=4, symbols=["INFY", "TCS"], clock=clock, volatility=0)
+    feed = SimulatedFeed(seed=4, symbols=["INFY", "TCS"], clock=clock, daily_volatility=0)
     feed.force_price("INFY", D("1400.00"))
     batch = feed.next_batch()
     assert batch[0].price == D("1400.00")
@@ -99,7 +101,7 @@ def test_rejects_bad_settings() -> None:
     with pytest.raises(ValidationError):
         SimulatedFeed(ticks_per_second_per_symbol=0)
     with pytest.raises(ValidationError):
-        SimulatedFeed(volatility=-0.1)
+        SimulatedFeed(daily_volatility=-0.1)
 
 
 def test_threaded_start_delivers_batches_and_stop_ends_delivery(clock) -> None:
@@ -129,7 +131,8 @@ def test_threaded_start_delivers_batches_and_stop_ends_delivery(clock) -> None:
 
 
 def test_threaded_output_equals_the_generator_output(clock: FrozenClock) -> None:
-    expected = list(SimulatedFeed(seed=8, symbols=["SBIN"], clock=clock).generate(10))
+    expected = list(SimulatedFeed(seed=8, symbols=["SBIN"], clock=clock,
+                                  ticks_per_second_per_symbol=500).generate(10))
     feed = SimulatedFeed(seed=8, symbols=["SBIN"], clock=clock,
                          ticks_per_second_per_symbol=500)
     batches: list[list[Tick]] = []
@@ -176,7 +179,7 @@ def test_a_failing_sink_does_not_stop_the_feed(clock: FrozenClock) -> None:
 
 def test_feed_drives_the_paper_broker_through_a_forced_stop_loss(clock, broker,
                                                                  order) -> None:
-    feed = SimulatedFeed(seed=1, symbols=["INFY"], clock=clock, volatility=0)
+    feed = SimulatedFeed(seed=1, symbols=["INFY"], clock=clock, daily_volatility=0)
     broker.on_ticks(feed.next_batch())
     stop = broker.place_order(order(side="SELL", kind="SL-M", trigger="1500.00"))
     broker.on_ticks(feed.next_batch())
@@ -185,3 +188,79 @@ def test_feed_drives_the_paper_broker_through_a_forced_stop_loss(clock, broker,
     broker.on_ticks(feed.next_batch())
     filled = broker.get_order(stop.broker_order_id)
     assert filled.average_price == D("1499.95") and filled.filled_quantity == 10
+
+
+# -- realism: about 1% a session, scaled to the time between ticks ----------------------------
+
+DEAR = ["MARUTI", "ULTRACEMCO", "BAJAJ-AUTO", "APOLLOHOSP", "EICHERMOT"]
+
+
+def _log_returns(prices: list[Decimal]) -> list[float]:
+    return [math.log(b / a) for a, b in zip(prices, prices[1:], strict=False)]
+
+
+def _sd(values: list[float]) -> float:
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def test_a_tick_at_four_a_second_moves_a_session_sigma_scaled_to_a_quarter_second(clock):
+    """1% over the 22,500 s session is 0.33 bp per quarter-second tick (before: 2 bp per
+    tick whatever the rate, about 6% a day at 4 ticks a second)."""
+    feed = SimulatedFeed(seed=21, symbols=DEAR, clock=clock)  # dear: the grid adds ~nothing
+    paths: dict[str, list[Decimal]] = {s: [] for s in DEAR}
+    for batch in feed.generate(4000):
+        for tick in batch:
+            paths[tick.symbol].append(tick.price)
+    returns = [r for path in paths.values() for r in _log_returns(path)]
+    expected = 0.01 * math.sqrt(0.25 / 22_500)
+    assert abs(_sd(returns) / expected - 1) < 0.1, _sd(returns)
+
+
+def test_a_session_moves_about_one_percent_and_a_two_percent_stop_is_rarely_touched(clock):
+    """Every NIFTY 50 stock over three seeded sessions, a tick a minute: the session's
+    return has a standard deviation near 1%, and few sessions ever touch 2% under the
+    open (so a 2% stop-loss is not taken out by noise)."""
+    from tui_trader.domain.universe import NIFTY_50
+
+    symbols = [i.symbol for i in NIFTY_50]
+    session_returns: list[float] = []
+    touched = 0
+    for seed in (1, 2, 3):
+        feed = SimulatedFeed(seed=seed, symbols=symbols, clock=clock,
+                             ticks_per_second_per_symbol=1 / 60)
+        opening = {t.symbol: t.price for t in feed.next_batch()}
+        low = dict(opening)
+        for batch in feed.generate(375):  # 6h15m
+            for tick in batch:
+                low[tick.symbol] = min(low[tick.symbol], tick.price)
+        for symbol, price in opening.items():
+            session_returns.append(math.log(feed.price(symbol) / price))
+            touched += low[symbol] <= price * Decimal("0.98")
+    assert 0.008 < _sd(session_returns) < 0.012, _sd(session_returns)
+    assert touched <= 0.1 * len(session_returns), touched
+
+
+def test_a_faster_clock_moves_the_market_as_far_as_the_time_it_covers(clock):
+    """A simulated clock at 60x speed: each quarter-second tick covers 15 s of market."""
+    from datetime import timedelta
+
+    slow = SimulatedFeed(seed=4, symbols=DEAR, clock=clock)
+    fast = SimulatedFeed(seed=4, symbols=DEAR, clock=clock)
+    slow_paths: list[Decimal] = []
+    fast_paths: list[Decimal] = []
+    for _ in range(2000):
+        slow_paths.append(slow.next_batch()[0].price)
+    for _ in range(2000):
+        clock.advance(timedelta(seconds=15))
+        fast_paths.append(fast.next_batch()[0].price)
+    ratio = _sd(_log_returns(fast_paths)) / _sd(_log_returns(slow_paths))
+    assert 6.5 < ratio < 9.0, ratio  # sqrt(15 / 0.25) = 7.7
+
+
+def test_resume_from_goes_on_from_the_last_prices_not_the_reference(clock):
+    feed = SimulatedFeed(seed=3, symbols=["INFY", "TCS"], clock=clock)
+    feed.resume_from({"INFY": D("1400.00"), "NOSUCH": D("1.00")})
+    first = {t.symbol: t.price for t in feed.next_batch()}
+    assert abs(first["INFY"] - D("1400.00")) <= D("1.00")
+    assert abs(first["TCS"] - D("3410.25")) <= D("2.00")  # not resumed: its reference

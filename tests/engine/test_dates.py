@@ -235,7 +235,7 @@ def test_a_muhurat_strategy_trades_its_special_session_and_then_rests(dated_ctx)
         assert f"{muhurat.id}:BUY" not in harness.runner.jobs()
 
         harness.engine.stop_strategy(trader.id, muhurat.id)
-        with pytest.raises(StateError, match="buy_time: no NSE session in the next 400 days "
+        with pytest.raises(StateError, match="Buy at: no NSE session in the next 400 days "
                                              "holds buy 18:20 and sell 19:05 IST"):
             harness.engine.start_strategy(trader.id, muhurat.id)
         with ctx.session() as s:
@@ -260,7 +260,7 @@ def test_legs_outside_regular_hours_need_a_special_session_that_holds_both(dated
     assert errors["buy_time"].startswith("must be within NSE market hours, 09:15-15:30 IST, "
                                          "or a special session: Sun 08 Nov 18:15-19:15")
     ctx.clock.set(ist(2026, 11, 9, 9, 0))  # the Muhurat evening has passed
-    with pytest.raises(ValidationError, match="buy_time: must be within NSE market hours, "
+    with pytest.raises(ValidationError, match="Buy at: must be within NSE market hours, "
                                               "09:15-15:30 IST$"):
         service.create(MUHURAT)
 

@@ -202,16 +202,17 @@ def test_an_exit_still_on_its_way_is_not_rearmed_nor_sent_again(ctx, trader, str
 def test_a_stop_loss_above_the_price_is_refused_at_start(ctx, trader, harness):
     import pytest
 
-    from tui_trader.domain.errors import StateError
+    from tui_trader.domain.errors import ValidationError
     from tui_trader.services.strategies import StrategyService
 
     from .conftest import FORM
 
-    typo = StrategyService(ctx, trader.id).create({**FORM, "stop_loss": "15200"})
+    typo = StrategyService(ctx, trader.id).create({**FORM, "stop_loss": "1500"})
     harness.start()
-    harness.tick("INFY", "1520.00")
-    with pytest.raises(StateError, match="stop_loss: 15,200.00 is at or above INFY's last"):
+    harness.tick("INFY", "1480.00")  # the price fell through the stop since it was saved
+    with pytest.raises(ValidationError, match="below INFY's live price 1,480.00") as err:
         harness.engine.start_strategy(trader.id, typo.id)
+    assert err.value.field == "stop_loss"
     with ctx.session() as s:
         from tui_trader.db.models import Strategy
 

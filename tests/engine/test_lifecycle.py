@@ -93,7 +93,7 @@ def test_started_after_buy_time_waits_for_next_day(ctx, trader, strategy, harnes
     harness.advance_to(10, 0)
     result = harness.engine.start_strategy(trader.id, strategy.id)
     # Tue 24 Nov 2026 is an NSE holiday (Guru Nanak Jayanti): the first buy is Wednesday.
-    assert "started after buy_time" in result.message and "Wed 25 Nov" in result.message
+    assert "started after today's Buy at" in result.message and "Wed 25 Nov" in result.message
     harness.tick("INFY", "1520")
     harness.advance_to(15, 0)  # today's SELL is not due: nothing was bought
     harness.settle()

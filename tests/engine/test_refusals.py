@@ -102,7 +102,7 @@ def test_a_buy_refused_after_acceptance_undoes_the_move(ctx, trader, strategy):
 
 def test_a_live_strategy_without_its_account_never_trades_on_paper(ctx, trader, harness):
     from tui_trader.db.models import Strategy
-    from tui_trader.domain.enums import ExecutionMode
+    from tui_trader.domain.enums import ExecutionMode, StrategyStatus
     from tui_trader.services.brokers import BrokerAccountService
     from tui_trader.services.strategies import StrategyService
 
@@ -114,10 +114,10 @@ def test_a_live_strategy_without_its_account_never_trades_on_paper(ctx, trader, 
     with ctx.session() as s:  # an account lost some other way (an older build allowed it)
         row = s.get(Strategy, spec.id)
         row.broker_account_id = None
+        row.status = StrategyStatus.RUNNING  # and running: the engine restores it at start
         assert row.execution_mode == ExecutionMode.LIVE
     harness.engine.start(threads=False)
     harness.engine._simulated_feed = lambda: False  # as on live market data
-    harness.engine.start_strategy(trader.id, spec.id)
     harness.tick("INFY", "1520.00")
     harness.advance_to(9, 30)
     harness.settle()

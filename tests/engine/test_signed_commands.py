@@ -171,7 +171,7 @@ def test_a_live_start_needs_the_typed_confirmation(ctx, trader, started):
     body = _answer(ctx, started, signer.sign(
         _fields("start", trader.id, strategy_id=str(live.id))))
     assert body["ok"] is False and body["kind"] == "ValidationError"
-    assert body["error"] == "mode: LIVE strategies place real orders: confirm to start"
+    assert body["error"] == "Mode: LIVE strategies place real orders: confirm to start"
     assert _running(started) == set()
     body = _answer(ctx, started, signer.sign(
         _fields("start", trader.id, strategy_id=str(live.id), confirm_live="LIVE")))

@@ -32,7 +32,7 @@ def test_db_upgrade_user_create_and_rotate(tmp_path):
     assert made.returncode == 0 and "created user cli@example.com" in made.stdout
     dup = run_cli(tmp_path, "user", "create", "cli@example.com", input_text="longenough\n")
     assert dup.returncode == 2
-    assert dup.stderr.strip().splitlines()[-1] == "tui-trader: email: is already registered"
+    assert dup.stderr.strip().splitlines()[-1] == "tui-trader: Email: is already registered"
     rotated = run_cli(tmp_path, "keys", "rotate")
     assert rotated.returncode == 0 and "rotated 0 credential(s)" in rotated.stdout
 
@@ -153,3 +153,20 @@ def test_the_engine_says_at_start_when_the_nse_calendar_has_run_out(tmp_path):
     assert (f"note: NSE holidays after 31 Dec 2026 are not known to this install: every "
             f"weekday counts as a trading day except those listed in {holidays}") in stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("group,subcommand", [("db", "upgrade"), ("user", "create"),
+                                              ("keys", "rotate"), ("market", "candles")])
+def test_a_command_group_alone_prints_its_usage(tmp_path, group, subcommand):
+    """Before: `tui-trader db` fell through to the console."""
+    done = run_cli(tmp_path, group)
+    assert done.returncode == 2
+    assert f"usage: tui-trader {group}" in done.stderr and subcommand in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_version(tmp_path):
+    from tui_trader import __version__
+
+    done = run_cli(tmp_path, "--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"tui-trader {__version__}"

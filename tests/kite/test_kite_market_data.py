@@ -106,5 +106,5 @@ def test_store_candles_idempotent(ctx, make_sandbox: Callable[..., KiteSandbox],
             Candle.timeframe == Timeframe.DAY)).one() == 5
     with pytest.raises(ValidationError, match="interval"):
         store_candles(ctx, broker, "INFY", start, end, "7minute")
-    with pytest.raises(ValidationError, match="symbol"):
+    with pytest.raises(ValidationError, match="Symbol: NSE:NOPE is not in the instruments list"):
         store_candles(ctx, broker, "NOPE", start, end, "day")

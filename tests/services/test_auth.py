@@ -47,7 +47,7 @@ def test_bad_sign_up_names_the_field_and_writes_nothing(ctx, email, password, fi
 def test_duplicate_email(ctx):
     auth = AuthService(ctx)
     auth.sign_up("a@example.com", "pass-word-one")
-    with pytest.raises(ValidationError, match="email: is already registered"):
+    with pytest.raises(ValidationError, match="Email: is already registered"):
         auth.sign_up("A@example.com", "pass-word-two")
 
 
@@ -91,13 +91,13 @@ def test_session_expires_and_logout_revokes(ctx):
         auth.resume(first.token)
     second = auth.login("a@example.com", "pass-word-one")
     auth.logout(second.token)
-    with pytest.raises(AuthError, match="not signed in"):
+    with pytest.raises(AuthError, match="Not signed in"):
         auth.resume(second.token)
 
 
 def test_a_common_password_is_refused_with_the_reason(ctx):
     with pytest.raises(ValidationError) as err:
         AuthService(ctx).sign_up("a@example.com", "Password2024!")
-    assert str(err.value) == "password: is a common password; choose another"
+    assert str(err.value) == "Password: is a common password; choose another"
     assert AuthService(ctx).sign_up("a@example.com", "plum-orbit-kettle").email == \
         "a@example.com"

@@ -114,11 +114,11 @@ def test_missing_master_key_is_one_clear_error(accounts, ctx):
 
 
 def test_bad_kite_keys(accounts):
-    with pytest.raises(ValidationError, match="api_key"):
+    with pytest.raises(ValidationError, match="API key: "):
         accounts.add_kite("", "x")
-    with pytest.raises(ValidationError, match="api_key"):
+    with pytest.raises(ValidationError, match="API key: "):
         accounts.add_kite("bad key!", "x")
-    with pytest.raises(ValidationError, match="api_secret"):
+    with pytest.raises(ValidationError, match="API secret: "):
         accounts.add_kite("goodkey123", "")
     assert accounts.list() == []
 

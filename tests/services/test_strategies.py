@@ -34,8 +34,8 @@ def test_create_good_strategy(service, ctx):
 
 
 @pytest.mark.parametrize("override,field,fragment", [
-    ({"buy_time": "15:00", "sell_time": "09:30"}, "sell_time", "later than buy_time"),
-    ({"buy_time": "10:00", "sell_time": "10:00"}, "sell_time", "later than buy_time"),
+    ({"buy_time": "15:00", "sell_time": "09:30"}, "sell_time", "later than Buy at"),
+    ({"buy_time": "10:00", "sell_time": "10:00"}, "sell_time", "later than Buy at"),
     ({"stop_loss": ""}, "stop_loss", "required"),
     ({"stop_loss": "0"}, "stop_loss", "greater than 0"),
     ({"stop_loss": "abc"}, "stop_loss", "number"),
@@ -81,7 +81,7 @@ def test_duplicate_update_delete(service, ctx):
     copy = service.duplicate(spec.id)
     assert copy.name == "Morning INFY (copy)" and copy.id != spec.id
     assert service.duplicate(spec.id).name == "Morning INFY (copy) 2"
-    with pytest.raises(ValidationError, match="name"):
+    with pytest.raises(ValidationError, match="Name: 'Morning INFY' is already used"):
         service.update(copy.id, GOOD)  # the name belongs to the first one
     updated = service.update(copy.id, {**GOOD, "name": "Copy", "quantity": "5"})
     assert updated.quantity == 5
@@ -140,7 +140,7 @@ def test_what_a_position_depends_on_cannot_be_removed(service, ctx):
                        status=PositionStatus.OPEN, opened_at=now, updated_at=now))
     with pytest.raises(StateError, match="holds 10 INFY"):
         service.delete(spec.id)
-    with pytest.raises(StateError, match="open INFY position was opened through it"):
+    with pytest.raises(StateError, match="open INFY position was opened through this account"):
         accounts.remove(kite.id)
     with ctx.session() as s:
         s.exec(__import__("sqlmodel").select(Position)).one().status = PositionStatus.CLOSED
@@ -171,3 +171,29 @@ def test_the_days_book_holds_open_positions_and_todays_closes_only(service, ctx)
     assert sorted(p.symbol for p in today) == ["INFY", "TCS"]  # Friday's SBIN is history
     assert views.totals(today).realized == Decimal("-50")
     assert len(views.positions()) == 3  # everything is still there to look up
+
+
+@pytest.mark.parametrize("override,message", [
+    ({"buy_time": "15:00", "sell_time": "09:30"}, "Sell at: must be later than Buy at"),
+    ({"stop_loss": "abc"}, "Stop-loss: must be a number like 1520.50"),
+    ({"buy_time": "09:00"}, "Buy at: must be within NSE market hours, 09:15-15:30 IST"),
+    ({"mode": "LIVE"}, "Broker: LIVE needs a Zerodha Kite account (add one under Brokers)"),
+])
+def test_messages_name_fields_as_the_form_labels_them(service, override, message):
+    with pytest.raises(ValidationError) as err:
+        service.create({**GOOD, **override})
+    assert str(err.value) == message
+
+
+def test_refusals_are_sentences_without_code_prefixes(service, ctx):
+    from tui_trader.db.models import Strategy as Row
+
+    spec = service.create(GOOD)
+    with ctx.session() as s:
+        s.get(Row, spec.id).status = StrategyStatus.RUNNING
+    with pytest.raises(StateError) as err:
+        service.update(spec.id, GOOD)
+    assert str(err.value) == "Stop the strategy (x) before editing it"
+    with pytest.raises(StateError) as err:
+        service.delete(spec.id)
+    assert str(err.value) == "Stop the strategy (x) before deleting it"

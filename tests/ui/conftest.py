@@ -224,9 +224,15 @@ def field_error(app, name: str) -> str:
 
 
 def table_text(app, selector: str) -> list[list[str]]:
-    """The plain text of every row of a table (DataTable or LiveTable) on the screen."""
+    """The plain text of every row of a table (DataTable or LiveTable) on the screen, in
+    the columns it shows at its width."""
     table = app.screen.query_one(selector)
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    if hasattr(table, "shown_columns"):
+        shown = set(table.shown_columns())
+        keep = [i for i, column in enumerate(table.columns) if column.key in shown]
+        rows = [[row[i] for i in keep] for row in rows]
+    return rows
 
 
 def screen_text(app) -> list[str]:

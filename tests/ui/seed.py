@@ -44,7 +44,16 @@ NOTIFICATIONS = (
 
 def seed_showcase(ctx, user_id) -> dict:
     """Brokers, strategies, positions, orders with history, notifications for one user."""
-    from tui_trader.db.models import Notification, Order, OrderHistory, Position, Strategy
+    from sqlmodel import select
+
+    from tui_trader.db.models import (
+        Instrument,
+        Notification,
+        Order,
+        OrderHistory,
+        Position,
+        Strategy,
+    )
     from tui_trader.domain.clock import ist_date
     from tui_trader.domain.enums import (
         IntentState,
@@ -64,6 +73,12 @@ def seed_showcase(ctx, user_id) -> dict:
     paper = brokers.add_paper("Paper")
     kite = brokers.add_kite("kitekey1234", "kite-secret", "Zerodha", None)
     brokers.store_access_token(kite.id, "token-abc123", now + timedelta(hours=1))
+    # The market stands where the seeded positions were last marked: the stop-losses are
+    # judged against these prices.
+    with ctx.session() as s:
+        for symbol, _, _, _, ltp, _, _, _ in POSITIONS:
+            s.exec(select(Instrument).where(Instrument.symbol == symbol)).one().last_price = \
+                Decimal(ltp)
     service = StrategyService(ctx, user_id)
     # LIVE strategies trade through the Kite account; the others on paper.
     specs = [service.create({**s, "broker_account_id": str(kite.id if s["mode"] == "LIVE"

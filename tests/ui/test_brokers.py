@@ -188,3 +188,21 @@ async def test_an_expiring_broker_session_is_announced_at_sign_in(make_app, ctx,
         await settle(pilot)
         (row,) = table_text(app, "#brokers-table")
         assert row[3] == "EXPIRING 2026-11-23 09:30 IST"
+
+
+async def test_escape_on_an_edited_broker_form_asks_before_discarding(make_app, user):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await type_into(pilot, "#input-label", "My paper")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="discard question")
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "BrokersScreen"
+        assert app.user_session.brokers.list() == []

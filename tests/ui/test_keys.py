@@ -108,3 +108,47 @@ async def test_keys_can_be_remapped_by_binding_id_in_the_config_file(
         await settle(pilot)
         assert app.screen.__class__.__name__ == "HelpScreen"
         assert ["h", "Help", "everywhere"] in table_text(app, "#help-table")
+
+
+async def _palette_first_hit(pilot, phrase: str) -> str:
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await settle(pilot)
+    await pilot.press(*phrase)
+    await wait_until(pilot, lambda: app.screen.query_one("CommandList").option_count > 0,
+                     what=f"palette hits for {phrase!r}")
+    await settle(pilot)
+    first = app.screen.query_one("CommandList").get_option_at_index(0)
+    return str(first.prompt).split("\n")[0]
+
+
+async def test_the_palette_finds_natural_phrases(make_app, ctx, user, fake_engine):
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot)
+        for phrase, title in (("kill", "Kill switch"), ("add broker", "Brokers: Add"),
+                              ("log out", "Log out")):
+            assert (await _palette_first_hit(pilot, phrase)).startswith(title), phrase
+            await pilot.press("escape")
+            await settle(pilot)
+        assert (await _palette_first_hit(pilot, "new strategy")).startswith(
+            "Strategies: New")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategyEditor",
+                         what="the editor opened from the palette")
+
+
+async def test_help_explains_the_status_glyphs(make_app, ctx, user, fake_engine):
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        rows = table_text(app, "#help-table")
+        for glyph, meaning in (("▶", "Running"), ("■", "Stopped"), ("○", "Never started"),
+                               ("!", "Running; missed a BUY while closed"),
+                               ("●", "Live store linked")):
+            assert [glyph, meaning, "Strategies" if glyph not in "●" else "status bar"] \
+                in rows, rows

@@ -23,14 +23,18 @@ async def test_first_run_offers_sign_up_and_creates_the_first_user(make_app):
         assert app.status.user == "first@example.com"
 
 
+async def open_demo(pilot) -> None:
+    await booted(pilot)
+    await type_into(pilot, "#input-password", "demo-password")
+    await pilot.press("f3")
+    await wait_until(pilot, lambda: pilot.app.user_session is not None, what="demo")
+    await settle(pilot)
+
+
 async def test_demo_account_brings_a_paper_broker_and_two_strategies(make_app):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await booted(pilot)
-        await type_into(pilot, "#input-password", "demo-password")
-        await pilot.press("f3")
-        await wait_until(pilot, lambda: app.user_session is not None, what="demo")
-        await settle(pilot)
+        await open_demo(pilot)
         session = app.user_session
         assert session.user.email == "demo@tui-trader.local"
         assert [a.broker.value for a in session.brokers.list()] == ["paper"]
@@ -197,3 +201,26 @@ async def test_a_common_password_is_refused_at_the_field(make_app):
         assert field_error(app, "password") == "is a common password; choose another"
         assert len(field_error(app, "password")) <= 44  # fits the field at 80 columns
         assert app.user_session is None
+
+
+async def test_demo_stops_sit_two_percent_under_the_last_known_prices(make_app, ctx,
+                                                                       fake_engine):
+    """Wherever the market stands when the demo is made (here TCS moved to 3,000 since the
+    reference 3,410.25), each sample stop sits 2% under it (before: fixed stops, which a
+    market that had moved put above the price)."""
+    from decimal import Decimal
+
+    from sqlmodel import select
+
+    from tui_trader.db.models import Instrument
+    from tui_trader.domain.universe import BY_SYMBOL
+
+    with ctx.session() as s:
+        s.exec(select(Instrument).where(Instrument.symbol == "TCS")).one().last_price = \
+            Decimal("3000.00")
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_demo(pilot)
+        stops = {s.symbol: s.stop_loss for s in app.user_session.strategies.list()}
+    assert stops == {"INFY": Decimal("1489.95"), "TCS": Decimal("2940.00")}
+    assert stops["INFY"] < BY_SYMBOL["INFY"].ref_price * Decimal("0.985")

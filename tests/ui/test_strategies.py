@@ -20,6 +20,17 @@ async def open_editor(pilot):
     assert pilot.app.screen.__class__.__name__ == "StrategyEditor"
 
 
+def live_strategy(ctx, user):
+    """GOOD as a LIVE strategy on a new Kite account; returns the account."""
+    from tui_trader.services.brokers import BrokerAccountService
+    from tui_trader.services.strategies import StrategyService
+
+    kite = BrokerAccountService(ctx, user.id).add_kite("kiteapikey1", "kitesecret9")
+    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE",
+                                          "broker_account_id": str(kite.id)})
+    return kite
+
+
 async def fill(pilot, values: dict[str, str]) -> None:
     for name, value in values.items():
         await type_into(pilot, f"#input-{name}", value)
@@ -47,8 +58,11 @@ async def test_bad_input_stays_in_the_form_with_a_message_at_each_field(make_app
         await fill(pilot, {"buy_time": "15:00", "sell_time": "09:30"})
         await pilot.pause()
         assert field_error(app, "name") == "must not contain control characters"
-        assert field_error(app, "sell_time") == "must be later than buy_time"
-        await pilot.press("escape")
+        assert field_error(app, "sell_time") == "must be later than Buy at"
+        await pilot.press("escape")  # edited: asks before discarding
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="discard question")
+        await pilot.press("y")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "StrategiesScreen"
         assert app.user_session.strategies.list() == []
@@ -131,12 +145,7 @@ async def test_copy_edit_and_delete(make_app, ctx, user):
 
 
 async def test_live_start_needs_typed_confirmation(make_app, ctx, user, fake_engine):
-    from tui_trader.services.brokers import BrokerAccountService
-    from tui_trader.services.strategies import StrategyService
-
-    kite = BrokerAccountService(ctx, user.id).add_kite("kiteapikey1", "kitesecret9")
-    StrategyService(ctx, user.id).create({**GOOD, "mode": "LIVE",
-                                          "broker_account_id": str(kite.id)})
+    live_strategy(ctx, user)
     app = make_app(ctx=ctx, engine=fake_engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
@@ -206,3 +215,179 @@ async def test_a_muhurat_strategy_is_written_for_the_special_session_ahead(
         [spec] = app.user_session.strategies.list()
         assert (spec.buy_time.isoformat(), spec.sell_time.isoformat()) == ("18:20:00",
                                                                            "19:05:00")
+
+
+async def test_a_stop_loss_at_or_above_the_last_known_price_is_refused_at_the_field(
+        make_app, ctx, user, paper_account, fake_engine):
+    """At night there is no live price: the stop is judged against the last known one
+    (INFY's 1,520.40 in the instruments list), as you type and on save."""
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, {**GOOD, "stop_loss": "1530"})
+        await wait_until(pilot, lambda: field_error(app, "stop_loss") != "",
+                         what="the stop-loss judged against the price")
+        assert field_error(app, "stop_loss") == (
+            "must be below INFY's last known price 1,520.40; 1,530.00 would sell straight "
+            "after buying")
+        assert app.screen.query_one("#input-stop_loss", Input).placeholder == \
+            "below INFY's last known price 1,520.40"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategyEditor"
+        assert app.user_session.strategies.list() == []
+        await fill(pilot, {"stop_loss": "1490"})
+        assert field_error(app, "stop_loss") == ""
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
+                         what="saved")
+
+
+async def test_editing_a_live_strategy_whose_account_was_removed_says_so_at_the_field(
+        make_app, ctx, user, fake_engine):
+    from tui_trader.services.brokers import BrokerAccountService
+
+    kite = live_strategy(ctx, user)
+    BrokerAccountService(ctx, user.id).remove(kite.id)
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: field_error(app, "broker_account_id") != "",
+                         what="the removed account named at its field")
+        assert "Zerodha Kite account" in field_error(app, "broker_account_id")
+        assert "Kite account was removed" in str(app.screen.query_one("#editor-banner")
+                                                 .content)
+
+
+async def test_a_buy_missed_while_the_console_was_closed_shows_in_the_table_and_alerts(
+        make_app, ctx, user, paper_account):
+    """The strategy ran on Friday morning's console; the console was closed at Friday's
+    09:30 BUY and opens again on Monday at 09:00: the table marks the row and says why."""
+    from datetime import datetime
+
+    from tui_trader.db.models import Strategy
+    from tui_trader.domain.clock import IST
+    from tui_trader.domain.enums import StrategyStatus
+    from tui_trader.services.strategies import StrategyService
+
+    from .conftest import EngineDriver
+
+    spec = StrategyService(ctx, user.id).create({**GOOD,
+                                                 "broker_account_id": str(paper_account.id)})
+    with ctx.session() as s:
+        row = s.get(Strategy, spec.id)
+        row.status = StrategyStatus.RUNNING
+        row.last_run = datetime(2026, 11, 20, 9, 0, tzinfo=IST)
+    driver = EngineDriver(ctx)
+    driver.engine.start()
+    try:
+        app = make_app(ctx=ctx, engine=driver.engine)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await log_in(pilot)
+            await pilot.press("2")
+            await wait_until(pilot, lambda: table_text(app, "#strategies-table") != [],
+                             what="strategies")
+            (row,) = table_text(app, "#strategies-table")
+            assert row[0] == "!"
+            note = str(app.screen.query_one("#strategies-note").content)
+            assert note == ("INFY morning: missed BUY of Fri 20 Nov 09:30 IST (console "
+                            "closed); next buy Mon 23 Nov 09:30 IST")
+            await pilot.press("5")
+            await wait_until(pilot, lambda: any(
+                "missed" in r[4] for r in table_text(app, "#notifications-table")),
+                             what="the alert")
+    finally:
+        driver.engine.stop()
+
+
+async def test_a_long_error_wraps_in_the_dialog_instead_of_being_cut_off(
+        make_app, ctx, user, fake_engine):
+    from textual.widgets import Label
+
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await fill(pilot, {**GOOD, "stop_loss": "1530"})
+        message = ("must be below INFY's last known price 1,520.40; 1,530.00 would sell "
+                   "straight after buying")
+        await wait_until(pilot, lambda: field_error(app, "stop_loss") == message,
+                         what="the stop-loss error")
+        await pilot.pause()
+        label = app.screen.query_one("#error-stop_loss", Label)
+        shown = " ".join(
+            "".join(s.text for s in label.render_line(y)).strip()
+            for y in range(label.region.height))
+        assert label.region.height >= 2, "wrapped onto a second line"
+        assert " ".join(shown.split()) == message, shown
+
+
+async def test_escape_on_an_edited_form_asks_before_discarding(make_app, ctx, user,
+                                                               fake_engine):
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_editor(pilot)
+        await pilot.press("escape")  # nothing typed: closes at once
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategiesScreen"
+        await pilot.press("n")
+        await settle(pilot)
+        await fill(pilot, {"name": "Half typed"})
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="discard question")
+        assert "not saved" in str(app.screen.query_one("#confirm-body").content)
+        await pilot.press("n")  # keep editing: what was typed is still there
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategyEditor"
+        assert app.screen.query_one("#input-name", Input).value == "Half typed"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="discard question again")
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategiesScreen"
+        assert app.user_session.strategies.list() == []
+
+
+async def test_escape_on_an_opened_but_unchanged_strategy_closes_at_once(make_app, ctx, user,
+                                                                       fake_engine):
+    from tui_trader.services.strategies import StrategyService
+
+    StrategyService(ctx, user.id).create(GOOD)
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategyEditor"
+                         and app.screen.pristine is not None, what="editor loaded")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "StrategiesScreen"
+
+
+async def test_the_kill_switch_says_what_it_stops_and_its_result_goes_to_alerts(
+        make_app, ctx, user, paper_account, fake_engine):
+    from .test_quit import _running_with_a_position
+
+    _running_with_a_position(ctx, user, paper_account)
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot)
+        await pilot.press("K")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
+                         what="the kill switch question")
+        assert str(app.screen.query_one("#confirm-body").content) == (
+            "This will stop 1 running strategy (INFY morning) and square off 1 open "
+            "position (INFY 10) at market. Go ahead?")
+        await pilot.press("y")
+        await settle(pilot)
+        assert fake_engine.killed == 1
+        await wait_until(pilot, lambda: app.status.unread == 1, what="the alert counted")
+        (alert,) = app.user_session.views.notifications()
+        assert alert.title == "Kill switch: 0 strategies stopped, 0 exit orders sent"
+        assert alert.severity.value == "WARNING"

@@ -32,6 +32,7 @@ async def test_theme_choice_persists_for_the_user(make_app, ctx, user, fake_engi
         await pilot.press("ctrl+t")
         await settle(pilot)
         assert app.theme == "trader-light"
+        assert any(n.startswith("Theme: trader-light (") for n in app.notices_seen)
         await wait_until(pilot, lambda: AuthService(ctx).login(user.email, PASSWORD)
                          .user.theme == "trader-light", what="saved theme")
     app2 = make_app(ctx=ctx, engine=fake_engine)

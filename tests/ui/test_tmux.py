@@ -110,7 +110,11 @@ def test_log_in_and_watch_positions_in_a_real_terminal(seeded_env):
         assert "-212.50" in screen and "Strategy" in screen, screen
         pane.keys("2")
         pane.wait_for("INFY morning", "TCS intraday", "Buy→Sell")
+        # A strategy runs and positions are open: quitting (which stops the in-process
+        # engine) asks first.
         pane.keys("q")
+        pane.wait_for("Quit tui-trader?", "1 strategy running and 2 positions open")
+        pane.keys("y")
         pane.wait_for("EXITED 0", timeout=30)
     finally:
         pane.run("kill-server", check=False)

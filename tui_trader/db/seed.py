@@ -9,7 +9,7 @@ from .models import StrategyCatalog
 
 CATALOG = (
     (StrategyKind.SCHEDULED, "Scheduled buy/sell",
-     "Buy at buy_time, sell at sell_time, exit early if the price falls to the stop-loss."),
+     "Buy at one time, sell at a later one, exit early if the price falls to the stop-loss."),
     (StrategyKind.EMA_CROSSOVER, "EMA crossover",
      "Enter when the fast EMA crosses above the slow one; exit on the reverse cross."),
     (StrategyKind.RSI, "RSI reversal", "Enter when RSI leaves oversold; exit when overbought."),

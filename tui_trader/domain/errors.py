@@ -19,10 +19,13 @@ class TuiTraderError(Exception):
 
 
 class ValidationError(TuiTraderError):
-    """Input broke a rule; `field` names the input, `rule` says what was expected."""
+    """Input broke a rule; `field` names the input, `rule` says what was expected. The
+    message names the field as the screen labels it ("Sell at: must be later than ...")."""
 
     def __init__(self, field: str, rule: str) -> None:
-        super().__init__(f"{field}: {rule}")
+        from .labels import label_of
+
+        super().__init__(f"{label_of(field)}: {rule}")
         self.field = field
         self.rule = rule
 

@@ -26,7 +26,7 @@ class NoSessionAhead(StateError):
     day has passed, say)."""
 
     def __init__(self, buy_time: time, sell_time: time) -> None:
-        super().__init__(f"buy_time: no NSE session in the next {PLAN_HORIZON_DAYS} days "
+        super().__init__(f"Buy at: no NSE session in the next {PLAN_HORIZON_DAYS} days "
                          f"holds buy {buy_time:%H:%M} and sell {sell_time:%H:%M} IST "
                          f"(regular hours are 09:15-15:30; special sessions come from "
                          f"holidays.txt)")
@@ -66,20 +66,24 @@ def plan_legs(calendar: NseCalendar, now: datetime, buy_time: time, sell_time: t
         raise NoSessionAhead(buy_time, sell_time)
     todays = calendar.session(today)
     if chosen.day == today:
-        kind = " (special session)" if chosen.special else ""
-        note = (f"next buy {chosen.day:%a %d %b} {buy_time:%H:%M} IST, sell "
-                f"{sell_time:%H:%M} IST{kind}")
+        note = upcoming_note(chosen.day, buy_time, sell_time, special=chosen.special)
     elif todays is None:
         note = f"not a trading day today; {_first_buy(chosen, buy_time)}"
     elif not todays.holds(buy_time, sell_time):
         note = (f"today's session {todays.open:%H:%M}-{todays.close:%H:%M} IST does not hold "
                 f"these times; {_first_buy(chosen, buy_time)}")
     else:
-        note = (f"started after buy_time {buy_time:%H:%M} IST today, so no buy today; "
+        note = (f"started after today's Buy at {buy_time:%H:%M} IST, so no buy today; "
                 f"{_first_buy(chosen, buy_time)}")
     return LegPlan(day=chosen.day, buy_at=ist_datetime(chosen.day, buy_time),
                    sell_at=ist_datetime(chosen.day, sell_time), note=note,
                    special=chosen.special)
+
+
+def upcoming_note(day: date, buy_time: time, sell_time: time, *, special: bool = False) -> str:
+    """A running strategy's status line: when it buys and sells next."""
+    kind = " (special session)" if special else ""
+    return f"next buy {day:%a %d %b} {buy_time:%H:%M} IST, sell {sell_time:%H:%M} IST{kind}"
 
 
 def sell_today(calendar: NseCalendar, now: datetime, sell_time: time) -> datetime | None:
@@ -91,3 +95,29 @@ def sell_today(calendar: NseCalendar, now: datetime, sell_time: time) -> datetim
             local.time() < sell_time:
         return ist_datetime(local.date(), sell_time)
     return None
+
+
+# A strategy's status line starts with this while its last BUY was missed (the console was
+# closed): the engine writes it, the strategies table marks the row.
+MISSED_NOTE = "missed "
+
+# How far back missed BUYs are looked for (a console closed for longer says "at least").
+MISSED_LOOKBACK = timedelta(days=31)
+
+
+def missed_buys(calendar: NseCalendar, since: datetime, now: datetime,
+                buy_time: time) -> list[date]:
+    """The days whose BUY instant fell after `since` (the strategy was started, or last had
+    its BUY handled) and at or before `now`, in a session that holds it: BUYs nobody was
+    running to place."""
+    start = max(ensure_utc(since), ensure_utc(now) - MISSED_LOOKBACK)
+    day = start.astimezone(IST).date()
+    today = ensure_utc(now).astimezone(IST).date()
+    days: list[date] = []
+    while day <= today:
+        session = calendar.session(day)
+        if session is not None and session.holds(buy_time, buy_time) and \
+                start < ist_datetime(day, buy_time) <= now:
+            days.append(day)
+        day += timedelta(days=1)
+    return days

@@ -210,4 +210,4 @@ def quantity(value: str | int | None, field: str = "quantity") -> int:
 
 def buy_before_sell(buy: time, sell: time) -> None:
     if buy >= sell:
-        raise ValidationError("sell_time", "must be later than buy_time")
+        raise ValidationError("sell_time", "must be later than Buy at")

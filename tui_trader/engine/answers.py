@@ -242,7 +242,9 @@ class BrokerAnswers:
                      if reason is OrderReason.STOPLOSS else
                      f"{name}: {row['side'].lower()} {update.filled_quantity} {row['symbol']} "
                      f"filled")
-            self.notifier.notify(row["user_id"], kind, Severity.INFO, title,
+            # A stop-loss hit is a loss taken: it is a warning, not one fill among others.
+            severity = Severity.WARNING if reason is OrderReason.STOPLOSS else Severity.INFO
+            self.notifier.notify(row["user_id"], kind, severity, title,
                                  f"at {update.average_price}", now)
         elif spec is None and row["strategy_id"] in self.killed and \
                 row["intent_state"] == IntentState.SENT and \

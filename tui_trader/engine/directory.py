@@ -84,7 +84,7 @@ class BrokerDirectory:
         if broker is not None:
             return broker
         if self._live_factory is None:
-            raise BrokerError("broker: live trading needs the Kite adapter, which is not "
+            raise BrokerError("Live trading needs the Kite adapter, which is not "
                               "configured in this engine")
         broker = self._live_factory(user_id, account_id)
         broker.subscribe_updates(self._on_update)
@@ -96,7 +96,7 @@ class BrokerDirectory:
         if spec.mode is ExecutionMode.PAPER:
             return self.paper(spec.user_id)
         if spec.broker_account_id is None:  # never real intent on paper fills
-            raise BrokerError("broker: a LIVE strategy needs its Kite account (it has none)")
+            raise BrokerError("A LIVE strategy needs its Kite account (it has none)")
         return self.for_account(spec.user_id, spec.broker_account_id)
 
     def paper_brokers(self) -> list[PaperBroker]:

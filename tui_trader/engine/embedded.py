@@ -25,8 +25,10 @@ from ..brokers.base import AccountUnusable, BrokerError, OrderRequest, OutcomeUn
 from ..brokers.feeds.base import Feed, Tick
 from ..brokers.paper import PaperBroker
 from ..db.models import BrokerAccount, Order, Position, Strategy, User
+from ..db.repositories import InstrumentRepository
 from ..db.repositories.strategies import running_strategies, to_spec
 from ..domain.enums import (
+    BrokerKind,
     ExecutionMode,
     IntentState,
     NotificationKind,
@@ -41,7 +43,15 @@ from ..domain.enums import (
     TriggerEvent,
 )
 from ..domain.errors import NotFoundError, StateError, ValidationError
-from ..domain.schedule import plan_legs, sell_today
+from ..domain.schedule import (
+    MISSED_NOTE,
+    NoSessionAhead,
+    missed_buys,
+    plan_legs,
+    sell_today,
+    upcoming_note,
+)
+from ..domain.stop_rule import LIVE, KnownPrice, require_stop_below
 from ..domain.strategy import RuntimeSnapshot, StrategySpec
 from ..domain.universe import BY_SYMBOL
 from ..live.order_queue import OrderEvent, OrderQueue
@@ -61,7 +71,12 @@ from .router import PRICE_FLUSH_INTERVAL, StopLossWatch, TickRouter
 from .scheduler import ClockSchedule, JobRunner, LegScheduler
 
 log = logging.getLogger(__name__)
+
+NOTHING_PLANNED = "nothing planned: no session ahead holds its buy and sell times"
 UNKNOWN_GRACE = timedelta(seconds=60)
+# How often the latest prices are kept in SQL (and once more at stop): the next start goes
+# on from them (see `_remember_prices`).
+REMEMBER_PRICES_EVERY = 30.0  # seconds
 RECONCILE_EVERY = timedelta(seconds=2)
 CONTROL_BLOCK_MS = 500
 STRATEGIES = Strategy.__table__
@@ -118,7 +133,8 @@ class EmbeddedEngine:
             ledger=self.ledger, live=self.live, queue=self.queue, brokers=self.brokers,
             strategies=self.strategies, positions=self.positions, router=self.router,
             publisher=self.publisher, notifier=self.notifier, clock=self.clock,
-            calendar=ctx.calendar, gate=self.gate, fault=fault)
+            calendar=ctx.calendar, gate=self.gate, fault=fault,
+            known_price=self.last_known_price)
         self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or ClockSchedule(self.clock), ctx.calendar,
                                       self.clock, self._on_leg, alert=self._leg_not_queued,
@@ -139,6 +155,8 @@ class EmbeddedEngine:
         self._threads: list[threading.Thread] = []
         self._control_lock = threading.RLock()
         self._last_price_flush = 0.0
+        self._last_remembered = 0.0
+        self._remembered: dict[str, Tick] = {}
         self._lapsed_token: dict[uuid.UUID, str | None] = {}
         # (user, account) of intents set aside because the account cannot be used.
         self._unusable: dict[tuple[uuid.UUID, uuid.UUID | None], str] = {}
@@ -152,6 +170,7 @@ class EmbeddedEngine:
         self.restore()
         self.scheduler.runner.start()
         if self.feed is not None:
+            self._resume_market(self.feed)
             self.feed.subscribe(self.router.symbols() | self.positions.symbols())
             self.feed.start(self.on_ticks)
         if threads:
@@ -166,6 +185,7 @@ class EmbeddedEngine:
         self._stop.set()
         if self.feed is not None:
             self.feed.stop()
+        self._remember_prices()
         self.scheduler.runner.shutdown()
         for thread in self._threads:
             thread.join(timeout=3)
@@ -173,6 +193,45 @@ class EmbeddedEngine:
         self.brokers.close()
         self.ledger.close()
         self._set_state("stopped", "")
+
+    def _resume_market(self, feed: Feed) -> None:
+        """A simulated market goes on from the last prices kept (a restart must not
+        send paper P&L back to the reference prices); a real feed has its own."""
+        if not hasattr(feed, "resume_from"):
+            return
+        try:
+            with self.ctx.session() as s:
+                prices = InstrumentRepository(s).last_prices()
+        except Exception:  # the database blinked: the reference prices will do
+            log.warning("last prices not read; the simulated market starts afresh",
+                        exc_info=True)
+            return
+        feed.resume_from(prices)
+
+    def _remember_prices(self) -> None:
+        """Keep the latest price of every symbol that moved as the instruments' last
+        price: what the next start's simulated market goes on from, and what a stop-loss
+        set at night is judged against. Prices of a replayed past are not kept."""
+        if self._replayed_feed():
+            return
+        self._last_remembered = time.monotonic()
+        ticks = self.router.last_ticks()
+        changed = {s: t for s, t in ticks.items() if self._remembered.get(s) is not t}
+        if not changed:
+            return
+        try:
+            with self.ctx.session() as s:
+                InstrumentRepository(s).remember_prices(
+                    {symbol: (t.price, t.ts) for symbol, t in changed.items()})
+        except Exception:  # the next pass tries again
+            log.warning("last prices not kept", exc_info=True)
+            return
+        self._remembered.update(changed)
+
+    def _replayed_feed(self) -> bool:
+        from ..brokers.feeds.replay import ReplayFeed
+
+        return isinstance(self.feed, ReplayFeed)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
@@ -202,6 +261,7 @@ class EmbeddedEngine:
         positions = self.live.runtime_positions([s.id for s in specs])
         for spec in specs:
             self._watch(spec, positions.get(spec.id))
+        self._update_status_lines(specs)
         self.reconcile()
         # Reconciled: work already queued (and unacknowledged) may now go through.
         self.gate.allowed = True
@@ -216,6 +276,68 @@ class EmbeddedEngine:
         for spec in specs:
             self.strategies.put(spec)
         return specs
+
+    def _update_status_lines(self, specs: list[StrategySpec]) -> None:
+        """Bring each restored strategy's status line up to date: when it buys next, or,
+        for one whose BUY time came while no engine ran (the console was closed), that it
+        was missed: said once, in an alert and in the status line, instead of moving the
+        strategy on to its next day without a word. A missed-BUY line stays until the
+        strategy's next BUY."""
+        if not specs:
+            return
+        now = self.clock.now()
+        with self.ctx.db.connect() as conn:
+            rows = {r.id: r for r in conn.execute(sa.select(
+                STRATEGIES.c.id, STRATEGIES.c.last_run, STRATEGIES.c.status_reason).where(
+                STRATEGIES.c.id.in_([spec.id for spec in specs]))).all()}
+        for spec in specs:
+            row = rows.get(spec.id)
+            if row is None:
+                continue
+            days = self._missed_buys(spec, row.last_run, now)
+            if days:
+                self._tell_missed_buy(spec, days, now)
+            elif not (row.status_reason or "").startswith(MISSED_NOTE):
+                plan = self.scheduler.plan_for(spec.id)
+                note = upcoming_note(plan.day, spec.buy_time, spec.sell_time) if plan else ""
+                if note and note != row.status_reason:
+                    self._set_status_line(spec.id, note)
+
+    def _set_status_line(self, strategy_id: uuid.UUID, note: str, **values) -> None:
+        with self.ctx.db.begin() as conn:
+            conn.execute(STRATEGIES.update().where(STRATEGIES.c.id == strategy_id).values(
+                status_reason=note[:200], **values))
+
+    def _missed_buys(self, spec: StrategySpec, since: datetime | None, now: datetime) -> list:
+        if since is None or self.positions.open_for_strategy(spec.id) is not None:
+            return []  # holding a position, its BUY would not have been placed anyway
+        days = missed_buys(self.ctx.calendar, since, now, spec.buy_time)
+        if days:  # a day whose BUY was placed was not missed (whatever last_run says)
+            days = [d for d in days if d not in self._days_bought(spec.id, days[0])]
+        return days
+
+    def _tell_missed_buy(self, spec: StrategySpec, days: list, now: datetime) -> None:
+        last = days[-1]
+        what = (f"BUY of {last:%a %d %b} {spec.buy_time:%H:%M} IST" if len(days) == 1
+                else f"{len(days)} BUYs, the last on {last:%a %d %b} {spec.buy_time:%H:%M} IST")
+        plan = self.scheduler.plan_for(spec.id)
+        upcoming = (f"next buy {plan.day:%a %d %b} {spec.buy_time:%H:%M} IST" if plan
+                    else "no next buy planned")
+        note = f"{MISSED_NOTE}{what} (console closed); {upcoming}"
+        self._set_status_line(spec.id, note, last_run=now)  # told once: handled now
+        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                             f"{spec.name}: {what} missed",
+                             f"No engine was running at the time (the console was closed), "
+                             f"so nothing was bought then; {upcoming}.", now)
+        self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
+                                                     "running", note))
+
+    def _days_bought(self, strategy_id: uuid.UUID, since) -> set:
+        """The trading days since `since` on which the strategy's BUY has an order."""
+        with self.ctx.db.connect() as conn:
+            return set(conn.execute(sa.select(ORDERS.c.trading_day).where(
+                ORDERS.c.strategy_id == strategy_id, ORDERS.c.reason == OrderReason.BUY,
+                ORDERS.c.trading_day >= since)).scalars())
 
     def _runtime_from_sql(self, spec: StrategySpec) -> RuntimeSnapshot:
         """SQL is the truth: an open position means bought; a done exit today means sold."""
@@ -368,6 +490,7 @@ class EmbeddedEngine:
 
     def _on_leg(self, spec: StrategySpec, leg: TriggerEvent, now: datetime) -> None:
         if leg is TriggerEvent.BUY:
+            self._buy_handled(spec, now)
             self._new_trading_day(spec)
         self.executor.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id, event=leg,
                                       symbol=spec.symbol, trigger_price=None, created_at=now))
@@ -380,7 +503,7 @@ class EmbeddedEngine:
     def _no_session_ahead(self, spec: StrategySpec, why: str) -> None:
         """Nothing more can be planned (its special session has passed, say): the strategy
         stays running, so a position it holds is still watched, and the trader is told."""
-        reason = "nothing planned: no session ahead holds its buy and sell times"
+        reason = NOTHING_PLANNED
         try:
             with self.ctx.session() as s:
                 row = s.get(Strategy, spec.id)
@@ -392,6 +515,20 @@ class EmbeddedEngine:
                              f"{spec.name}: nothing more planned", why, self.clock.now())
         self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
                                                      "running", reason))
+
+    def _buy_handled(self, spec: StrategySpec, at: datetime) -> None:
+        """The strategy's `last_run` is when its BUY was last taken in hand (or it was
+        started): a BUY time after it, found at the next start, was missed. Its status line
+        moves on to the next day's BUY."""
+        try:
+            plan = plan_legs(self.ctx.calendar, at, spec.buy_time, spec.sell_time)
+            self._set_status_line(spec.id, upcoming_note(plan.day, spec.buy_time,
+                                                         spec.sell_time, special=plan.special),
+                                  last_run=at)
+        except NoSessionAhead:  # the scheduler tells the trader nothing more is planned
+            self._set_status_line(spec.id, NOTHING_PLANNED, last_run=at)
+        except Exception:  # the database blinked: at worst a later start reports a miss
+            log.warning("last run of %s not recorded", spec.name, exc_info=True)
 
     def _new_trading_day(self, spec: StrategySpec) -> None:
         """The day's BUY starts a new round: a strategy that sold on an earlier day is
@@ -463,6 +600,8 @@ class EmbeddedEngine:
                     self.live.set_prices(prices)
                 except Exception:
                     log.debug("price flush skipped: live store unreachable")
+        if time.monotonic() - self._last_remembered >= REMEMBER_PRICES_EVERY:
+            self._remember_prices()
         self.brokers.push_prices(self.router.last_price, now)
         self.positions.mark_prices(self.router.last_price)
         self.positions.flush(now)
@@ -537,20 +676,20 @@ class EmbeddedEngine:
                     raise NotFoundError("strategy", strategy_id)
                 if row.status == StrategyStatus.RUNNING and strategy_id in \
                         {x.id for x in self.strategies.all()}:
-                    raise StateError("status: strategy is already running")
+                    raise StateError("The strategy is already running")
                 self.executor.killed.discard(strategy_id)  # started again: trades again
-                last = self.router.last_price(row.symbol)
-                if last is not None and row.stop_loss >= last:
-                    raise StateError(f"stop_loss: {row.stop_loss:,.2f} is at or above "
-                                     f"{row.symbol}'s last price {last:,.2f}: it would sell "
-                                     f"straight after buying; set it below the price")
+                # Nights and weekends have no live price: the stored one judges the stop.
+                require_stop_below(row.stop_loss,
+                                   self.last_known_price(row.symbol, row.exchange, s))
+                if row.execution_mode == ExecutionMode.LIVE:
+                    self._require_live_account(s, row)
                 if row.execution_mode == ExecutionMode.LIVE and self._simulated_feed():
-                    raise StateError("mode: LIVE strategies need live market data, and this "
+                    raise StateError("LIVE strategies need live market data, and this "
                                      "engine runs on the simulated feed (use `tui-trader "
                                      "engine --feed kite`)")
                 if row.execution_mode == ExecutionMode.LIVE and \
                         self.ctx.settings.clock_start is not None:
-                    raise StateError("mode: LIVE strategies trade on the real clock, and this "
+                    raise StateError("LIVE strategies trade on the real clock, and this "
                                      "engine runs on a simulated one (TUI_TRADER_CLOCK_START)")
                 # Refused before anything changes when no session ahead holds its legs (a
                 # Muhurat strategy whose evening has passed).
@@ -577,7 +716,7 @@ class EmbeddedEngine:
                     row = s.get(Strategy, spec.id)
                     row.status = StrategyStatus.STOPPED
                     row.status_reason = "start failed: live store unreachable"
-                raise StateError("engine: the strategy could not start (live store "
+                raise StateError("The strategy could not start (the live store is "
                                  "unreachable); nothing changed, try again") from None
             plan = self.scheduler.plan_for(spec.id)
             note = plan.note if plan else "running"
@@ -586,6 +725,32 @@ class EmbeddedEngine:
             self.publisher.publish(StrategyStatusChanged(str(user_id), str(spec.id), "running",
                                                          note))
             return StartResult(spec.id, note)
+
+    @staticmethod
+    def _require_live_account(s, row: Strategy) -> None:
+        """A LIVE strategy trades only through its own, active Kite account: one removed
+        since (the strategy's link is cleared) or switched off is refused here, not at
+        the first order."""
+        account = s.get(BrokerAccount, row.broker_account_id) \
+            if row.broker_account_id is not None else None
+        if account is None or account.user_id != row.user_id:
+            raise ValidationError("broker_account_id", "its Kite account was removed: edit "
+                                                       "the strategy and choose another")
+        if account.broker != BrokerKind.KITE or not account.is_active:
+            raise ValidationError("broker_account_id", f"'{account.label}' is not an active "
+                                                       f"Zerodha Kite account")
+
+    def last_known_price(self, symbol: str, exchange: str = "NSE",
+                         session=None) -> KnownPrice | None:
+        """The price a stop-loss is judged against: the feed's latest tick, else the
+        newest stored price (last candle close or the instruments master's)."""
+        live = self.router.last_price(symbol)
+        if live is not None:
+            return KnownPrice(symbol, live, LIVE, self.clock.now())
+        if session is not None:
+            return InstrumentRepository(session).last_known_price(symbol, exchange)
+        with self.ctx.session() as s:
+            return InstrumentRepository(s).last_known_price(symbol, exchange)
 
     def use_feed(self, feed: Feed) -> None:
         """Take market data from `feed` from now on (the console moves from the simulated

@@ -42,6 +42,7 @@ from ..domain.enums import (
     TriggerEvent,
 )
 from ..domain.errors import BrokerError
+from ..domain.stop_rule import KnownPrice, stop_rule_broken
 from ..domain.strategy import StrategySpec
 from ..live.order_queue import OrderEvent, OrderQueue, QueuedEvent
 from ..live.scripts import (
@@ -159,7 +160,9 @@ class OrderExecutor(BrokerAnswers):
                  notifier: Notifier, clock: Clock, calendar: NseCalendar, gate: EntryGate,
                  fault: Callable[[str], None] | None = None,
                  on_broker_call: Callable[[OrderRequest], None] | None = None,
-                 claim_stale_ms: int = LOCK_TTL_MS) -> None:
+                 claim_stale_ms: int = LOCK_TTL_MS,
+                 known_price: Callable[[str, str], KnownPrice | None] | None = None
+                 ) -> None:
         self.ledger = ledger
         self.live = live
         self.queue = queue
@@ -175,6 +178,8 @@ class OrderExecutor(BrokerAnswers):
         self.fault = fault or (lambda step: None)
         self.on_broker_call = on_broker_call
         self.counters = ExecutorCounters()
+        # The price a BUY's stop-loss is judged against at the moment of the BUY.
+        self.known_price = known_price or (lambda symbol, exchange: None)
         self.claim_stale_ms = claim_stale_ms
         self._held: dict[str, tuple[float, QueuedEvent]] = {}
         self._update_lock = threading.RLock()
@@ -495,6 +500,8 @@ class OrderExecutor(BrokerAnswers):
             blocked = self.gate.check(spec)
             if blocked is not None:
                 return self._hold_or_drop(queued, spec, blocked)
+            if self._stop_not_below_price(spec):
+                return self._finish(queued, Outcome.IGNORED)
         owner = event.event_id
         if acquired is None:
             acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
@@ -550,6 +557,21 @@ class OrderExecutor(BrokerAnswers):
             self.counters.rejected += 1
             return self._hold(queued, EXIT_RETRY_S)
         return self._finish(queued, outcome)
+
+    def _stop_not_below_price(self, spec: StrategySpec) -> bool:
+        """A BUY whose stop-loss is at or above the price now would be sold at once: it
+        is not placed, and the trader is told (the strategy keeps its next day)."""
+        known = self.known_price(spec.symbol, spec.exchange)
+        rule = stop_rule_broken(spec.stop_loss, known)
+        if rule is None:
+            return False
+        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
+                             f"{spec.name}: BUY not placed, price at the stop-loss",
+                             f"Stop-loss {rule}. Nothing was bought; the strategy "
+                             f"tries again at its next BUY (stop it and lower the "
+                             f"stop-loss if the price has moved for good).",
+                             self.clock.now())
+        return True
 
     def _finish(self, queued: QueuedEvent, outcome: Outcome) -> Outcome:
         self.fault("completed")

@@ -250,6 +250,13 @@ class PositionKeeper:
                 [{"pid": p.id, "ltp": p.ltp, "upnl": p.unrealized_pnl} for p in dirty])
         for pos in dirty:
             self._publish(pos.event())
+        # A fill that closed one of them since it was collected has published CLOSED,
+        # maybe before the mark above: say CLOSED again, so the last word is the truth
+        # (not "OPEN, 0 held" until the next refresh).
+        with self._lock:
+            closed = [pos for pos in dirty if pos.id not in self._open]
+        for pos in closed:
+            self._publish(pos.event(PositionStatus.CLOSED))
         return len(dirty)
 
 

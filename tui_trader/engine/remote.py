@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from ..domain.errors import AuthError, TuiTraderError
+from ..domain.errors import AuthError, TuiTraderError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -134,15 +134,18 @@ class ControlListener:
                    handler: Callable[[dict[str, str]], dict[str, Any]] | None
                    ) -> dict[str, Any]:
         if handler is None:
-            body: dict[str, Any] = {"ok": False, "error": "engine: unknown command"}
+            body: dict[str, Any] = {"ok": False, "error": "The engine does not know this "
+                                                          "command"}
         else:
             try:
                 body = {"ok": True, **handler(fields)}
             except TuiTraderError as exc:
                 body = {"ok": False, "error": str(exc), "kind": type(exc).__name__}
+                if isinstance(exc, ValidationError):  # the console shows it at its field
+                    body.update(field=exc.field, rule=exc.rule)
             except Exception as exc:  # the console gets one line; the log keeps the rest
                 log.exception("control command %s failed", fields.get("command"))
-                body = {"ok": False, "error": f"engine: {type(exc).__name__}"}
+                body = {"ok": False, "error": f"The engine failed ({type(exc).__name__})"}
         return body
 
     def beat(self, state: str, entries_allowed: bool, detail: str, feed: str = "") -> None:
@@ -176,6 +179,6 @@ def send_command(store: redis.Redis, command: str, timeout_s: float = 5.0,
     answer = store.blpop([reply_key(request_id)], timeout=timeout_s)
     if answer is None:
         store.xdel(CONTROL_STREAM, entry)
-        raise TuiTraderError("engine: no answer from the server engine (is `tui-trader "
+        raise TuiTraderError("No answer from the server engine (is `tui-trader "
                              "engine` running and using the same Redis?)")
     return json.loads(answer[1])

@@ -166,6 +166,11 @@ class TickRouter:
         self._last = {}
         self._flushed = {}
 
+    def last_ticks(self) -> dict[str, Tick]:
+        """The latest tick of every symbol seen (a copy; for keeping prices across
+        restarts)."""
+        return dict(self._last)
+
     def last_price(self, symbol: str) -> Decimal | None:
         tick = self._last.get(symbol)
         return tick.price if tick is not None else None

@@ -117,12 +117,12 @@ class AuthService:
         with self.ctx.session() as s:
             row = SessionRepository(s).by_token_hash(token_hash(token or ""))
             if row is None or row.revoked_at is not None:
-                raise AuthError("session: not signed in; log in again")
+                raise AuthError("Not signed in; log in again")
             if row.expires_at <= now:
-                raise AuthError("session: expired; log in again")
+                raise AuthError("Your session expired; log in again")
             user = UserRepository(s).get(row.user_id)
             if user is None or not user.is_active:
-                raise AuthError("session: account no longer active")
+                raise AuthError("This account is no longer active")
             row.last_seen_at = now
             return _view(user)
 

@@ -159,15 +159,15 @@ class BrokerAccountService:
                 Strategy.broker_account_id == row.id,
                 Strategy.status == StrategyStatus.RUNNING)).first()
             if running is not None:
-                raise StateError(f"account: '{running.name}' is running on it; stop it first")
+                raise StateError(f"'{running.name}' is running on this account; stop it first")
             opened_here = select(Order.strategy_id).where(Order.broker_account_id == row.id)
             held = s.exec(select(Position).where(
                 Position.status == PositionStatus.OPEN,
                 sa.and_(Position.strategy_id.is_not(None),
                         Position.strategy_id.in_(opened_here)))).first()
             if held is not None:
-                raise StateError(f"account: an open {held.symbol} position was opened "
-                                 f"through it; close it first (K squares off)")
+                raise StateError(f"An open {held.symbol} position was opened through this "
+                                 f"account; close it first (K squares off)")
             BrokerAccountRepository(s, self.user_id).delete(row.id)
 
     def label(self, account_id: uuid.UUID | str) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from ..db.repositories import StrategyRepository
-from ..domain.enums import ExecutionMode, StrategyStatus
+from ..db.models import Notification
+from ..db.repositories import NotificationRepository, StrategyRepository
+from ..domain.enums import ExecutionMode, NotificationKind, Severity, StrategyStatus
 from ..domain.errors import StateError, ValidationError
 from ..engine.control import EngineHealth, KillReport, StartResult
 from .context import AppContext
@@ -48,7 +49,7 @@ class StrategyControl:
         with self.ctx.session() as s:
             row = StrategyRepository(s, self.user_id).get(strategy_id)
             if row.status == StrategyStatus.RUNNING:
-                raise StateError("status: strategy is already running")
+                raise StateError("The strategy is already running")
             if row.execution_mode == ExecutionMode.LIVE and not confirm_live:
                 raise ValidationError("mode", "LIVE strategies place real orders: confirm to "
                                               "start")
@@ -62,4 +63,18 @@ class StrategyControl:
         self.engine.stop_strategy(self.user_id, ident)
 
     def kill_switch(self) -> KillReport:
-        return self.engine.kill_switch(self.user_id)
+        """Stop everything and square off; the outcome is kept as an alert (the toast
+        goes, the Alerts list keeps what was done and what failed)."""
+        report = self.engine.kill_switch(self.user_id)
+        title = (f"Kill switch: {report.strategies_stopped} "
+                 f"{'strategy' if report.strategies_stopped == 1 else 'strategies'} stopped, "
+                 f"{report.exit_orders} exit {'order' if report.exit_orders == 1 else 'orders'}"
+                 f" sent")
+        body = ("; ".join(report.errors) if report.errors else
+                "Every strategy stopped and every open position squared off at market.")
+        with self.ctx.session() as s:
+            NotificationRepository(s, self.user_id).add(Notification(
+                kind=NotificationKind.RISK,
+                severity=Severity.ERROR if report.errors else Severity.WARNING,
+                title=title[:120], body=body[:1000], created_at=self.ctx.clock.now()))
+        return report

@@ -37,9 +37,9 @@ def make_live_factory(ctx: AppContext, **options: Any):
                                               f"decrypt ({exc}); enter its API key and secret "
                                               f"again on the Brokers screen") from None
         if creds.broker is not BrokerKind.KITE:
-            raise BrokerError(f"broker: {creds.broker.value} accounts cannot trade LIVE yet")
+            raise BrokerError(f"{creds.broker.value.capitalize()} accounts cannot trade LIVE yet")
         if creds.access_token is None or creds.api_key is None:
-            raise TokenExpired("broker: no Kite session for this account; log in from the "
+            raise TokenExpired("No Kite session for this account; log in from the "
                                "Brokers screen")
         from ..brokers.kite import KiteBroker  # lazy: kiteconnect is heavy to import
 

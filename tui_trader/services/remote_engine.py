@@ -18,15 +18,14 @@ from .views import LoginResult
 
 def _raise(body: dict) -> None:
     """Re-raise the engine's error as the same kind of one-line error."""
-    message = body.get("error", "engine: command failed")
+    message = body.get("error", "The engine could not do it")
     kind = body.get("kind")
     if kind == "StateError":
         raise StateError(message)
     if kind == "AuthError":
         raise AuthError(message)
-    if kind == "ValidationError" and ": " in message:
-        field, rule = message.split(": ", 1)
-        raise ValidationError(field, rule)
+    if kind == "ValidationError" and body.get("field"):
+        raise ValidationError(body["field"], body.get("rule", message))
     raise TuiTraderError(message)
 
 
@@ -50,7 +49,8 @@ class RemoteEngineControl:
         try:
             body = send_command(self.store, command, self.timeout_s, self._signer, **fields)
         except (redis.RedisError, OSError) as exc:
-            raise TuiTraderError(f"engine: live store unreachable ({type(exc).__name__})") \
+            raise TuiTraderError(f"The engine cannot be reached: the live store is unreachable "
+                                 f"({type(exc).__name__})") \
                 from None
         if not body.get("ok"):
             _raise(body)

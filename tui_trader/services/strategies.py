@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import time
+from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,11 +20,22 @@ from ..db.repositories.strategies import to_spec
 from ..domain.calendar import Session as MarketSession
 from ..domain.clock import IST, ist_date, ist_datetime
 from ..domain.enums import BrokerKind, StrategyStatus
-from ..domain.errors import StateError, ValidationError
+from ..domain.errors import NotFoundError, StateError, ValidationError
+from ..domain.stop_rule import (
+    LAST_KNOWN,
+    LIVE,
+    KnownPrice,
+    require_stop_below,
+    stop_rule_broken,
+)
 from ..domain.strategy import StrategySpec
 from ..domain.strategy_rules import StrategyDraft, check_strategy_form, require_valid
+from ..live.state import LiveState
 from .context import AppContext
 from .views import StrategyRow
+
+# A price the engine saw this recently is a live one; older, it is the last known.
+LIVE_FOR = timedelta(minutes=1)
 
 
 class StrategyService:
@@ -43,21 +54,50 @@ class StrategyService:
         if "symbol" not in errors and raw.get("symbol"):
             with self.ctx.session() as s:
                 symbol = str(raw.get("symbol")).strip().upper()
-                if InstrumentRepository(s).get(symbol, str(raw.get("exchange") or "NSE")) is None:
+                exchange = str(raw.get("exchange") or "NSE")
+                if InstrumentRepository(s).get(symbol, exchange) is None:
                     errors["symbol"] = "is not in the instruments list"
+                elif draft is not None:
+                    rule = stop_rule_broken(draft.stop_loss,
+                                            self._last_known_price(s, symbol, exchange))
+                    if rule is not None:
+                        errors["stop_loss"] = rule
         return errors
 
     def _validated(self, s: Session, raw: Mapping[str, Any]) -> StrategyDraft:
         draft = require_valid(raw, self.special_sessions())
         if InstrumentRepository(s).get(draft.symbol, draft.exchange) is None:
             raise ValidationError("symbol", f"{draft.symbol} is not in the instruments list")
+        require_stop_below(draft.stop_loss,
+                           self._last_known_price(s, draft.symbol, draft.exchange))
         return draft
+
+    def last_known_price(self, symbol: str, exchange: str = "NSE") -> KnownPrice | None:
+        """What a stop-loss for `symbol` is judged against now (the editor shows it)."""
+        with self.ctx.session() as s:
+            return self._last_known_price(s, symbol.strip().upper(), exchange)
+
+    def _last_known_price(self, s: Session, symbol: str, exchange: str) -> KnownPrice | None:
+        """The engine's latest price (`price:{symbol}` in the live store, kept by whichever
+        engine runs), else the stored one."""
+        try:
+            seen = LiveState(self.ctx.store).get_price(symbol)
+        except Exception:  # live store down: the stored price still judges the stop
+            seen = None
+        if seen is not None:
+            fresh = self.ctx.clock.now() - seen[1] <= LIVE_FOR
+            return KnownPrice(symbol, seen[0], LIVE if fresh else LAST_KNOWN, seen[1])
+        return InstrumentRepository(s).last_known_price(symbol, exchange)
 
     def _broker(self, s: Session, raw: Mapping[str, Any]) -> uuid.UUID | None:
         account = raw.get("broker_account_id")
         if not account:
             return None
-        row = BrokerAccountRepository(s, self.user_id).get(account)
+        try:
+            row = BrokerAccountRepository(s, self.user_id).get(account)
+        except NotFoundError:  # removed since the form was opened (here or elsewhere)
+            raise ValidationError("broker_account_id", "this account was removed; choose "
+                                                       "another") from None
         mode = str(raw.get("mode") or "PAPER").upper()
         if mode == "LIVE" and row.broker == BrokerKind.PAPER:
             raise ValidationError("broker_account_id", "LIVE needs a Zerodha Kite account, "
@@ -87,7 +127,7 @@ class StrategyService:
             repo = StrategyRepository(s, self.user_id)
             row = repo.get(strategy_id)
             if row.status == StrategyStatus.RUNNING:
-                raise StateError("status: stop the strategy before editing it")
+                raise StateError("Stop the strategy (x) before editing it")
             draft = self._validated(s, raw)
             other = repo.by_name(draft.name)
             if other is not None and other.id != row.id:
@@ -152,12 +192,12 @@ class StrategyService:
             repo = StrategyRepository(s, self.user_id)
             row = repo.get(strategy_id)
             if row.status == StrategyStatus.RUNNING:
-                raise StateError("status: stop the strategy before deleting it")
+                raise StateError("Stop the strategy (x) before deleting it")
             held = s.exec(select(Position).where(Position.strategy_id == row.id,
                                                  Position.status == PositionStatus.OPEN)).first()
             if held is not None:
-                raise StateError(f"position: it still holds {held.quantity} {held.symbol}; "
-                                 f"close it first (K squares off)")
+                raise StateError(f"It still holds {held.quantity} {held.symbol}: close the "
+                                 f"position first (K squares off)")
             repo.delete(strategy_id)
 
     # -- reads -------------------------------------------------------------------------

@@ -7,9 +7,11 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..db.models import Notification, Order, OrderHistory, Position
+from sqlmodel import select
+
+from ..db.models import Notification, Order, OrderHistory, Position, Strategy
 from ..db.repositories import NotificationRepository, OrderRepository, PositionRepository
-from ..domain.enums import OrderStatus, PositionStatus, Side
+from ..domain.enums import OrderStatus, PositionStatus, Side, StrategyStatus
 from .context import AppContext
 
 
@@ -22,6 +24,34 @@ class PositionTotals:
     @property
     def total(self) -> Decimal:
         return self.unrealized + self.realized
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What the user has at stake right now: the strategies running and the open positions
+    (symbol, signed quantity). Said before anything stops them (quit, kill switch)."""
+
+    running: tuple[str, ...]
+    open_positions: tuple[tuple[str, int], ...]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.running or self.open_positions)
+
+    def describe(self) -> str:
+        """e.g. "2 strategies running and 1 position open (INFY 10)"."""
+        strategies = _count(len(self.running), "strategy", "strategies") + " running"
+        positions = _count(len(self.open_positions), "position", "positions") + " open"
+        if self.open_positions:
+            held = ", ".join(f"{symbol} {qty:,}" for symbol, qty in self.open_positions[:4])
+            more = f", +{len(self.open_positions) - 4} more" if len(self.open_positions) > 4 \
+                else ""
+            positions += f" ({held}{more})"
+        return f"{strategies} and {positions}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 class TradingViews:
@@ -62,6 +92,14 @@ class TradingViews:
             quantity_open=sum(p.quantity for p in positions if p.status == PositionStatus.OPEN),
             unrealized=sum((p.unrealized_pnl for p in positions), Decimal(0)),
             realized=sum((p.realized_pnl for p in positions), Decimal(0)))
+
+    def exposure(self) -> Exposure:
+        with self.ctx.session() as s:
+            running = s.exec(select(Strategy.name).where(
+                Strategy.user_id == self.user_id, Strategy.status == StrategyStatus.RUNNING)
+                .order_by(Strategy.name)).all()
+            held = PositionRepository(s, self.user_id).list(status=PositionStatus.OPEN)
+            return Exposure(tuple(running), tuple((p.symbol, p.quantity) for p in held))
 
     def notifications(self, limit: int = 200) -> list[Notification]:
         with self.ctx.session() as s:

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..domain.enums import BrokerKind, Role
+from ..domain.schedule import MISSED_NOTE
 
 
 @dataclass(frozen=True)
@@ -58,3 +59,8 @@ class StrategyRow:
     status: str
     status_reason: str | None
     pnl_today: Decimal
+
+    @property
+    def missed_buy(self) -> bool:
+        """Its last BUY came while no engine ran (see the status line for when)."""
+        return self.status == "running" and (self.status_reason or "").startswith(MISSED_NOTE)

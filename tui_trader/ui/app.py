@@ -86,6 +86,7 @@ class TraderApp(App[int]):
                                event_interval=event_interval)
         self.user_session: UserSession | None = None
         self.live_screens: set[Any] = set()
+        self.asking_to_quit = False  # the quit question is up
         self._built_modes: set[str] = {"login"}  # modes whose screen exists already
         self._instant_switch = False
         self._health_interval = health_interval
@@ -294,6 +295,16 @@ class TraderApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.current_mode, self.user_keys))
 
+    async def action_quit(self) -> None:
+        """Quit at once, unless that stops an engine trading for the user (the embedded
+        engine runs inside this console): then say what runs and ask first."""
+        from .session_flow import confirm_quit
+
+        if self.user_session is None or not self.backend.engine_in_process:
+            self.exit()
+        else:
+            confirm_quit(self)
+
     def action_kill_switch(self) -> None:
         from .session_flow import confirm_kill_switch
 
@@ -303,7 +314,10 @@ class TraderApp(App[int]):
     def action_cycle_theme(self) -> None:
         names = self.theme_names or [self.theme]
         index = names.index(self.theme) if self.theme in names else -1
-        self.theme = names[(index + 1) % len(names)]
+        new = (index + 1) % len(names)
+        self.theme = names[new]
+        self.notify(f"Theme: {self.theme} ({new + 1} of {len(names)}; ctrl+t for the next)",
+                    timeout=3)
 
     def apply_theme(self, name: str | None) -> None:
         if name and name in self.available_themes:

@@ -37,7 +37,7 @@ class UnavailableEngine:
     def _refuse(self):
         from ..domain.errors import StateError
 
-        raise StateError(f"engine: {self.detail}")
+        raise StateError(f"The engine is unavailable: {self.detail}")
 
     def start_strategy(self, user_id, strategy_id, *, confirm_live=False):
         self._refuse()
@@ -222,6 +222,11 @@ class Backend:
             return UnavailableEngine("attach mode: no remote engine control available",
                                      state="unreachable")
         return remote
+
+    @property
+    def engine_in_process(self) -> bool:
+        """True when the engine runs inside this console (quitting stops it)."""
+        return self.settings.engine_mode == "embedded"
 
     def engine_health(self) -> EngineHealth:
         assert self.engine is not None

@@ -1,11 +1,14 @@
 """The first-run demo account: a user, a paper broker account and two sample strategies.
 
 Runs in a worker; everything goes through the services, so the same rules apply as in the
-forms. Sample stop-losses sit about 2% under the instruments' reference prices.
+forms. Each sample's stop-loss sits 2% under its symbol's last known price when the demo is
+made (the instruments' reference prices on a fresh install), on the 0.05 tick grid: well
+clear of a quiet day's noise, and never at or above the price it would buy at.
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -16,13 +19,21 @@ DEMO_EMAIL = "demo@tui-trader.local"
 
 SAMPLE_STRATEGIES = (
     {"name": "INFY morning", "symbol": "INFY", "buy_time": "09:30", "sell_time": "15:15",
-     "stop_loss": "1490.00", "quantity": "10", "mode": "PAPER"},
+     "quantity": "10", "mode": "PAPER"},
     {"name": "TCS intraday", "symbol": "TCS", "buy_time": "09:45", "sell_time": "15:10",
-     "stop_loss": "3340.00", "quantity": "5", "mode": "PAPER"},
+     "quantity": "5", "mode": "PAPER"},
 )
+STOP_BELOW = Decimal("0.02")  # the samples' stop-loss: 2% under the price
+TICK = Decimal("0.05")
+
+
+def sample_stop(price: Decimal) -> Decimal:
+    """2% under `price`, rounded down onto the tick grid."""
+    return (price * (1 - STOP_BELOW) / TICK).to_integral_value(ROUND_FLOOR) * TICK
 
 
 def create_demo(ctx: AppContext, email: str, password: str, name: str | None) -> LoginResult:
+    from ..domain.universe import BY_SYMBOL
     from ..services.auth import AuthService
     from ..services.brokers import BrokerAccountService
     from ..services.strategies import StrategyService
@@ -33,5 +44,8 @@ def create_demo(ctx: AppContext, email: str, password: str, name: str | None) ->
     account = BrokerAccountService(ctx, result.user.id).add_paper("Paper")
     strategies = StrategyService(ctx, result.user.id)
     for sample in SAMPLE_STRATEGIES:
-        strategies.create({**sample, "broker_account_id": str(account.id)})
+        known = strategies.last_known_price(sample["symbol"])
+        price = known.price if known is not None else BY_SYMBOL[sample["symbol"]].ref_price
+        strategies.create({**sample, "stop_loss": str(sample_stop(price)),
+                           "broker_account_id": str(account.id)})
     return result

@@ -22,6 +22,10 @@ def route_events(app: TraderApp, session: UserSession, events: list[EngineEvent]
     positions = [e for e in events if isinstance(e, PositionChanged)]
     if positions:
         session.book.apply(positions)
+        unknown = {e.strategy_id for e in positions
+                   if e.strategy_id and e.strategy_id not in session.book.strategy_names}
+        if unknown:
+            learn_strategy_names(app, session)
     status = app.status
     for event in events:
         if isinstance(event, EngineStatus):
@@ -36,3 +40,22 @@ def route_events(app: TraderApp, session: UserSession, events: list[EngineEvent]
     app.status = status
     for screen in list(app.live_screens):
         screen.apply_events(events)
+
+
+def learn_strategy_names(app: TraderApp, session: UserSession) -> None:
+    """A position of a strategy made since sign-in (or in another console): read the
+    names again, off the UI thread, so its row names it without a refresh."""
+
+    def work() -> None:
+        names = {str(s.id): s.name for s in session.strategies.list()}
+        app.call_from_thread(named, names)
+
+    def named(names: dict[str, str]) -> None:
+        if app.user_session is not session:
+            return  # signed out meanwhile
+        session.book.name_strategies(names)
+        for screen in list(app.live_screens):
+            screen.data_changed("positions")
+
+    app.run_worker(work, thread=True, exit_on_error=False, name="strategy names",
+                   group="strategy-names", exclusive=True)

@@ -132,6 +132,32 @@ SECTION_BINDINGS: dict[str, list[Binding]] = {
 }
 
 
+# What a trader types into the palette for an action besides its title (each section
+# action also answers to "<action> <thing>", e.g. "new strategy", "add broker").
+PHRASES: dict[str, tuple[str, ...]] = {
+    "app.kill_switch": ("kill", "panic", "square off everything", "stop everything"),
+    "app.quit": ("exit", "close"),
+    "app.logout": ("sign out",),
+    "app.help": ("keys", "shortcuts"),
+    "app.theme": ("colours", "colors", "dark", "light"),
+    "nav.notifications": ("notifications", "messages"),
+    "strategies.new": ("create strategy", "add strategy"),
+    "strategies.duplicate": ("duplicate strategy",),
+    "strategies.delete": ("remove strategy",),
+    "strategies.start": ("run strategy",),
+    "brokers.add": ("new broker", "connect broker", "add kite", "add paper"),
+    "brokers.remove": ("delete broker",),
+    "brokers.kite_login": ("log in to kite", "zerodha login", "kite token"),
+    "notifications.read_all": ("mark all read", "clear alerts"),
+    "positions.toggle_chart": ("p&l chart", "pnl chart"),
+    "positions.toggle_closed": ("show closed positions", "hide closed positions"),
+    "orders.filter": ("filter orders", "search orders"),
+}
+# The thing each section's actions act on, for "<action> <thing>" phrases.
+SECTION_THING = {"positions": "position", "strategies": "strategy", "orders": "order",
+                 "brokers": "broker", "notifications": "alert"}
+
+
 @dataclass(frozen=True)
 class Command:
     """A binding as the palette and the help screen present it."""
@@ -142,6 +168,7 @@ class Command:
     key: str
     action: str
     id: str = ""
+    phrases: tuple[str, ...] = ()  # other words the palette finds it by
 
 
 def commands() -> list[Command]:
@@ -149,15 +176,18 @@ def commands() -> list[Command]:
     out: list[Command] = []
     for b in APP:
         out.append(Command(None, b.description, b.tooltip or b.description,
-                           b.key_display or b.key, b.action, b.id or ""))
+                           b.key_display or b.key, b.action, b.id or "",
+                           PHRASES.get(b.id or "", ())))
     for section, bindings in SECTION_BINDINGS.items():
         title = SECTIONS[section]
         for b in bindings:
             if b.action.startswith("app."):
                 continue  # already listed app-wide
+            natural = f"{b.description.lower()} {SECTION_THING[section]}"
             out.append(Command(section, f"{title}: {b.description}",
                                b.tooltip or f"{b.description} ({title})",
-                               b.key_display or b.key, b.action, b.id or ""))
+                               b.key_display or b.key, b.action, b.id or "",
+                               (natural, *PHRASES.get(b.id or "", ()))))
     return out
 
 

@@ -97,10 +97,14 @@ class LiveBook:
 
     def name_strategies(self, names: dict[str, str]) -> None:
         self.strategy_names.update(names)
+        changed = False
         for key, line in list(self.positions.items()):
             name = names.get(line.strategy_id or "")
             if name and name != line.strategy:
                 self.positions[key] = replace(line, strategy=name)
+                changed = True
+        if changed:
+            self.version += 1
 
     # -- reads ------------------------------------------------------------------------------
     def lines(self, *, include_closed: bool = True) -> list[PositionLine]:

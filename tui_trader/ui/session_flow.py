@@ -1,4 +1,4 @@
-"""Signing a user in and out of the console, and the app-wide kill switch.
+"""Signing a user in and out of the console, quitting, and the app-wide kill switch.
 
 Kept out of app.py so the app stays a thin shell of wiring.
 """
@@ -107,6 +107,8 @@ async def end_session(app: TraderApp) -> None:
 
 
 def confirm_kill_switch(app: TraderApp) -> None:
+    """Say what the kill switch will stop and square off (as SQL has it), ask, then run it;
+    its outcome is a toast and an alert."""
     from .screens.confirm import ConfirmScreen
 
     session = app.user_session
@@ -123,10 +125,70 @@ def confirm_kill_switch(app: TraderApp) -> None:
             if report.errors:
                 text += f"; {len(report.errors)} problems: {report.errors[0]}"
             app.post_message(Done(text, "warning" if report.errors else "information"))
+            app.post_message(UnreadChanged(session.views.unread_count()))
 
         app.run_worker(work, thread=True, exit_on_error=False, name="kill switch")
 
-    app.push_screen(ConfirmScreen(
-        "Kill switch",
-        "Stop every strategy and square off every open position at market now?",
-        confirm_label="Square off everything", danger=True), run)
+    def ask(question: str) -> None:
+        app.push_screen(ConfirmScreen("Kill switch", question,
+                                      confirm_label="Square off everything", danger=True),
+                        run)
+
+    def work() -> None:
+        try:
+            question = kill_switch_question(session.views.exposure())
+        except Exception:  # the database blinked: the kill switch must still be offered
+            question = "Stop every strategy and square off every open position at market now?"
+        app.call_from_thread(ask, question)
+
+    app.run_worker(work, thread=True, exit_on_error=False, name="kill switch question")
+
+
+def kill_switch_question(exposure) -> str:
+    def listed(items: list[str]) -> str:
+        return ", ".join(items[:4]) + (f", +{len(items) - 4} more" if len(items) > 4 else "")
+
+    n, m = len(exposure.running), len(exposure.open_positions)
+    stop = (f"stop {n} running {'strategy' if n == 1 else 'strategies'} "
+            f"({listed(list(exposure.running))})" if n else "stop nothing (none is running)")
+    held = [f"{symbol} {qty:,}" for symbol, qty in exposure.open_positions]
+    close = (f"square off {m} open {'position' if m == 1 else 'positions'} ({listed(held)}) "
+             f"at market" if m else "square off nothing (no position is open)")
+    return f"This will {stop} and {close}. Go ahead?"
+
+
+def confirm_quit(app: TraderApp) -> None:
+    """Quitting stops the in-process engine: with strategies running or positions open, say
+    how many and ask; with nothing at stake, quit at once."""
+    from .screens.confirm import ConfirmScreen
+
+    session = app.user_session
+    if session is None or app.asking_to_quit:
+        return
+    app.asking_to_quit = True  # a second q while the question is up asks nothing more
+
+    def answered(quit_now: bool | None) -> None:
+        app.asking_to_quit = False
+        if quit_now:
+            app.exit()
+
+    def ask(exposure) -> None:
+        if not exposure.any:
+            answered(True)
+            return
+        app.push_screen(ConfirmScreen(
+            "Quit tui-trader?",
+            f"{exposure.describe()}. The engine runs inside this console: quitting stops it, "
+            f"and until you start the console again no stop-loss is watched and no "
+            f"scheduled BUY or SELL is placed.", confirm_label="Quit", danger=True),
+            answered)
+
+    def work() -> None:
+        try:
+            exposure = session.views.exposure()
+        except Exception:
+            app.call_from_thread(setattr, app, "asking_to_quit", False)
+            raise  # shown by the app's worker error handler; the console stays up
+        app.call_from_thread(ask, exposure)
+
+    app.run_worker(work, thread=True, exit_on_error=False, name="check before quitting")

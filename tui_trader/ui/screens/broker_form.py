@@ -19,6 +19,7 @@ from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
 from ..widgets.plain import PlainLabel, PlainStatic
 from .base import TraderModal
+from .confirm import leave_form
 
 KINDS = [("Paper (simulated, always available)", "paper"), ("Zerodha Kite", "kite")]
 FIELDS = ("label", "api_key", "api_secret", "api_root")
@@ -55,6 +56,7 @@ class BrokerForm(TraderModal):
         self.account = account
         self.touched: set[str] = set()
         self.show_all = False
+        self.pristine: tuple[str, dict[str, str]] | None = None  # set when mounted
 
     @property
     def editing(self) -> bool:
@@ -93,6 +95,7 @@ class BrokerForm(TraderModal):
 
     def on_mount(self) -> None:
         self._show_kind()
+        self.pristine = (self.kind, self.values())  # as opened: Escape asks if changed
         # Adding: the broker is the first choice to make (Enter opens the list).
         first = "#input-label" if self.editing else "#input-kind"
         self.query_one(first).focus()
@@ -172,7 +175,7 @@ class BrokerForm(TraderModal):
         self.query_one("#broker-banner", PlainLabel).update(event.banner or "")
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        leave_form(self, (self.kind, self.values()) != self.pristine, "this broker account")
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
@@ -180,4 +183,4 @@ class BrokerForm(TraderModal):
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()

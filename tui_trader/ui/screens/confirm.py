@@ -68,3 +68,15 @@ class ConfirmScreen(TraderModal):
     @on(Button.Pressed, "#no")
     def _no(self) -> None:
         self.dismiss(False)
+
+
+def leave_form(form, edited: bool, what: str) -> None:
+    """Close `form` (Escape, Cancel): at once if nothing was changed, else only after the
+    user agrees to lose the changes."""
+    if not edited:
+        form.dismiss(None)
+        return
+    form.app.push_screen(
+        ConfirmScreen("Discard changes?", f"Your changes to {what} are not saved.",
+                      confirm_label="Discard"),
+        lambda discard: discard and form.dismiss(None))

@@ -1,4 +1,5 @@
-"""Every key: the current section's, the table keys and the app-wide ones."""
+"""Every key (the current section's, the table keys and the app-wide ones), then what each
+status glyph means."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from .. import keymap
+from ..glyphs import legend
 from ..widgets.table import TraderTable
 from .base import TraderModal
 
@@ -33,6 +35,7 @@ def help_rows(section: str, remapped: dict[str, str] | None = None
     rows.append(("ctrl+p", "Command palette: every action by name", "everywhere"))
     rows.append(("tab", "Next field or panel", "everywhere"))
     rows.append(("shift+tab", "Previous field or panel", "everywhere"))
+    rows.extend(legend())
     return rows
 
 
@@ -46,7 +49,7 @@ class HelpScreen(TraderModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static("Keys", id="help-title")
+            yield Static("Keys and glyphs", id="help-title")
             yield TraderTable(id="help-table")
             yield Static("Esc closes · ctrl+p finds any action by name", id="help-hint")
 

@@ -50,8 +50,7 @@ class PositionsScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         with Container(id="positions-body"):
             with Vertical(id="positions-main"):
-                yield PositionsTable(id="positions-table",
-                                     show_strategy=self.app.size.width >= 100)
+                yield PositionsTable(id="positions-table")  # columns fit the width
                 yield Static("", id="positions-totals")
                 yield Static("No positions yet. Start a strategy (2, then s); fills appear "
                              "here.", id="positions-empty")

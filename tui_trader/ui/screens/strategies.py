@@ -7,10 +7,12 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.content import Content
 from textual.widgets import Static
 
 from ...engine.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
 from ..formatting import money, one_line, quantity, short_time, sign_of, signed_money
+from ..glyphs import MISSED_BUY, STRATEGY_STATUS
 from ..keymap import BACK, STRATEGIES
 from ..messages import DataLoaded, Done
 from ..themes import pnl_colors
@@ -20,8 +22,8 @@ from .base import SectionScreen
 
 # Status as a shape (play / stop / circle) so it reads without colour, and fits 80 columns.
 NAME = 80  # a name quoted in a question or a message is cut to this (the form's own limit)
-STATUS = {"running": ("▶", "bold success"), "stopped": ("■", "warning"),
-          "created": ("○", "")}
+STATUS = {status: (glyph, role) for status, (glyph, role, _) in STRATEGY_STATUS.items()}
+MISSED = MISSED_BUY[:2]  # running, but its last BUY came while the console was closed
 
 
 class StrategiesScreen(SectionScreen):
@@ -37,23 +39,26 @@ class StrategiesScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         yield KeyedTable(id="strategies-table")
         yield Static("No strategies yet. Press n to create one.", id="strategies-empty")
+        yield Static("", id="strategies-note", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()
         table = self.query_one(KeyedTable)
-        name_width = max(10, min(40, self.app.size.width - 69))
+        # The name takes what is left (re-fitted on resize); a narrow terminal hides
+        # today's P&L, then the window, never the PAPER/LIVE mode.
         table.add_column("", key="status", width=1)
-        table.add_column("Name", key="name", width=name_width)
+        table.add_column("Name", key="name", min_width=11, max_width=40)
         table.add_column("Symbol", key="symbol", width=9)
-        table.add_column("Buy→Sell", key="window", width=14)
+        table.add_column("Buy→Sell", key="window", width=14, drop=1)
         table.add_column("Stop-loss", key="sl", width=9, right=True)
         table.add_column("Qty", key="qty", width=5, right=True)
         table.add_column("Mode", key="mode", width=5)
-        table.add_column("P&L today", key="pnl", width=10, right=True)
+        table.add_column("P&L today", key="pnl", width=10, right=True, drop=2)
         self.query_one("#strategies-empty").display = False
         self._colour_pnl()
         self.app.theme_changed_signal.subscribe(self, lambda _t: self._colour_pnl())
         self.set_interval(1.0, self._reload_if_stale)
+        self.watch(table, "cursor_row", lambda _row: self._show_note(), init=False)
 
     def on_screen_resume(self) -> None:
         # Shown (first time, or again): paint what we have, then read fresh data. A screen
@@ -90,6 +95,8 @@ class StrategiesScreen(SectionScreen):
         rows = []
         for key, r in self.rows.items():
             glyph, role = STATUS.get(r.status, ("?", ""))
+            if r.missed_buy:
+                glyph, role = MISSED
             rows.append((key, (
                 (glyph, role), (r.name, ""), (r.symbol, ""),
                 (f"{short_time(r.buy_time)}-{short_time(r.sell_time)}", ""),
@@ -98,6 +105,18 @@ class StrategiesScreen(SectionScreen):
                 (signed_money(r.pnl_today), pnl_role(sign_of(r.pnl_today))))))
         self.query_one(KeyedTable).set_rows(rows)
         self.query_one("#strategies-empty").display = not rows
+        self._show_note()
+
+    def _show_note(self) -> None:
+        """The selected strategy's status line: when it buys next, why it stopped, a BUY
+        it missed."""
+        key = self.query_one(KeyedTable).selected_key()
+        row = self.rows.get(key) if key is not None else None
+        text = f"{row.name}: {row.status_reason}" if row is not None and row.status_reason \
+            else ""
+        note = self.query_one("#strategies-note", Static)
+        note.update(Content(one_line(text)))
+        note.display = bool(text)
 
     def apply_events(self, events) -> None:
         for event in events:

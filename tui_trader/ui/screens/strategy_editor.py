@@ -12,6 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from ...domain.labels import label_of
+from ...domain.stop_rule import KnownPrice, stop_rule_broken
 from ...domain.strategy_rules import check_strategy_form
 from ..formatting import one_line
 from ..keymap import EDITOR
@@ -22,26 +24,35 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.plain import PlainLabel
 from ..widgets.symbol_suggester import SymbolSuggester
 from .base import TraderModal
+from .confirm import leave_form
 
-TEXT_FIELDS = (
-    ("name", "Name", "e.g. INFY morning"),
-    ("symbol", "Symbol", "NSE symbol, e.g. INFY"),
-    ("buy_time", "Buy at", "HH:MM IST"),
-    ("sell_time", "Sell at", "HH:MM IST"),
-    ("stop_loss", "Stop-loss", "price, e.g. 1490.50"),
-    ("quantity", "Quantity", "shares"),
-)
+TEXT_FIELDS = tuple((name, label_of(name), placeholder) for name, placeholder in (
+    ("name", "e.g. INFY morning"),
+    ("symbol", "NSE symbol, e.g. INFY"),
+    ("buy_time", "HH:MM IST"),
+    ("sell_time", "HH:MM IST"),
+    ("stop_loss", "price, e.g. 1490.50"),
+    ("quantity", "shares"),
+))
+PLACEHOLDERS = {name: placeholder for name, _, placeholder in TEXT_FIELDS}
 ALL_FIELDS = tuple(name for name, _, _ in TEXT_FIELDS) + ("mode", "broker_account_id")
 
 
-def form_errors(values: dict[str, Any], symbols: list[str], special: Sequence[Any] = ()
-                ) -> dict[str, str]:
-    """Every problem with the form that can be known without the database (`special`: the
-    special sessions ahead, in which legs may fall too)."""
-    _, errors = check_strategy_form(values, special)
+def form_errors(values: dict[str, Any], symbols: list[str],
+                prices: dict[str, KnownPrice | None] | None = None,
+                special: Sequence[Any] = ()) -> dict[str, str]:
+    """Every problem with the form that can be known without the database: the field
+    rules (legs may fall in `special`, the special sessions ahead), the symbol against the
+    instrument list, and the stop-loss against the symbol's last known price once it has
+    been read (`prices`)."""
+    draft, errors = check_strategy_form(values, special)
     symbol = str(values.get("symbol") or "").strip().upper()
     if "symbol" not in errors and symbols and symbol not in symbols:
         errors["symbol"] = "is not in the instruments list"
+    if draft is not None and "symbol" not in errors:
+        rule = stop_rule_broken(draft.stop_loss, (prices or {}).get(symbol))
+        if rule is not None:
+            errors["stop_loss"] = rule
     return errors
 
 
@@ -54,6 +65,9 @@ class StrategyEditor(TraderModal):
         self.touched: set[str] = set()
         self.show_all = False
         self.special: list[Any] = []  # special sessions ahead, once loaded
+        # Each symbol's last known price, read once (a stop-loss must sit below it).
+        self.prices: dict[str, KnownPrice | None] = {}
+        self.pristine: dict[str, Any] | None = None  # the values as opened
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
@@ -65,13 +79,13 @@ class StrategyEditor(TraderModal):
                                  if name == "symbol" else None)
                     yield Field(name, label, placeholder=placeholder, suggester=suggester)
                 with Horizontal(classes="select-row"):
-                    yield Label("Mode", classes="field-label")
+                    yield Label(label_of("mode"), classes="field-label")
                     yield Select([("PAPER: simulated fills", "PAPER"),
                                   ("LIVE: real orders", "LIVE")], value="PAPER",
                                  allow_blank=False, compact=True, id="input-mode")
                 yield PlainLabel("", classes="field-error", id="error-mode")
                 with Horizontal(classes="select-row"):
-                    yield Label("Broker", classes="field-label")
+                    yield Label(label_of("broker_account_id"), classes="field-label")
                     yield Select([], prompt="(default paper)", compact=True,
                                  id="input-broker_account_id")
                 yield PlainLabel("", classes="field-error", id="error-broker_account_id")
@@ -83,6 +97,8 @@ class StrategyEditor(TraderModal):
 
     def on_mount(self) -> None:
         self.query_one("#input-name", Input).focus()
+        if self.strategy_id is None:
+            self.pristine = self.values()
         self._load(self.strategy_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="load strategy form")
@@ -92,8 +108,33 @@ class StrategyEditor(TraderModal):
         special = self.session.strategies.special_sessions()
         self.post_message(DataLoaded("form", (accounts, spec, special)))
 
+    @work(thread=True, exit_on_error=False, name="last known price", group="editor-price")
+    def _read_price(self, symbol: str) -> None:
+        self.post_message(DataLoaded("price", (symbol,
+                                               self.session.strategies.last_known_price(symbol))))
+
+    def _want_price(self, symbol: str) -> None:
+        symbol = symbol.strip().upper()
+        if symbol in self.session.symbols and symbol not in self.prices:
+            self.prices[symbol] = None  # asked once; filled when the answer comes
+            self._read_price(symbol)
+
+    def _price_hint(self) -> None:
+        """The stop-loss field's placeholder names the price it must stay below."""
+        symbol = self.query_one("#input-symbol", Input).value.strip().upper()
+        known = self.prices.get(symbol)
+        hint = f"below {known.describe()}" if known is not None else PLACEHOLDERS["stop_loss"]
+        self.query_one("#input-stop_loss", Input).placeholder = hint
+
     @on(DataLoaded)
     def _loaded(self, event: DataLoaded) -> None:
+        if event.what == "price":
+            symbol, known = event.data
+            self.prices[symbol] = known
+            self._price_hint()
+            self.show_errors(form_errors(self.values(), self.session.symbols, self.prices,
+                                         self.special))
+            return
         accounts, spec, self.special = event.data
         broker = self.query_one("#input-broker_account_id", Select)
         broker.set_options([(plain_rich(f"{one_line(a.label, 60)} ({a.broker.value})"),
@@ -107,10 +148,21 @@ class StrategyEditor(TraderModal):
         with self.prevent(Input.Changed):
             for name, value in values.items():
                 self.query_one(f"#input-{name}", Input).value = value
+        self._want_price(spec.symbol)
         self.query_one("#input-mode", Select).value = spec.mode.value
         if spec.broker_account_id and any(str(a.id) == str(spec.broker_account_id)
                                           for a in accounts):
             broker.value = str(spec.broker_account_id)
+        elif spec.mode.value == "LIVE":
+            # Its Kite account was removed: say so at the field now, not at the next start.
+            self.touched.add("broker_account_id")
+            self._account_removed()
+        self.pristine = self.values()
+
+    def _account_removed(self) -> None:
+        self.show_errors(form_errors(self.values(), self.session.symbols, self.prices,
+                                     self.special))
+        self.banner("Its Kite account was removed: choose another Broker (or make it PAPER)")
 
     # -- values and messages ----------------------------------------------------------------
     def values(self) -> dict[str, Any]:
@@ -137,7 +189,11 @@ class StrategyEditor(TraderModal):
     def _changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "").removeprefix("input-")
         self.touched.add(name)
-        self.show_errors(form_errors(self.values(), self.session.symbols, self.special))
+        if name == "symbol":
+            self._want_price(event.value)
+            self._price_hint()
+        self.show_errors(form_errors(self.values(), self.session.symbols, self.prices,
+                                     self.special))
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
@@ -150,7 +206,7 @@ class StrategyEditor(TraderModal):
     def action_save(self) -> None:
         self.show_all = True
         values = self.values()
-        errors = form_errors(values, self.session.symbols, self.special)
+        errors = form_errors(values, self.session.symbols, self.prices, self.special)
         self.show_errors(errors)
         if errors:
             first = next(n for n in ALL_FIELDS if n in errors)
@@ -193,8 +249,12 @@ class StrategyEditor(TraderModal):
     def banner(self, text: str) -> None:
         self.query_one("#editor-banner", Label).update(text)
 
+    @property
+    def edited(self) -> bool:
+        return self.pristine is not None and self.values() != self.pristine
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        leave_form(self, self.edited, "this strategy")
 
     @on(Button.Pressed, "#save")
     def _save_pressed(self) -> None:
@@ -202,4 +262,4 @@ class StrategyEditor(TraderModal):
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.dismiss(None)
+        self.action_cancel()

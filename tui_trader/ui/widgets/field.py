@@ -1,6 +1,7 @@
 """A labelled form field: label and input on one line, its error message on the next.
 
-The error line is always there (blank when fine) so the form does not jump as you type.
+The error line is always there (blank when fine) so the form does not jump as you type; a
+long message wraps onto more lines instead of being cut off.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class Field(Vertical):
         background: $primary 20%;
     }
     Field .field-error {
-        height: 1;
+        width: 100%;
+        height: auto;
+        min-height: 1;
         padding-left: 14;
         color: $error;
     }

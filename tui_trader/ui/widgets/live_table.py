@@ -40,10 +40,18 @@ Cell = tuple[str, str]  # (text, role)
 
 @dataclass(frozen=True)
 class Column:
+    """A column. `width` None takes the rest of the row (between `min_width` and
+    `max_width`). When the row does not fit, columns with a `drop` rank are hidden, highest
+    rank first, until it does; rank 0 (the default) is never hidden. Hiding only changes
+    what is drawn: every row keeps all its cells."""
+
     key: str
     label: str
     width: int | None  # None: the rest of the row
     right: bool = False
+    drop: int = 0
+    min_width: int = 0
+    max_width: int | None = None
 
 
 THEME_ROLES = ("success", "warning", "error", "primary", "accent", "secondary")
@@ -108,7 +116,7 @@ class LiveTable(ScrollView, can_focus=True):
         self.columns = list(columns)
         self._column_index = {c.key: i for i, c in enumerate(self.columns)}
         self._role_styles: dict[str, Style] = {}
-        self._width_cache: tuple[int, int, list[int]] | None = None
+        self._width_cache: tuple[int, int, list[int | None]] | None = None
         self._order: list[str] = []
         self._position: dict[str, int] = {}
         self._cells: dict[str, list[Cell]] = {}
@@ -121,8 +129,9 @@ class LiveTable(ScrollView, can_focus=True):
 
     # -- keyed data API -------------------------------------------------------------------
     def add_column(self, label: str, *, key: str, width: int | None = None,
-                   right: bool = False) -> None:
-        self.columns.append(Column(key, label, width, right))
+                   right: bool = False, drop: int = 0, min_width: int = 0,
+                   max_width: int | None = None) -> None:
+        self.columns.append(Column(key, label, width, right, drop, min_width, max_width))
         self._column_index[key] = len(self.columns) - 1
         self._strips.clear()
 
@@ -199,6 +208,11 @@ class LiveTable(ScrollView, can_focus=True):
     def get_row_at(self, index: int) -> list[str]:
         return self.get_row(self._order[index])
 
+    def shown_columns(self) -> list[str]:
+        """The keys of the columns drawn at the table's current width."""
+        widths = self._widths(self.size.width)
+        return [c.key for c, w in zip(self.columns, widths, strict=True) if w is not None]
+
     def get_cell(self, key: str, column: str) -> Cell:
         return self._cells[key][self._column_index[column]]
 
@@ -266,21 +280,47 @@ class LiveTable(ScrollView, can_focus=True):
         self._strips.clear()
         self._resized()
 
-    def _widths(self, width: int) -> list[int]:
+    def _widths(self, width: int) -> list[int | None]:
+        """Each column's width at this table width; None for a column hidden to make the
+        row fit (re-fitted on every resize)."""
         cached = self._width_cache
         if cached is not None and cached[0] == width and cached[1] == len(self.columns):
             return cached[2]
-        fixed = sum((c.width or 0) + 2 for c in self.columns)
+        columns = self.columns
+        shown = [True] * len(columns)
+
+        def least(c: Column) -> int:
+            return c.width if c.width is not None else max(c.min_width, cell_len(c.label))
+
+        def needed() -> int:
+            return sum(least(c) + 2 for c, on in zip(columns, shown, strict=True) if on)
+
+        for index in sorted((i for i, c in enumerate(columns) if c.drop),
+                            key=lambda i: (-columns[i].drop, -i)):
+            if needed() <= width:
+                break
+            shown[index] = False
+        fixed = sum((c.width or 0) + 2 for c, on in zip(columns, shown, strict=True) if on)
         rest = max(width - fixed - 2, 0)
-        widths = [c.width if c.width is not None else max(rest, cell_len(c.label))
-                  for c in self.columns]
-        self._width_cache = (width, len(self.columns), widths)
+        widths: list[int | None] = []
+        for c, on in zip(columns, shown, strict=True):
+            if not on:
+                widths.append(None)
+            elif c.width is not None:
+                widths.append(c.width)
+            else:
+                fill = max(rest, least(c))
+                widths.append(min(fill, c.max_width) if c.max_width else fill)
+        self._width_cache = (width, len(columns), widths)
         return widths
 
-    def _row_segments(self, cells: Sequence[Cell], base: Style, widths: Sequence[int], *,
-                      cursor: bool, header: bool = False) -> list[Segment]:
+    def _row_segments(self, cells: Sequence[Cell], base: Style,
+                      widths: Sequence[int | None], *, cursor: bool, header: bool = False
+                      ) -> list[Segment]:
         segments = []
         for column, width, (text, role) in zip(self.columns, widths, cells, strict=False):
+            if width is None:
+                continue  # hidden: the row is too narrow for it
             text = printable(text)
             size = cell_len(text)
             if size > width:

@@ -16,15 +16,17 @@ from ..formatting import money, quantity, sign_of, signed_money
 from ..live_book import PositionLine
 from .live_table import Cell, Column, LiveTable
 
+# Narrow terminals hide the strategy name first, then the average price, then the
+# realized P&L (the totals line still sums it); what is open and its P&L always show.
 COLUMNS: tuple[Column, ...] = (
     Column("symbol", "Symbol", 10),
     Column("qty", "Qty", 6, right=True),
-    Column("avg", "Avg", 10, right=True),
+    Column("avg", "Avg", 10, right=True, drop=2),
     Column("ltp", "LTP", 10, right=True),
     Column("unrealized", "Unrealized", 12, right=True),
-    Column("realized", "Realized", 12, right=True),
+    Column("realized", "Realized", 12, right=True, drop=1),
     Column("status", "Status", 6),
-    Column("strategy", "Strategy", 20),
+    Column("strategy", "Strategy", 20, drop=3),
 )
 _PNL_ROLE = {1: "up", -1: "down", 0: "flat"}
 

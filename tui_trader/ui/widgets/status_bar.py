@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from ..formatting import one_line
+from ..glyphs import STORE_LINK
 from ..status import StatusInfo
 
 _LEVEL = {"ok": "$success", "warn": "$warning", "bad": "$error"}
@@ -43,9 +44,9 @@ def status_content(info: StatusInfo, width: int) -> Content:
             "prices ", (info.feed, "bold $success" if real else "bold $foreground")), False))
     if info.store:
         if info.events_ok is False:
-            link = (" ✗ down", "bold $error")
+            link = (f" {STORE_LINK[1][0]}", "bold $error")
         elif info.events_ok:
-            link = (" ●", "$success")
+            link = (f" {STORE_LINK[0][0]}", "$success")
         else:
             link = ("", "")
         parts.append((1 if info.events_ok is False else 4,

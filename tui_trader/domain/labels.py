@@ -1,0 +1,31 @@
+"""What each input is called on screen, in one place: every message naming a field uses
+this label ("Sell at", never `sell_time`), and the forms label their fields from it."""
+
+from __future__ import annotations
+
+FIELD_LABELS: dict[str, str] = {
+    # a strategy
+    "name": "Name",
+    "symbol": "Symbol",
+    "buy_time": "Buy at",
+    "sell_time": "Sell at",
+    "stop_loss": "Stop-loss",
+    "quantity": "Quantity",
+    "mode": "Mode",
+    "broker_account_id": "Broker",
+    "kind": "Kind",
+    # signing in
+    "email": "Email",
+    "password": "Password",
+    # a broker account
+    "label": "Label",
+    "api_key": "API key",
+    "api_secret": "API secret",
+    "api_root": "API root",
+    "request_token": "Redirect",
+}
+
+
+def label_of(field: str) -> str:
+    """The screen's name for `field` (a field no form shows keeps its own name)."""
+    return FIELD_LABELS.get(field, field)
