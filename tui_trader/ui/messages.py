@@ -10,7 +10,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ..engine.events import EngineEvent
+    from ..domain.events import EngineEvent
     from ..services.engine_control import EngineHealth
     from ..services.views import LoginResult
     from .backend import BootResult

@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ...engine.events import NotificationRaised
+from ...domain.events import NotificationRaised
 from ..formatting import ist_time, one_line
 from ..keymap import BACK, NOTIFICATIONS
 from ..messages import DataLoaded, UnreadChanged

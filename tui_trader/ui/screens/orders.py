@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, Select, Static
 
 from ...domain.enums import OrderStatus, Side
-from ...engine.events import OrderStatusChanged
+from ...domain.events import OrderStatusChanged
 from ..formatting import ist_when, money, one_line, quantity
 from ..keymap import BACK, ORDERS
 from ..messages import DataLoaded

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Static
 
-from ...engine.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
+from ...domain.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
 from ..formatting import money, one_line, quantity, short_time, sign_of, signed_money
 from ..glyphs import MISSED_BUY, STRATEGY_STATUS
 from ..keymap import BACK, STRATEGIES
