@@ -54,3 +54,14 @@ def test_another_users_account_is_not_found(ctx, trader):
     other = AuthService(ctx).sign_up("other@example.com", "password-other")
     with pytest.raises(NotFoundError):
         check_connection(ctx, other.id, account.id)
+
+
+def test_an_account_without_its_own_api_root_is_tested_where_it_logged_in(
+        ctx, trader, ctx_sandbox, monkeypatch):
+    """TUI_TRADER_KITE_ROOT serves every account that names no API root: the login, the
+    engine's orders and the connection test all go there."""
+    monkeypatch.setattr(ctx.settings, "kite_root", ctx_sandbox.url)
+    account = BrokerAccountService(ctx, trader.id).add_kite(API_KEY, API_SECRET)
+    KiteSessionExchange(ctx, trader.id).exchange(account.id, redirect_location(ctx_sandbox))
+    assert check_connection(ctx, trader.id, account.id) == ConnectionCheck(
+        "Kite: OK, available cash 1,000,000.00", ready=True)

@@ -40,7 +40,8 @@ def check_connection(ctx: AppContext, user_id: uuid.UUID,
                                "is not installed)", False)
     if creds.access_token is None:
         return ConnectionCheck("Kite: no access token yet; log in first (l)", False)
-    broker = KiteBroker(creds.api_key, creds.access_token, root=creds.api_root,
+    broker = KiteBroker(creds.api_key, creds.access_token,
+                        root=creds.api_root or ctx.settings.kite_root,
                         token_expires_at=creds.token_expires_at, clock=ctx.clock)
     try:
         cash = broker.funds()
