@@ -13,7 +13,7 @@ from textual.widgets import Static
 from ...domain.labels import broker_name
 from ..formatting import ist_datetime, one_line
 from ..keymap import BACK, BROKERS
-from ..messages import DataLoaded, Done
+from ..messages import BrokerAccountsLoaded, Done
 from ..widgets.table import KeyedTable
 from .base import SectionScreen
 
@@ -63,13 +63,11 @@ class BrokersScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="load broker accounts")
     def reload(self) -> None:
-        self.post_message(DataLoaded("brokers", self.session.brokers.list()))
+        self.post_message(BrokerAccountsLoaded(self.session.brokers.list()))
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.what != "brokers":
-            return
-        self.accounts = {str(a.id): a for a in event.data}
+    @on(BrokerAccountsLoaded)
+    def _loaded(self, event: BrokerAccountsLoaded) -> None:
+        self.accounts = {str(a.id): a for a in event.accounts}
         rows = []
         for key, a in self.accounts.items():
             role = "dim" if a.broker.value == "paper" else TOKEN_ROLE.get(a.token_state, "")
