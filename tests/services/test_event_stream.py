@@ -7,6 +7,8 @@ import json
 import logging
 import queue
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from tui_trader.domain.events import OrderStatusChanged, StrategyStatusChanged
@@ -21,25 +23,37 @@ def _order(user_id: str) -> OrderStatusChanged:
                               filled_quantity=10, average_price=Decimal("3521.20"))
 
 
-def test_a_malformed_message_is_logged_in_one_line_and_the_stream_goes_on(ctx, caplog):
-    user = str(uuid.uuid4())
+@contextmanager
+def listening(ctx, user_id: str) -> Iterator[tuple[UserEventStream, queue.Queue]]:
+    """A running stream for `user_id`, connected; yields it and the queue of its batches."""
     batches: queue.Queue = queue.Queue()
     up: queue.Queue = queue.Queue()
-    stream = UserEventStream(ctx.store, user, batches.put, on_health=lambda ok, d: up.put(ok),
-                             interval=0.05)
-    channel = keys.events(user, db_number(ctx.store))
+    stream = UserEventStream(ctx.store, user_id, batches.put,
+                             on_health=lambda ok, detail: up.put(ok), interval=0.05)
     stream.start()
     try:
         assert up.get(timeout=5) is True
-        with caplog.at_level(logging.WARNING, logger="tui_trader.services.event_stream"):
-            ctx.store.publish(channel, json.dumps({"type": "order", "user_id": user}))
-            ctx.store.publish(channel, '{"type": "fill", "price": "3521.20"}')
-            ctx.store.publish(channel, _order(user).to_json())
-            got: list = []
-            while not got:
-                got.extend(batches.get(timeout=5))
+        yield stream, batches
     finally:
         stream.stop()
+
+
+def first_batch(batches: queue.Queue) -> list:
+    got: list = []
+    while not got:
+        got.extend(batches.get(timeout=5))
+    return got
+
+
+def test_a_malformed_message_is_logged_in_one_line_and_the_stream_goes_on(ctx, caplog):
+    user = str(uuid.uuid4())
+    channel = keys.events(user, db_number(ctx.store))
+    with listening(ctx, user) as (stream, batches), \
+            caplog.at_level(logging.WARNING, logger="tui_trader.services.event_stream"):
+        ctx.store.publish(channel, json.dumps({"type": "order", "user_id": user}))
+        ctx.store.publish(channel, '{"type": "fill", "price": "3521.20"}')
+        ctx.store.publish(channel, _order(user).to_json())
+        got = first_batch(batches)
     assert got == [_order(user)]
     assert got[0].average_price == Decimal("3521.20")
     assert stream.malformed == 2
@@ -51,20 +65,10 @@ def test_a_malformed_message_is_logged_in_one_line_and_the_stream_goes_on(ctx, c
 
 def test_events_reach_their_own_user_only(ctx):
     ours, theirs = str(uuid.uuid4()), str(uuid.uuid4())
-    batches: queue.Queue = queue.Queue()
-    up: queue.Queue = queue.Queue()
-    stream = UserEventStream(ctx.store, ours, batches.put, on_health=lambda ok, d: up.put(ok),
-                             interval=0.05)
-    stream.start()
-    try:
-        assert up.get(timeout=5) is True
-        db = db_number(ctx.store)
+    db = db_number(ctx.store)
+    with listening(ctx, ours) as (_, batches):
         ctx.store.publish(keys.events(theirs, db), StrategyStatusChanged(
             theirs, "s9", "running").to_json())
         ctx.store.publish(keys.events(ours, db), _order(ours).to_json())
-        got: list = []
-        while not got:
-            got.extend(batches.get(timeout=5))
-    finally:
-        stream.stop()
+        got = first_batch(batches)
     assert got == [_order(ours)]
