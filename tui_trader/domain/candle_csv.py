@@ -90,31 +90,32 @@ def _time(cell: str) -> tuple[datetime | None, str | None]:
     return stamp.astimezone(UTC), None
 
 
-def _price(name: str, cell: str) -> tuple[Decimal | None, str | None]:
+def _number(name: str, cell: str) -> tuple[Decimal | None, str | None]:
     text = cell.strip()
     if not text:
         return None, f"{name} is empty"
     try:
         value = Decimal(text)
     except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
         return None, f"{name} {_shown(text)} is not a number"
-    if not value.is_finite():
-        return None, f"{name} {_shown(text)} is not a number"
-    if value <= 0:
-        return None, f"{name} {text} must be above 0"
     return value, None
 
 
+def _price(name: str, cell: str) -> tuple[Decimal | None, str | None]:
+    value, problem = _number(name, cell)
+    if value is not None and value <= 0:
+        return None, f"{name} {cell.strip()} must be above 0"
+    return value, problem
+
+
 def _count(name: str, cell: str) -> tuple[int | None, str | None]:
-    text = cell.strip()
-    if not text:
-        return None, f"{name} is empty"
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None, f"{name} {_shown(text)} is not a number"
-    if not value.is_finite() or value != value.to_integral_value() or value < 0:
-        return None, f"{name} {_shown(text)} must be a whole number, 0 or more"
+    value, problem = _number(name, cell)
+    if value is None:
+        return None, problem
+    if value != value.to_integral_value() or value < 0:
+        return None, f"{name} {_shown(cell.strip())} must be a whole number, 0 or more"
     return int(value), None
 
 
