@@ -12,7 +12,7 @@ import empyrical
 import numpy as np
 import pytest
 
-from tui_trader.analytics.metrics import Trade, daily_returns, summarize
+from tui_trader.analytics.metrics import RoundTrip, daily_returns, summarize
 from tui_trader.domain.clock import IST
 from tui_trader.domain.enums import Side
 from tui_trader.domain.errors import ValidationError
@@ -86,13 +86,13 @@ def test_intraday_points_give_one_return_per_ist_day_and_deepen_the_drawdown():
 def test_trade_statistics_by_hand():
     d = weekdays(6)
     trades = [
-        Trade(ist(d[0], 9, 30), D("100"), 10, Side.BUY, ist(d[0], 10, 30), D("110"), D("5")),
-        Trade(ist(d[1], 9, 30), D("200"), 5, Side.BUY, ist(d[1], 11, 30), D("190"), D("3")),
-        Trade(ist(d[2], 9, 30), D("50"), 4, Side.SELL, ist(d[2], 9, 45), D("45"), D("2")),
-        Trade(ist(d[3], 9, 30), D("100"), 1, Side.BUY, ist(d[3], 9, 31), D("99"), D("1")),
-        Trade(ist(d[4], 9, 30), D("100"), 1, Side.BUY, ist(d[4], 10, 0), D("98")),
-        Trade(ist(d[5], 9, 30), D("100"), 2, Side.BUY, ist(d[5], 9, 40), D("100")),
-        Trade(ist(d[5], 14, 0), D("100"), 3, Side.BUY),  # still open
+        RoundTrip(ist(d[0], 9, 30), D("100"), 10, Side.BUY, ist(d[0], 10, 30), D("110"), D("5")),
+        RoundTrip(ist(d[1], 9, 30), D("200"), 5, Side.BUY, ist(d[1], 11, 30), D("190"), D("3")),
+        RoundTrip(ist(d[2], 9, 30), D("50"), 4, Side.SELL, ist(d[2], 9, 45), D("45"), D("2")),
+        RoundTrip(ist(d[3], 9, 30), D("100"), 1, Side.BUY, ist(d[3], 9, 31), D("99"), D("1")),
+        RoundTrip(ist(d[4], 9, 30), D("100"), 1, Side.BUY, ist(d[4], 10, 0), D("98")),
+        RoundTrip(ist(d[5], 9, 30), D("100"), 2, Side.BUY, ist(d[5], 9, 40), D("100")),
+        RoundTrip(ist(d[5], 14, 0), D("100"), 3, Side.BUY),  # still open
     ]
     curve = [(ist(d[0], 9, 15), D("10000")), (ist(d[5], 15, 0), D("10056"))]
     got = summarize(trades, curve)
@@ -116,8 +116,8 @@ def test_trade_statistics_by_hand():
 
 def test_overlapping_trades_count_their_time_once():
     d = weekdays(1)[0]
-    trades = [Trade(ist(d, 10), D("1"), 1, Side.BUY, ist(d, 12), D("1")),
-              Trade(ist(d, 11), D("1"), 1, Side.BUY, ist(d, 13), D("1"))]
+    trades = [RoundTrip(ist(d, 10), D("1"), 1, Side.BUY, ist(d, 12), D("1")),
+              RoundTrip(ist(d, 11), D("1"), 1, Side.BUY, ist(d, 13), D("1"))]
     curve = [(ist(d, 9), D("100")), (ist(d, 17), D("100"))]
     assert summarize(trades, curve).exposure == pytest.approx(3 / 8)
 
@@ -148,7 +148,7 @@ def test_an_empty_curve_measures_nothing():
 
 def test_one_winning_trade_has_an_infinite_profit_factor():
     d1, d2 = weekdays(2)
-    trade = Trade(ist(d1, 10), D("100"), 10, Side.BUY, ist(d2, 10), D("105"), D("2.5"))
+    trade = RoundTrip(ist(d1, 10), D("100"), 10, Side.BUY, ist(d2, 10), D("105"), D("2.5"))
     curve = [(ist(d1, 9), D("10000")), (ist(d1), D("10020")), (ist(d2), D("10047.50"))]
     got = summarize([trade], curve)
     assert got.trades == 1 and got.win_rate == 1.0 and got.net_pnl == D("47.50")
@@ -163,7 +163,7 @@ def test_one_winning_trade_has_an_infinite_profit_factor():
 
 def test_one_losing_trade_has_a_profit_factor_of_zero():
     d = weekdays(1)[0]
-    trade = Trade(ist(d, 10), D("100"), 1, Side.BUY, ist(d, 11), D("90"))
+    trade = RoundTrip(ist(d, 10), D("100"), 1, Side.BUY, ist(d, 11), D("90"))
     got = summarize([trade], [(ist(d, 9), D("100")), (ist(d), D("90"))])
     assert got.profit_factor == 0.0 and got.longest_losing_streak == 1
     assert got.days == 1 and got.sharpe is None  # one return has no deviation

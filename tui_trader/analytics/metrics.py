@@ -45,7 +45,7 @@ ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
-class Trade:
+class RoundTrip:
     """A round trip: `side` BUY is a long (bought first), SELL a short. Open while
     `exit_time` is None. `charges` are the trade's charges, both legs."""
 
@@ -180,7 +180,7 @@ def _drawdown(curve: Sequence[tuple[datetime, Decimal]]) -> tuple[Decimal, float
     return _paisa(max(rupees, ZERO)), float(np.max(fraction))
 
 
-def _exposure(trades: Sequence[Trade], curve: Sequence[tuple[datetime, Decimal]]
+def _exposure(trades: Sequence[RoundTrip], curve: Sequence[tuple[datetime, Decimal]]
               ) -> float | None:
     if len(curve) < 2 or curve[-1][0] <= curve[0][0]:
         return None
@@ -202,7 +202,7 @@ def _exposure(trades: Sequence[Trade], curve: Sequence[tuple[datetime, Decimal]]
     return held / (end - start)
 
 
-def _longest_losing_streak(closed: Sequence[Trade]) -> int:
+def _longest_losing_streak(closed: Sequence[RoundTrip]) -> int:
     longest = run = 0
     for trade in sorted(closed, key=lambda t: t.exit_time):
         run = run + 1 if trade.net_pnl < 0 else 0
@@ -237,7 +237,7 @@ def cagr(returns: np.ndarray) -> float | None:
     return growth ** (TRADING_DAYS_PER_YEAR / len(returns)) - 1.0
 
 
-def summarize(trades: Iterable[Trade], equity_curve: Iterable[tuple[datetime, Decimal]]
+def summarize(trades: Iterable[RoundTrip], equity_curve: Iterable[tuple[datetime, Decimal]]
               ) -> PerformanceSummary:
     """Every metric of a run. `equity_curve` is (aware time, equity) in time order, its first
     point the starting capital."""
@@ -275,5 +275,5 @@ def summarize(trades: Iterable[Trade], equity_curve: Iterable[tuple[datetime, De
     )
 
 
-__all__ = ["PerformanceSummary", "TRADING_DAYS_PER_YEAR", "Trade", "cagr", "daily_returns",
+__all__ = ["PerformanceSummary", "TRADING_DAYS_PER_YEAR", "RoundTrip", "cagr", "daily_returns",
            "sharpe_ratio", "sortino_ratio", "summarize"]
