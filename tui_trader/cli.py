@@ -253,6 +253,29 @@ def cmd_market_candles(args: argparse.Namespace) -> int:
     return 0
 
 
+SHOWN_ROW_ERRORS = 100  # a wholly wrong file must not bury the summary line
+
+
+def cmd_market_import_csv(args: argparse.Namespace) -> int:
+    """Candles from a CSV file into the database: all of them, or (any bad row) none."""
+    from .domain.candle_csv import CandleCsvError
+    from .services.candle_import import load_candle_file, store_candle_file
+
+    try:  # checked before the database is opened: a bad file changes nothing at all
+        checked = load_candle_file(args.file, args.symbol, args.interval, args.exchange)
+    except CandleCsvError as exc:
+        for error in exc.errors[:SHOWN_ROW_ERRORS]:
+            say(str(error), error=True)
+        if len(exc.errors) > SHOWN_ROW_ERRORS:
+            say(f"... and {len(exc.errors) - SHOWN_ROW_ERRORS} more", error=True)
+        bad = len({error.line for error in exc.errors})
+        say(f"tui-trader: {args.file}: {bad} bad row{'s' if bad != 1 else ''}; "
+            "nothing imported", error=True)
+        return 2
+    say(store_candle_file(_context(), checked).summary())
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -315,7 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--redirect-url", default="http://127.0.0.1/kite-redirect")
     sandbox.set_defaults(func=cmd_kite_sandbox)
 
-    market = _group(sub, "market", "market data from a broker", "market_command")
+    market = _group(sub, "market", "market data: from a broker, or a CSV file",
+                    "market_command")
     inst = market.add_parser("instruments", help="download the instruments master")
     inst.add_argument("--email", required=True, help="the user whose Kite account to use")
     inst.add_argument("--account", help="broker account label (default: the first Kite one)")
@@ -328,6 +352,14 @@ def build_parser() -> argparse.ArgumentParser:
     candles.add_argument("--email", required=True)
     candles.add_argument("--account")
     candles.set_defaults(func=cmd_market_candles)
+    from_csv = market.add_parser("import-csv", help="store candles from a CSV file "
+                                 "(date,open,high,low,close,volume; times with offset)")
+    from_csv.add_argument("file")
+    from_csv.add_argument("--symbol", required=True)
+    from_csv.add_argument("--interval", required=True, help="1minute, 3minute, 5minute, "
+                          "15minute, 30minute, 60minute or day")
+    from_csv.add_argument("--exchange", default="NSE")
+    from_csv.set_defaults(func=cmd_market_import_csv)
     return parser
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
@@ -128,7 +129,14 @@ def test_kill_switch_squares_off_and_stops(ctx, trader, strategy, harness):
     assert harness.engine.kill_switch(trader.id).exit_orders == 0
 
 
-def test_live_strategy_refused_on_simulated_prices(ctx, trader):
+@pytest.mark.parametrize("made_up, match", [
+    ("feed", "LIVE strategies need live market data"),
+    ("clock", "simulated one"),
+])
+def test_live_strategy_refused_on_made_up_prices_or_time(ctx, trader, made_up, match):
+    """A stop-loss on a real account is never judged on simulated prices, and a console on
+    TUI_TRADER_CLOCK_START places paper orders only (a real account would be traded at
+    made-up times)."""
     from tui_trader.brokers.feeds.simulated import SimulatedFeed
     from tui_trader.domain.errors import StateError
     from tui_trader.engine.embedded import EmbeddedEngine
@@ -140,13 +148,15 @@ def test_live_strategy_refused_on_simulated_prices(ctx, trader):
         "name": "live one", "symbol": "INFY", "buy_time": "09:30", "sell_time": "15:00",
         "stop_loss": "1500", "quantity": "1", "mode": "LIVE",
         "broker_account_id": str(account.id)})
-    engine = EmbeddedEngine(ctx, feed=SimulatedFeed(seed=1, clock=ctx.clock),
-                            runner=ManualSchedule())
+    feed = None
+    if made_up == "feed":
+        feed = SimulatedFeed(seed=1, clock=ctx.clock)
+    else:
+        ctx.settings = ctx.settings.model_copy(update={"clock_start": ctx.clock.now()})
+    engine = EmbeddedEngine(ctx, feed=feed, runner=ManualSchedule())
     engine.start(threads=False)
     try:
-        import pytest
-
-        with pytest.raises(StateError, match="LIVE strategies need live market data"):
+        with pytest.raises(StateError, match=match):
             engine.start_strategy(trader.id, spec.id)
         with ctx.session() as s:
             assert s.get(Strategy, spec.id).status == "created"
@@ -203,30 +213,3 @@ def test_a_buy_at_the_broker_when_the_strategy_is_stopped_is_announced(ctx, trad
         notes = [(n.severity.value, n.title) for n in s.exec(select(Notification))]
     assert ("CRITICAL", "INFY morning: stopped while its BUY was at the broker") in notes, notes
     assert LiveState(ctx.store).get_runtime(strategy.id) is None
-
-
-def test_live_strategy_refused_on_a_simulated_clock(ctx, trader):
-    """A console living on TUI_TRADER_CLOCK_START places paper orders only: a real account
-    would otherwise be traded at made-up times."""
-    import pytest
-
-    from tui_trader.domain.errors import StateError
-    from tui_trader.engine.embedded import EmbeddedEngine
-    from tui_trader.engine.scheduler import ManualSchedule
-    from tui_trader.services.brokers import BrokerAccountService
-
-    account = BrokerAccountService(ctx, trader.id).add_kite("kitekey1234", "kitesecret")
-    spec = StrategyService(ctx, trader.id).create({
-        "name": "live one", "symbol": "INFY", "buy_time": "09:30", "sell_time": "15:00",
-        "stop_loss": "1500", "quantity": "1", "mode": "LIVE",
-        "broker_account_id": str(account.id)})
-    ctx.settings = ctx.settings.model_copy(update={"clock_start": ctx.clock.now()})
-    engine = EmbeddedEngine(ctx, feed=None, runner=ManualSchedule())
-    engine.start(threads=False)
-    try:
-        with pytest.raises(StateError, match="simulated one"):
-            engine.start_strategy(trader.id, spec.id)
-        with ctx.session() as s:
-            assert s.get(Strategy, spec.id).status == "created"
-    finally:
-        engine.stop()

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tui_trader"
-BELOW_UI = ["domain", "db", "live", "security", "brokers", "strategies", "engine", "backtest",
-            "services"]
+BELOW_UI = ["domain", "db", "live", "security", "brokers", "strategies", "analytics", "engine",
+            "backtest", "services"]
 ROOT = PACKAGE.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 

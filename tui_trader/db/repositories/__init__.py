@@ -2,6 +2,7 @@
 user can never read or change another's rows, whatever id is passed in."""
 
 from .brokers import BrokerAccountRepository
+from .candles import CandleRepository
 from .instruments import InstrumentRepository
 from .notifications import NotificationRepository
 from .scoped import ScopedRepository
@@ -10,7 +11,7 @@ from .trading import OrderRepository, PositionRepository
 from .users import SessionRepository, UserRepository
 
 __all__ = [
-    "BrokerAccountRepository", "InstrumentRepository", "NotificationRepository",
+    "BrokerAccountRepository", "CandleRepository", "InstrumentRepository", "NotificationRepository",
     "ScopedRepository", "StrategyRepository", "running_strategies", "OrderRepository",
     "PositionRepository", "SessionRepository", "UserRepository",
 ]
