@@ -1,12 +1,16 @@
-"""Typed settings: environment variables (TUI_TRADER_*) over a TOML file in the config dir.
+"""Typed settings: environment variables (TUI_TRADER_*) over a TOML file in the config dir,
+read by pydantic-settings' own TOML source.
 
 `TUI_TRADER_CONFIG` points at another TOML file (tests use it). Defaults need no setup: a
-SQLite file in the user data dir and an embedded in-process Redis-compatible store.
+SQLite file in the user data dir and an embedded in-process Redis-compatible store. Every
+problem (a broken file, a bad value) is one ConfigError naming the file or the setting.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from datetime import datetime
 from functools import cached_property
@@ -16,9 +20,10 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings.exceptions import SettingsError
 
 from .domain.clock import Clock, SimulatedClock, SystemClock
 from .domain.errors import ConfigError, ValidationError
@@ -40,32 +45,28 @@ def config_file_path() -> Path:
     return Path(override) if override else default_config_dir() / "config.toml"
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    """Reads the TOML config file; a broken file is a ConfigError, not a traceback."""
-
-    def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls)
-        path = config_file_path()
-        self._data: dict[str, Any] = {}
-        if path.exists():
-            try:
-                self._data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(str(path), f"not valid TOML ({exc})") from None
-            except RecursionError:
-                raise ConfigError(str(path), "not valid TOML (nested too deeply)") from None
-            except IsADirectoryError:
-                raise ConfigError(str(path), "is a directory, not a TOML file (point "
-                                             "TUI_TRADER_CONFIG at the file)") from None
-            except OSError as exc:
-                raise ConfigError(str(path), f"cannot be read "
-                                             f"({exc.strerror or type(exc).__name__})") from None
-
-    def get_field_value(self, field, field_name):  # pragma: no cover - required by base
-        return self._data.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+def _config_file_source(settings_cls: type[BaseSettings]) -> TomlConfigSettingsSource:
+    """The TOML config file as a settings source; a file that cannot be read or parsed is a
+    ConfigError naming it, not a traceback. A missing file is no settings."""
+    path = config_file_path()
+    if path.is_dir():  # the source would skip it silently: say what is wrong instead
+        raise ConfigError(str(path), "is a directory, not a TOML file (point "
+                                     "TUI_TRADER_CONFIG at the file)")
+    try:
+        source = TomlConfigSettingsSource(settings_cls, toml_file=path)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(str(path), "not valid TOML (nested too deeply)") from None
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot be read "
+                                     f"({exc.strerror or type(exc).__name__})") from None
+    for table in ("keymap", "keys"):
+        # Flat before the environment's entries are merged over the file's: an entry
+        # written `strategies.new = "a"` is then replaced by the variable's "strategies.new".
+        if isinstance(source.init_kwargs.get(table), dict):
+            source.init_kwargs[table] = _dotted(source.init_kwargs[table])
+    return source
 
 
 class Settings(BaseSettings):
@@ -90,22 +91,41 @@ class Settings(BaseSettings):
     # Only paper orders are placed while it is set.
     clock_start: datetime | None = None
     clock_speed: float = Field(default=1.0, gt=0, le=1000)
+    # The user's keys: binding id -> key(s), e.g. "strategies.new" = "a" or "ctrl+n,a"
+    # (the `[keymap]` table of the file). The console applies the ids it has.
+    keymap: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings,
                                    dotenv_settings, file_secret_settings):
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+        return (init_settings, env_settings, _config_file_source(settings_cls))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_keys_table(cls, data: Any) -> Any:
+        """`[keys]` is what the keymap table was called before it was a setting."""
+        if isinstance(data, dict) and "keymap" not in data and isinstance(data.get("keys"),
+                                                                          dict):
+            data = {**data, "keymap": data["keys"]}
+        return data
 
     @field_validator("*", mode="before")
     @classmethod
     def _check_text(cls, value: Any) -> Any:
         """No NUL bytes or lone surrogates (undecodable bytes in the environment) anywhere:
         they reach file names, URLs and the database as errors far from their cause."""
-        for text in (value if isinstance(value, list | tuple) else [value]):
-            if isinstance(text, str) and any(ch == "\0" or "\ud800" <= ch <= "\udfff"
-                                             for ch in text):
-                raise ValueError("must not contain NUL bytes or undecodable characters")
+        _refuse_undecodable(value if isinstance(value, list | tuple) else [value])
         return value
+
+    @field_validator("keymap", mode="before")
+    @classmethod
+    def _check_keymap(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValueError('must be a table of binding id = key(s), e.g. '
+                             '"strategies.new" = "a"')
+        entries = _dotted(value)
+        _refuse_undecodable([*entries.keys(), *entries.values()])
+        return {binding: _keymap_entry(binding, keys) for binding, keys in entries.items()}
 
     @field_validator("database_url")
     @classmethod
@@ -202,6 +222,77 @@ class Settings(BaseSettings):
         return f"redis {parts.hostname or 'socket'}:{parts.port or 6379}"
 
 
+def _refuse_undecodable(values: list[Any]) -> None:
+    for text in values:
+        if isinstance(text, str) and any(ch == "\0" or "\ud800" <= ch <= "\udfff"
+                                         for ch in text):
+            raise ValueError("must not contain NUL bytes or undecodable characters")
+
+
+# A binding id is "<where>.<action>" (see `?` in the console); a key is a letter, a digit or
+# a key's name (escape, f2, question_mark), after modifiers: ctrl+shift+tab.
+_BINDING_ID = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_KEY_NAME = re.compile(r"[a-z][a-z0-9_]+")
+_MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+def _dotted(table: dict[str, Any]) -> dict[str, Any]:
+    """A keymap table with its sub-tables flattened: TOML reads `strategies.new = "a"`
+    (unquoted) as {"strategies": {"new": "a"}}, which means "strategies.new"."""
+    out: dict[str, Any] = {}
+    pending = [("", table)]
+    while pending:  # a loop, not recursion: the file decides how deep this goes
+        prefix, current = pending.pop()
+        for name, value in current.items():
+            if isinstance(value, dict):
+                pending.append((f"{prefix}{name}.", value))
+            else:
+                out[f"{prefix}{name}"] = value
+    return out
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    """`text` in double quotes on one line of ASCII (anything else shown as an escape), cut
+    to `limit` characters."""
+    return json.dumps(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _keymap_entry(binding: str, keys: Any) -> str:
+    """One keymap entry's keys, spaces around commas dropped; ValueError naming the entry
+    for a malformed one."""
+    entry = f"{_quoted(binding)} = {_quoted(keys) if isinstance(keys, str) else '...'}"
+    if not _BINDING_ID.fullmatch(binding):
+        raise ValueError(f"{entry}: not a binding id (such as strategies.new)")
+    if not isinstance(keys, str):
+        raise ValueError(f"{entry}: the keys must be text, e.g. \"ctrl+n\" or \"n,a\"")
+    parts = [part.strip() for part in keys.split(",")]
+    for part in parts:
+        problem = _key_problem(part)
+        if problem:
+            raise ValueError(f"{entry}: {problem}")
+    return ",".join(parts)
+
+
+def _key_problem(key: str) -> str | None:
+    if not key:
+        return "an empty key (keys are separated by commas)"
+    *modifiers, name = key.split("+")
+    for modifier in modifiers:
+        if modifier not in _MODIFIERS:
+            return f"{_quoted(modifier)} is not a modifier ({', '.join(_MODIFIERS)})"
+    if len(set(modifiers)) != len(modifiers):
+        return f"{_quoted(key)} repeats a modifier"
+    if len(name) == 1:
+        if name.isalnum() and name.isascii():
+            return None
+        return (f"{_quoted(name)} is written by its name here, e.g. question_mark for ?, "
+                f"slash for /")
+    if not _KEY_NAME.fullmatch(name):
+        return (f"{_quoted(key)} is not a key: a letter, a digit or a key's name "
+                f"(escape, f2, question_mark), after modifiers such as ctrl+")
+    return None
+
+
 def _check_port(parts: SplitResult) -> None:
     try:
         parts.port  # noqa: B018 - raises for a port that is not a number in range
@@ -222,9 +313,16 @@ _RULES = {
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings; any problem becomes one ConfigError naming the setting and the rule
-    (never its value, which may be a URL with a password)."""
+    (never a URL's or path's value, which may hold a password; a keymap entry is quoted)."""
     try:
         return Settings(**overrides)
+    except SettingsError as exc:  # an environment value that should be JSON is not
+        found = re.search(r'field "(\w+)"', str(exc))
+        if found is None:
+            raise ConfigError("settings", " ".join(str(exc).split())) from None
+        raise ConfigError(f"TUI_TRADER_{found.group(1).upper()}",
+                          "must be JSON, e.g. [\"INFY\", \"TCS\"] for a list or "
+                          "{\"strategies.new\": \"a\"} for a table") from None
     except PydanticValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err.get("loc") else "config"

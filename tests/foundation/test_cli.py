@@ -58,6 +58,20 @@ def test_bad_settings_are_one_line(tmp_path, env, needle):
     assert needle in result.stderr
 
 
+@pytest.mark.parametrize("config,env,line", [
+    ('[keymap]\n"app.help" = "ctrl+"\n', {},
+     'tui-trader: TUI_TRADER_KEYMAP: "app.help" = "ctrl+": "ctrl+" is not a key'),
+    ("", {"TUI_TRADER_FEED_SYMBOLS": "INFY,TCS"},
+     'tui-trader: TUI_TRADER_FEED_SYMBOLS: must be JSON, e.g. ["INFY", "TCS"] for a list'),
+])
+def test_a_bad_keymap_or_list_setting_is_one_line_at_the_command(tmp_path, config, env, line):
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    result = run_cli(tmp_path, "engine", "--feed", "none", env=env)
+    assert result.returncode == 2, result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(line), result.stderr
+
+
 def test_market_commands_explain_a_missing_account(tmp_path):
     run_cli(tmp_path, "user", "create", "m@example.com", input_text="longenough\n")
     result = run_cli(tmp_path, "market", "instruments", "--email", "m@example.com")

@@ -201,3 +201,68 @@ def test_loopback_kite_root_and_numbers_in_range_are_fine(monkeypatch, tmp_path)
     monkeypatch.setenv("TUI_TRADER_REDIS_URL", "unix:///run/redis.sock?db=3")
     settings = load_settings()
     assert settings.kite_root == "http://127.0.0.1:5010" and settings.lockout_minutes == 1
+
+
+def test_the_keymap_is_a_setting_read_from_the_file_and_the_environment(monkeypatch, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "trader-light"\n[keymap]\nstrategies.new = "a"\n'
+                      '"orders.filter" = " slash , ctrl+f "\n', encoding="utf-8")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(config))
+    assert load_settings().keymap == {"strategies.new": "a", "orders.filter": "slash,ctrl+f"}
+    monkeypatch.setenv("TUI_TRADER_KEYMAP", '{"app.help": "f1", "strategies.new": "b"}')
+    # The variable's entries over the file's, as for every setting.
+    assert load_settings().keymap == {"strategies.new": "b", "orders.filter": "slash,ctrl+f",
+                                      "app.help": "f1"}
+    assert load_settings().theme == "trader-light"
+
+
+def test_the_older_keys_table_is_still_read(monkeypatch, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\n"app.help" = "h"\n', encoding="utf-8")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(config))
+    assert load_settings().keymap == {"app.help": "h"}
+    config.write_text('[keys]\n"app.help" = "h"\n[keymap]\n"app.help" = "f1"\n')
+    assert load_settings().keymap == {"app.help": "f1"}
+
+
+@pytest.mark.parametrize("toml,line", [
+    ('"app.help" = "?"', 'TUI_TRADER_KEYMAP: "app.help" = "?": "?" is written by its name '
+                         'here, e.g. question_mark for ?, slash for /'),
+    ('"app.help" = 5', 'TUI_TRADER_KEYMAP: "app.help" = ...: the keys must be text, e.g. '
+                       '"ctrl+n" or "n,a"'),
+    ('"App Help" = "h"', 'TUI_TRADER_KEYMAP: "App Help" = "h": not a binding id (such as '
+                         'strategies.new)'),
+    ('"app.help" = "h,,j"', 'TUI_TRADER_KEYMAP: "app.help" = "h,,j": an empty key (keys are '
+                            'separated by commas)'),
+    ('"app.help" = "cmd+h"', 'TUI_TRADER_KEYMAP: "app.help" = "cmd+h": "cmd" is not a '
+                             'modifier (ctrl, shift, alt, meta, super, hyper)'),
+    ('"app.help" = "ctrl+ctrl+h"', 'TUI_TRADER_KEYMAP: "app.help" = "ctrl+ctrl+h": '
+                                   '"ctrl+ctrl+h" repeats a modifier'),
+    ('"app.help" = "Escape"', 'TUI_TRADER_KEYMAP: "app.help" = "Escape": "Escape" is not a '
+                              'key: a letter, a digit or a key\'s name (escape, f2, '
+                              'question_mark), after modifiers such as ctrl+'),
+    ('"app.help" = "h\\u0000"', "TUI_TRADER_KEYMAP: must not contain NUL bytes or "
+                                "undecodable characters"),
+    ('"app.help" = "h\\nj"', 'TUI_TRADER_KEYMAP: "app.help" = "h\\nj": "h\\nj" is not a key'),
+    ('"' + "x" * 60 + '" = "h"', 'TUI_TRADER_KEYMAP: "' + "x" * 40 + '..." = "h": not a '
+                                 'binding id'),
+])
+def test_a_malformed_keymap_entry_is_one_line_naming_it(monkeypatch, tmp_path, toml, line):
+    config = tmp_path / "config.toml"
+    config.write_text(f"[keymap]\n{toml}\n", encoding="utf-8")
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(config))
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    text = str(err.value)
+    assert text.startswith(line) and "\n" not in text
+
+
+@pytest.mark.parametrize("env,value", [("TUI_TRADER_KEYMAP", "app.help=h"),
+                                       ("TUI_TRADER_FEED_SYMBOLS", "INFY,TCS")])
+def test_a_setting_that_must_be_json_and_is_not_is_one_line(monkeypatch, tmp_path, env, value):
+    monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == (f'{env}: must be JSON, e.g. ["INFY", "TCS"] for a list or '
+                              '{"strategies.new": "a"} for a table')

@@ -1,7 +1,8 @@
 """The layer rules, as failing tests. The import-linter contracts in pyproject.toml declare
-them (imports point down only, nothing below the console imports textual, the domain does no
-I/O); these tests run them, prove they catch a violation, and check at run time that
-importing everything below the UI never loads textual."""
+them (imports point down only, nothing below the console imports textual, the console
+reaches the rest only through services, the domain does no I/O); these tests run them, prove
+they catch a violation, and check at run time that importing everything below the UI never
+loads textual."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def test_import_contracts_are_kept():
 
 def test_import_contracts_catch_a_violation(tmp_path):
     """The contracts are not vacuous: a copy of the package with an engine module importing
-    the console, and a domain module importing textual and redis, breaks all three."""
+    the console, a domain module importing textual and redis, and console modules importing
+    the database and (for type hints only) the engine, breaks all four."""
     shutil.copytree(PACKAGE, tmp_path / "tui_trader",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
@@ -41,11 +43,19 @@ def test_import_contracts_catch_a_violation(tmp_path):
         "from ..ui import app  # noqa: F401\n")
     (tmp_path / "tui_trader" / "domain" / "leak.py").write_text(
         "import redis  # noqa: F401\nimport textual  # noqa: F401\n")
+    (tmp_path / "tui_trader" / "ui" / "leak.py").write_text(
+        "from ..db.models import Instrument  # noqa: F401\n")
+    (tmp_path / "tui_trader" / "ui" / "hint.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+        "    from ..engine.events import EngineEvent  # noqa: F401\n")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
     assert "tui_trader.engine.leak -> tui_trader.ui" in result.stdout, result.stdout
     assert "Nothing below the console imports textual BROKEN" in result.stdout
     assert "The domain does no I/O BROKEN" in result.stdout
+    assert "The console reaches the rest only through services BROKEN" in result.stdout
+    assert "tui_trader.ui.leak -> tui_trader.db.models" in result.stdout, result.stdout
+    assert "tui_trader.ui.hint -> tui_trader.engine.events" in result.stdout, result.stdout
 
 
 def test_no_textual_loaded_by_importing_every_lower_module():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time as _time
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from uuid import uuid4
@@ -14,7 +13,7 @@ from redis.connection import AbstractConnection
 from tui_trader.domain.enums import RuntimePosition, TriggerEvent
 from tui_trader.domain.strategy import RuntimeSnapshot
 from tui_trader.live import keys
-from tui_trader.live.state import CorruptLiveState, DailyStats, parse_event_message
+from tui_trader.live.state import CorruptLiveState, DailyStats
 
 
 class RoundTrips:
@@ -168,31 +167,6 @@ def test_daily_stats_roll_over_by_day(state, spec) -> None:
     assert 0 < state.client.ttl(keys.daily_stats(spec.id))
     with pytest.raises(TypeError):
         state.incr_daily_stats(spec.id, tuesday, pnl=0.05)  # type: ignore[arg-type]
-
-
-def test_events_pubsub_round_trip(state, make_client) -> None:
-    from tui_trader.live.state import LiveState
-
-    user_id = uuid4()
-    subscriber = LiveState(make_client()).subscribe_events(user_id)
-    try:
-        at = datetime(2025, 1, 2, 9, 15, tzinfo=UTC)
-        payload = {"type": "fill", "price": Decimal("3521.20"), "at": at, "event": "BUY"}
-        assert state.publish_event(user_id, payload) == 1
-        assert state.publish_event(uuid4(), {"type": "other"}) == 0  # another user's channel
-        received = None
-        deadline = _time.monotonic() + 5
-        while received is None and _time.monotonic() < deadline:
-            received = parse_event_message(subscriber.get_message(timeout=0.5))
-        assert received == {
-            "type": "fill",
-            "price": "3521.20",
-            "at": "2025-01-02T09:15:00+00:00",
-            "event": "BUY",
-        }
-        assert parse_event_message(subscriber.get_message(timeout=0.05)) is None
-    finally:
-        subscriber.close()
 
 
 def test_sentinel(state) -> None:

@@ -19,13 +19,22 @@ PASSWORD = "correct-horse-1"
 
 
 @pytest.fixture
-def ui_settings(tmp_path, monkeypatch, _sqlite_template):
-    """Settings on a fresh (already migrated) SQLite file and an emptied embedded store."""
+def config_toml() -> str | None:
+    """The config file's text for a test (None: no file); override by parametrizing."""
+    return None
+
+
+@pytest.fixture
+def ui_settings(tmp_path, monkeypatch, _sqlite_template, config_toml):
+    """Settings on a fresh (already migrated) SQLite file and an emptied embedded store,
+    with `config_toml` as the config file."""
     from tui_trader.config import load_settings
     from tui_trader.live.store import reset_embedded_store
 
     monkeypatch.setenv("TUI_TRADER_KEYSTORE", "file")
     monkeypatch.setenv("TUI_TRADER_CONFIG", str(tmp_path / "config.toml"))
+    if config_toml is not None:
+        (tmp_path / "config.toml").write_text(config_toml, encoding="utf-8")
     target = tmp_path / "t.db"
     shutil.copy(_sqlite_template, target)
     reset_embedded_store()

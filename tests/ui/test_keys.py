@@ -3,6 +3,8 @@ reaches every section and action; `?` lists the keys; Escape backs out; j/k move
 
 from __future__ import annotations
 
+import pytest
+
 from tui_trader.ui import keymap
 
 from .conftest import log_in, settle, table_text, wait_until
@@ -98,9 +100,9 @@ async def test_keyboard_only_tour(make_app, ctx, user, fake_engine):
         await pilot.press("escape")
 
 
+@pytest.mark.parametrize("config_toml", ['[keys]\n"app.help" = "h"\n"nope.nope" = "x"\n'])
 async def test_keys_can_be_remapped_by_binding_id_in_the_config_file(
-        make_app, ctx, user, fake_engine, tmp_path):
-    (tmp_path / "config.toml").write_text('[keys]\n"app.help" = "h"\n"nope.nope" = "x"\n')
+        make_app, ctx, user, fake_engine):
     app = make_app(ctx=ctx, engine=fake_engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await log_in(pilot)
@@ -108,6 +110,37 @@ async def test_keys_can_be_remapped_by_binding_id_in_the_config_file(
         await settle(pilot)
         assert app.screen.__class__.__name__ == "HelpScreen"
         assert ["h", "Help", "everywhere"] in table_text(app, "#help-table")
+
+
+@pytest.mark.parametrize("config_toml", [
+    '[keymap]\napp.help = "h"\n"orders.filter" = "slash, ctrl+f"\n"nope.nope" = "x"\n'])
+async def test_the_keymap_setting_remaps_and_names_an_entry_it_cannot_apply(
+        make_app, ctx, user, fake_engine, ui_settings):
+    assert ui_settings.keymap == {"app.help": "h", "orders.filter": "slash,ctrl+f",
+                                  "nope.nope": "x"}
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await log_in(pilot)
+        assert ('keymap: "nope.nope" is not a key binding of this console; left out (the '
+                'README lists them)') in app.notices_seen
+        await pilot.press("3")
+        await settle(pilot)
+        await pilot.press("ctrl+f")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "filter-strategy"
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        assert app.screen.__class__.__name__ == "HelpScreen"
+
+
+def test_every_binding_a_keymap_may_name_is_listed_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = sorted(i for i in keymap.binding_ids() if f"`{i}`" not in readme)
+    assert missing == []
 
 
 async def _palette_first_hit(pilot, phrase: str) -> str:

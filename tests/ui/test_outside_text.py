@@ -235,7 +235,7 @@ async def test_an_engine_notification_becomes_a_toast_of_text(hostile, ctx, user
 async def test_the_status_bar_shows_a_remote_engines_state_as_text(hostile, engine):
     """An engine on a server publishes its state to every attached console; whatever it
     says lands in the status bar as text."""
-    from tui_trader.engine.events import EngineStatus
+    from tui_trader.domain.events import EngineStatus
 
     app = hostile
     async with signed_in(app, engine) as pilot:

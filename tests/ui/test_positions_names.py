@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tui_trader.engine.events import PositionChanged
+from tui_trader.domain.events import PositionChanged
 from tui_trader.ui.messages import EngineEventsBatch
 
 from .conftest import log_in, settle, table_text, wait_until

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from textual.app import App, ComposeResult
 
-from tui_trader.engine.events import PositionChanged
+from tui_trader.domain.events import PositionChanged
 from tui_trader.ui.formatting import signed_money
 from tui_trader.ui.live_book import LiveBook, PositionLine
 from tui_trader.ui.widgets.positions_table import PositionsTable

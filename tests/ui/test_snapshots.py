@@ -22,10 +22,12 @@ def showcase(tmp_path_factory, _sqlite_template):
 
     from tui_trader.config import load_settings
     from tui_trader.domain.clock import FrozenClock
+    from tui_trader.live.store import reset_embedded_store
     from tui_trader.services.auth import AuthService
     from tui_trader.services.context import bootstrap
 
     folder = tmp_path_factory.mktemp("snapshots")
+    reset_embedded_store()  # prices an earlier test's engine left there would be "live"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TUI_TRADER_KEYSTORE", "file")
         mp.setenv("TUI_TRADER_CONFIG", str(folder / "config.toml"))

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tui_trader.engine.events import EngineStatus, NotificationRaised, PositionChanged
+from tui_trader.domain.events import EngineStatus, NotificationRaised, PositionChanged
 from tui_trader.ui.messages import EngineEventsBatch
 from tui_trader.ui.status import StatusInfo
 from tui_trader.ui.widgets.status_bar import status_content

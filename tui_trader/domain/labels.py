@@ -1,5 +1,6 @@
-"""What each input is called on screen, in one place: every message naming a field uses
-this label ("Sell at", never `sell_time`), and the forms label their fields from it."""
+"""What things are called on screen, in one place: every message naming a field uses this
+label ("Sell at", never `sell_time`), and the forms label their fields from it; every table
+and message naming a broker kind uses its name here ("Zerodha Kite", never `kite`)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,12 @@ FIELD_LABELS: dict[str, str] = {
 def label_of(field: str) -> str:
     """The screen's name for `field` (a field no form shows keeps its own name)."""
     return FIELD_LABELS.get(field, field)
+
+
+BROKER_NAMES: dict[str, str] = {"paper": "Paper", "kite": "Zerodha Kite", "angel": "Angel One",
+                                "upstox": "Upstox", "icici": "ICICI Direct"}
+
+
+def broker_name(kind: str) -> str:
+    """The screen's name for a broker kind (`BrokerKind` or its value)."""
+    return BROKER_NAMES.get(kind, kind)

@@ -1,9 +1,10 @@
 """`LiveState`: the typed facade over the live store that the engine and services use.
 
 Owns the encoding of every live hash (user, strategy, runtime, price, daily stats) as flat
-strings, the batching of hot-path writes into single round trips, the user event channel, and
-the sentinel that tells an engine Redis came back empty. Money is `Decimal` in and out and is
-stored as its exact decimal string; timestamps are UTC-aware in and out.
+strings, the batching of hot-path writes into single round trips, and the sentinel that
+tells an engine Redis came back empty. Money is `Decimal` in and out and is stored as its
+exact decimal string; timestamps are UTC-aware in and out. (Events to the consoles are
+typed: `domain.events`, published by the engine's `EventPublisher`.)
 
 Key names come from `live.keys`; the lock/position transitions are `self.locks`
 (`live.scripts.PositionLocks`). A LiveState is safe to share between threads.
@@ -11,18 +12,14 @@ Key names come from `live.keys`; the lock/position transitions are `self.locks`
 
 from __future__ import annotations
 
-import json
-import time as _time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from enum import Enum
 from typing import Any
 from uuid import UUID
 
 import redis
-from redis.client import PubSub
 
 from tui_trader.domain.clock import utc_now
 from tui_trader.domain.enums import (
@@ -35,7 +32,6 @@ from tui_trader.domain.strategy import RuntimeSnapshot, StrategySpec
 
 from . import keys
 from .scripts import PositionLocks, load_lua
-from .store import db_number
 
 __all__ = [
     "DAILY_STATS_TTL_S",
@@ -43,7 +39,6 @@ __all__ = [
     "DailyStats",
     "LiveState",
     "LiveUser",
-    "parse_event_message",
 ]
 
 Id = UUID | str
@@ -303,35 +298,6 @@ class LiveState:
         except (ValueError, InvalidOperation) as exc:
             raise CorruptLiveState(key, f"undecodable stats ({exc})") from None
 
-    # -- user events (pub/sub) -----------------------------------------------------------
-
-    def publish_event(self, user_id: Id, payload: Mapping[str, Any]) -> int:
-        """Send a JSON event to every UI of `user_id`; returns how many received it.
-
-        Decimal, datetime, date, time, UUID and enums are encoded as strings.
-        """
-        message = json.dumps(payload, default=_json_default, separators=(",", ":"))
-        return int(self.client.publish(keys.events(user_id, db_number(self.client)), message))
-
-    def subscribe_events(self, user_id: Id, timeout_s: float = 5.0) -> PubSub:
-        """A PubSub subscribed to `events:{db}:{user_id}`, confirmed by the server before returning
-        (so nothing published after this call is missed). Read it with
-        `get_message(timeout=...)` and decode with `parse_event_message`; close it when done."""
-        channel = keys.events(user_id, db_number(self.client))
-        pubsub = self.client.pubsub()
-        pubsub.subscribe(channel)
-        deadline = _time.monotonic() + timeout_s
-        while True:
-            remaining = deadline - _time.monotonic()
-            if remaining <= 0:
-                pubsub.close()
-                raise TimeoutError(f"no subscribe confirmation for {channel}")
-            message = pubsub.get_message(timeout=remaining)
-            if message is not None and message.get("type") == "subscribe":
-                break
-        pubsub.ignore_subscribe_messages = True
-        return pubsub
-
     # -- freshness -----------------------------------------------------------------------
 
     def mark_alive(self) -> None:
@@ -500,21 +466,3 @@ def _epoch_ms(at: datetime) -> int:
 
 def _flag(value: str) -> bool:
     return value.lower() in ("1", "true")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    raise TypeError(f"cannot encode {type(value).__name__} in an event")
-
-
-def parse_event_message(message: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The payload of a pub/sub `message`, or None for no message / a non-data message."""
-    if not message or message.get("type") != "message":
-        return None
-    decoded: dict[str, Any] = json.loads(message["data"])
-    return decoded

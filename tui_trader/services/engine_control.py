@@ -1,12 +1,16 @@
-"""What the console may ask of the engine, whether it runs in-process or on a server.
+"""What the console may ask of the engine, whether it runs in-process or on a server, and
+how the console gets one.
 
 `EngineControl` is implemented by the embedded engine (direct calls) and by
-`RemoteEngineControl` (commands over the live store to a `tui-trader engine` process).
-`StrategyControl` is the per-user use case on top: ownership, LIVE confirmation, messages.
+`RemoteEngineControl` (commands over the live store to a `tui-trader engine` process);
+`start_embedded_engine` and `attach_remote_engine` give the console one or the other, or an
+`UnavailableEngine` that says why there is none. `StrategyControl` is the per-user use case
+on top: ownership, LIVE confirmation, messages.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Protocol
 
@@ -18,6 +22,8 @@ from ..engine.control import EngineHealth, KillReport, StartResult
 from .context import AppContext
 from .views import LoginResult
 
+log = logging.getLogger(__name__)
+
 
 class EngineControl(Protocol):
     def start_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID, *,
@@ -28,6 +34,81 @@ class EngineControl(Protocol):
     def stop_strategy(self, user_id: uuid.UUID, strategy_id: uuid.UUID) -> None: ...
     def kill_switch(self, user_id: uuid.UUID) -> KillReport: ...
     def health(self) -> EngineHealth: ...
+
+
+class OwnedEngine(EngineControl, Protocol):
+    """An engine this process runs: whoever started it stops it."""
+
+    def stop(self) -> None: ...
+
+
+class UnavailableEngine:
+    """Stands in when no engine can be reached: every command says so in one line."""
+
+    def __init__(self, detail: str, state: str = "stopped") -> None:
+        self.detail = detail
+        self.state = state
+
+    def _refuse(self):
+        raise StateError(f"The engine is unavailable: {self.detail}")
+
+    def start_strategy(self, user_id, strategy_id, *, confirm_live=False):
+        self._refuse()
+
+    def stop_strategy(self, user_id, strategy_id):
+        self._refuse()
+
+    def kill_switch(self, user_id):
+        self._refuse()
+
+    def health(self) -> EngineHealth:
+        return EngineHealth(state=self.state, entries_allowed=False, detail=self.detail)
+
+    def stop(self) -> None:
+        """Nothing runs: nothing to stop."""
+
+
+def start_embedded_engine(ctx: AppContext) -> OwnedEngine:
+    """The engine as a thread of this process, started, with the same default as
+    `tui-trader engine`: paper fills against a simulated feed, and a real broker built from
+    the user's account for a LIVE strategy. An engine that cannot start is stopped again and
+    is an UnavailableEngine saying why: the console still works, it just cannot trade."""
+    try:
+        from ..brokers.feeds.simulated import SimulatedFeed
+        from ..engine.embedded import EmbeddedEngine
+    except ImportError:
+        return UnavailableEngine("the embedded engine is not installed")
+    engine = EmbeddedEngine(ctx, feed=SimulatedFeed(seed=1, clock=ctx.clock),
+                            live_factory=_live_factory(ctx))
+    try:
+        engine.start()
+    except Exception as exc:
+        log.exception("the embedded engine failed to start")
+        try:
+            engine.stop()
+        except Exception:
+            log.debug("stopping a half-started engine failed", exc_info=True)
+        return UnavailableEngine(f"failed to start ({type(exc).__name__}: {exc})"[:160])
+    return engine
+
+
+def attach_remote_engine(ctx: AppContext) -> EngineControl:
+    """Control of a `tui-trader engine` server over the live store, if this build has it."""
+    try:
+        from .remote_engine import RemoteEngineControl
+    except ImportError:
+        return UnavailableEngine("attach mode: no remote engine control available",
+                                 state="unreachable")
+    return RemoteEngineControl(ctx.store)
+
+
+def _live_factory(ctx: AppContext):
+    """What the engine uses to build a real broker for a LIVE strategy's account."""
+    try:
+        from .live_brokers import make_live_factory
+    except ImportError:
+        return None
+    return make_live_factory(ctx)
 
 
 def acting_as(engine: EngineControl, login: LoginResult) -> EngineControl:

@@ -1,10 +1,12 @@
 """Delivers a user's engine events to a UI, coalesced: at most one batch per interval.
 
 A background thread listens on `events:{db}:{user_id}` and `events:{db}:engine` (named by the
-Redis database: channels are server-wide), keeps only the newest
-event per key (notifications all kept), and hands the batch to `on_batch` at most every
-`interval` seconds. `on_batch` must be thread-safe and cheap — a Textual app passes a function
-that posts one message. A lost connection is reported through `on_health` and retried.
+Redis database: channels are server-wide), decodes each message with the one event codec
+(domain.events), keeps only the newest event per key (notifications all kept), and hands the
+batch to `on_batch` at most every `interval` seconds. `on_batch` must be thread-safe and cheap
+— a Textual app passes a function that posts one message. A message that is not an event is
+counted and logged in one line, and the stream goes on. A lost connection is reported through
+`on_health` and retried.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from uuid import UUID
 
 import redis
 
-from ..engine.events import EngineEvent, NotificationRaised, decode_event
+from ..domain.events import EngineEvent, MalformedEvent, NotificationRaised, decode_event
 from ..live import keys
 from ..live.store import db_number
 
@@ -70,15 +72,7 @@ class UserEventStream:
             wait = max(deadline - time.monotonic(), 0.0)
             message = pubsub.get_message(timeout=wait) if wait > 0 else None
             if message is not None and message.get("type") == "message":
-                event = decode_event(message["data"])
-                if event is None:
-                    self.malformed += 1
-                    log.warning("dropped a malformed event on %s", message.get("channel"))
-                elif isinstance(event, NotificationRaised):
-                    pending[event.key] = event
-                else:
-                    pending.pop(event.key, None)  # re-insert so order follows recency
-                    pending[event.key] = event
+                self._take(message, pending)
             if time.monotonic() >= deadline:
                 if pending:
                     batch = list(pending.values())
@@ -88,3 +82,21 @@ class UserEventStream:
                     except Exception:  # a UI bug must not kill the stream
                         log.exception("event batch handler failed")
                 deadline = time.monotonic() + self._interval
+
+    def _take(self, message: dict, pending: dict[tuple[str, ...], EngineEvent]) -> None:
+        try:
+            event = decode_event(message["data"])
+        except MalformedEvent as exc:  # another program's message, or a broken one
+            self.malformed += 1
+            log.warning("dropped a message on %s: %s", _channel(message), exc)
+            return
+        if isinstance(event, NotificationRaised):
+            pending[event.key] = event
+        else:
+            pending.pop(event.key, None)  # re-insert so order follows recency
+            pending[event.key] = event
+
+
+def _channel(message: dict) -> str:
+    channel = message.get("channel")
+    return channel.decode("utf-8", "replace") if isinstance(channel, bytes) else str(channel)

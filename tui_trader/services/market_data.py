@@ -167,6 +167,14 @@ def symbol_tokens(ctx: AppContext, exchange: str = "NSE") -> dict[str, int]:
     return {symbol: int(token) for symbol, token in rows}
 
 
+def instrument_symbols(ctx: AppContext, exchange: str = "NSE") -> list[str]:
+    """Every symbol of one exchange in the instruments table, sorted (what the strategy
+    form completes a symbol from)."""
+    with ctx.session() as s:
+        rows = s.exec(select(Instrument.symbol).where(Instrument.exchange == exchange)).all()
+    return sorted(set(rows))
+
+
 def kite_ticker_feed(ctx: AppContext, user_id: Any, account_id: Any,
                      **options: Any) -> KiteTickerFeed:
     """A live feed for one Kite broker account: credentials from the vault, tokens from the

@@ -97,15 +97,16 @@ class TraderApp(App[int]):
         self.apply_theme(settings.theme)
         # After the theme: the first parse is then made with the variables it needs.
         self.stylesheet = ReusingStylesheet(variables=self.get_css_variables())
-        from ..config import config_file_path
-
-        self.user_keys = keymap.user_keymap(config_file_path())
+        self.user_keys, self._keymap_notices = keymap.user_keymap(settings.keymap)
         if self.user_keys:
             self.set_keymap(self.user_keys)
         self.status = StatusInfo(store=settings.store_label(), market=self._market_line())
 
     # -- start-up -------------------------------------------------------------------------
     def on_mount(self) -> None:
+        for notice in self._keymap_notices:
+            log.warning("%s", notice)
+            self.notify(notice, title="Keys", severity="warning", timeout=10)
         self.call_after_refresh(self._boot)
         self.set_interval(1.0, self._tick)
         self.theme_changed_signal.subscribe(self, self._theme_changed)

@@ -21,37 +21,10 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..domain.clock import Clock
     from ..services.context import AppContext
-    from ..services.engine_control import EngineControl, EngineHealth
+    from ..services.engine_control import EngineControl, EngineHealth, OwnedEngine
     from ..services.views import LoginResult
 
 log = logging.getLogger(__name__)
-
-
-class UnavailableEngine:
-    """Stands in when no engine can be reached: every command says so in one line."""
-
-    def __init__(self, detail: str, state: str = "stopped") -> None:
-        self.detail = detail
-        self.state = state
-
-    def _refuse(self):
-        from ..domain.errors import StateError
-
-        raise StateError(f"The engine is unavailable: {self.detail}")
-
-    def start_strategy(self, user_id, strategy_id, *, confirm_live=False):
-        self._refuse()
-
-    def stop_strategy(self, user_id, strategy_id):
-        self._refuse()
-
-    def kill_switch(self, user_id):
-        self._refuse()
-
-    def health(self) -> EngineHealth:
-        from ..services.engine_control import EngineHealth
-
-        return EngineHealth(state=self.state, entries_allowed=False, detail=self.detail)
 
 
 @dataclass(frozen=True)
@@ -124,32 +97,10 @@ class UserSession:
         return lines, names
 
     def load_symbols(self) -> list[str]:
-        from sqlmodel import select
+        from ..services.market_data import instrument_symbols
 
-        from ..db.models import Instrument
-
-        with self.ctx.session() as s:
-            rows = s.exec(select(Instrument.symbol).where(Instrument.exchange == "NSE")).all()
-        self.symbols = sorted(set(rows))
+        self.symbols = instrument_symbols(self.ctx)
         return self.symbols
-
-
-def _remote_engine(ctx: AppContext) -> EngineControl | None:
-    """Control of a `tui-trader engine` server over the live store, if this build has it."""
-    try:
-        from ..services.remote_engine import RemoteEngineControl
-    except ImportError:
-        return None
-    return RemoteEngineControl(ctx.store)
-
-
-def _live_factory(ctx: AppContext):
-    """What the engine uses to build a real broker for a LIVE strategy's account."""
-    try:
-        from ..services.live_brokers import make_live_factory
-    except ImportError:
-        return None
-    return make_live_factory(ctx)
 
 
 class Backend:
@@ -164,7 +115,7 @@ class Backend:
         self.engine = engine
         self.event_interval = event_interval
         self._owns_ctx = ctx is None
-        self._owned_engine: Any = None
+        self._owned_engine: OwnedEngine | None = None
         self._stream: Any = None
 
     # -- start-up (worker thread) -----------------------------------------------------------
@@ -196,32 +147,12 @@ class Backend:
         return BootResult(has_users=has_users, notices=notices, engine_health=health)
 
     def _make_engine(self, ctx: AppContext) -> EngineControl:
+        from ..services.engine_control import attach_remote_engine, start_embedded_engine
+
         if self.settings.engine_mode == "embedded":
-            try:
-                from ..brokers.feeds.simulated import SimulatedFeed
-                from ..engine.embedded import EmbeddedEngine
-            except ImportError:
-                return UnavailableEngine("the embedded engine is not installed")
-            live = _live_factory(ctx)
-            # The same default as `tui-trader engine`: paper fills against a simulated feed.
-            engine = EmbeddedEngine(ctx, feed=SimulatedFeed(seed=1, clock=ctx.clock),
-                                    live_factory=live)
-            try:
-                engine.start()
-            except Exception as exc:  # the console still works: it just cannot trade
-                log.exception("the embedded engine failed to start")
-                try:
-                    engine.stop()
-                except Exception:
-                    log.debug("stopping a half-started engine failed", exc_info=True)
-                return UnavailableEngine(f"failed to start ({type(exc).__name__}: {exc})"[:160])
-            self._owned_engine = engine
-            return engine
-        remote = _remote_engine(ctx)
-        if remote is None:
-            return UnavailableEngine("attach mode: no remote engine control available",
-                                     state="unreachable")
-        return remote
+            self._owned_engine = start_embedded_engine(ctx)
+            return self._owned_engine
+        return attach_remote_engine(ctx)
 
     @property
     def engine_in_process(self) -> bool:

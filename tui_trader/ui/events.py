@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..engine.events import EngineStatus, NotificationRaised, PositionChanged
+from ..domain.events import EngineStatus, NotificationRaised, PositionChanged
 from .formatting import one_line
 
 if TYPE_CHECKING:
-    from ..engine.events import EngineEvent
+    from ..domain.events import EngineEvent
     from .app import TraderApp
     from .backend import UserSession
 

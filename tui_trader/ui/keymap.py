@@ -2,14 +2,15 @@
 
 Screens take their `BINDINGS` from here, the footer shows them, the help screen lists them and
 the command palette is generated from them, so nothing is reachable only one way. Every
-binding has an `id`, which is what a user keymap (`App.set_keymap`) remaps.
+binding has an `id`, which is what the user's keymap (`Settings.keymap`, the `[keymap]` table
+of the config file) remaps through `App.set_keymap`.
 """
 
 from __future__ import annotations
 
-import tomllib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from textual.binding import Binding
 
@@ -191,17 +192,20 @@ def commands() -> list[Command]:
     return out
 
 
-def user_keymap(config_file: Path) -> dict[str, str]:
-    """The `[keys]` table of the config file: binding id -> key(s), e.g.
-    `"strategies.new" = "a"`. Anything malformed is ignored (the defaults stay)."""
-    try:
-        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
-    keys = data.get("keys")
-    if not isinstance(keys, dict):
-        return {}
-    known = {b.id for table in (APP, FOCUS, TABLE, LOGIN, EDITOR, MODAL, HELP, CONFIRM, BACK,
-                                *SECTION_BINDINGS.values()) for b in table}
-    return {str(k): v for k, v in keys.items()
-            if k in known and isinstance(v, str) and v.strip()}
+def binding_ids() -> set[str]:
+    """Every binding id a user keymap may name."""
+    return {b.id for table in (APP, FOCUS, TABLE, LOGIN, EDITOR, MODAL, HELP, CONFIRM, BACK,
+                               *SECTION_BINDINGS.values()) for b in table if b.id}
+
+
+def user_keymap(entries: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The user's keymap (`Settings.keymap`, whose entries are already well-formed) split
+    into the entries this console applies and one line for each entry naming no binding
+    here. Those are left out, not refused: one config file may serve consoles of different
+    versions, and a binding one of them lacks must not stop it starting."""
+    known = binding_ids()
+    applied = {binding: keys for binding, keys in entries.items() if binding in known}
+    ignored = [f"keymap: {json.dumps(binding[:40])} is not a key binding of this console; "
+               f"left out (the README lists them)" for binding in entries
+               if binding not in known]
+    return applied, ignored

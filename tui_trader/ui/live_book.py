@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from ..domain.clock import IST, ensure_utc
-from ..engine.events import PositionChanged
+from ..domain.events import PositionChanged
 
 ZERO = Decimal(0)
 

@@ -3,16 +3,20 @@ only by posting one of these; `post_message` is thread-safe."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ..engine.events import EngineEvent
+    from ..domain.calendar import Session as MarketSession
+    from ..domain.events import EngineEvent
+    from ..domain.stop_rule import KnownPrice
+    from ..domain.strategy import StrategySpec
     from ..services.engine_control import EngineHealth
-    from ..services.views import LoginResult
+    from ..services.trading import Notification, Order, OrderHistory
+    from ..services.views import BrokerAccountView, LoginResult, StrategyRow
     from .backend import BootResult
 
 
@@ -112,13 +116,68 @@ class SessionEnded(Message):
         self.reason = reason
 
 
-class DataLoaded(Message):
-    """A screen's load worker finished; `what` names the data (rows, detail, ...)."""
-
-    def __init__(self, what: str, data: Any) -> None:
+# -- a screen's data, read by its worker: one message per result ----------------------------
+class StrategiesLoaded(Message):
+    def __init__(self, rows: list[StrategyRow]) -> None:
         super().__init__()
-        self.what = what
-        self.data = data
+        self.rows = rows
+
+
+class OrdersLoaded(Message):
+    """The order log as filtered, and the names of the user's strategies (for the filter)."""
+
+    def __init__(self, orders: list[Order], strategy_names: dict[str, str]) -> None:
+        super().__init__()
+        self.orders = orders
+        self.strategy_names = strategy_names
+
+
+class OrderLoaded(Message):
+    """One order and every status it went through."""
+
+    def __init__(self, order: Order, history: list[OrderHistory]) -> None:
+        super().__init__()
+        self.order = order
+        self.history = history
+
+
+class BrokerAccountsLoaded(Message):
+    def __init__(self, accounts: list[BrokerAccountView]) -> None:
+        super().__init__()
+        self.accounts = accounts
+
+
+class NotificationsLoaded(Message):
+    def __init__(self, notifications: list[Notification]) -> None:
+        super().__init__()
+        self.notifications = notifications
+
+
+class StrategyFormLoaded(Message):
+    """What the strategy form offers (accounts, special sessions) and the strategy it edits
+    (None for a new one)."""
+
+    def __init__(self, accounts: list[BrokerAccountView], spec: StrategySpec | None,
+                 special_sessions: list[MarketSession]) -> None:
+        super().__init__()
+        self.accounts = accounts
+        self.spec = spec
+        self.special_sessions = special_sessions
+
+
+class LastPriceLoaded(Message):
+    """The newest stored price of a symbol (None: none is known)."""
+
+    def __init__(self, symbol: str, price: KnownPrice | None) -> None:
+        super().__init__()
+        self.symbol = symbol
+        self.price = price
+
+
+class KiteLoginUrlLoaded(Message):
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
 
 
 class UnreadChanged(Message):

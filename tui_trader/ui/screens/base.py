@@ -16,7 +16,7 @@ from ..widgets.nav_bar import NavBar
 from ..widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from ...engine.events import EngineEvent
+    from ...domain.events import EngineEvent
     from ..backend import UserSession
 
 

@@ -10,14 +10,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from ...domain.labels import broker_name
 from ..formatting import ist_datetime, one_line
 from ..keymap import BACK, BROKERS
-from ..messages import DataLoaded, Done
+from ..messages import BrokerAccountsLoaded, Done
 from ..widgets.table import KeyedTable
 from .base import SectionScreen
 
-BROKER_NAMES = {"paper": "Paper", "kite": "Zerodha Kite", "angel": "Angel One",
-                "upstox": "Upstox", "icici": "ICICI Direct"}
 LABEL = 60  # a label quoted in a question or a message is cut to this (the form's own limit)
 TOKEN_ROLE = {"valid": "success", "expiring": "bold warning", "lapsed": "bold error",
               "none": "dim"}
@@ -31,28 +30,6 @@ def token_text(account) -> str:
     when = ist_datetime(account.token_expires_at)
     return {"valid": f"valid to {when}", "expiring": f"EXPIRING {when}",
             "lapsed": f"LAPSED {when}: log in (l)"}.get(account.token_state, when)
-
-
-def check_connection(session, account_id: str) -> str:
-    """One line on whether the account can trade now. Paper always can."""
-    creds = session.brokers.credentials(account_id)
-    if creds.broker.value == "paper":
-        return "Paper: OK (simulated fills; no connection needed)"
-    if creds.broker.value != "kite":
-        return f"{BROKER_NAMES.get(creds.broker.value, creds.broker.value)}: not yet available"
-    try:
-        from ...brokers.kite import KiteBroker
-    except ImportError:
-        return "Kite: connection test not yet available (the Kite adapter is not installed)"
-    if creds.access_token is None:
-        return "Kite: no access token yet; log in first (l)"
-    broker = KiteBroker(creds.api_key, creds.access_token, root=creds.api_root,
-                        token_expires_at=creds.token_expires_at, clock=session.ctx.clock)
-    try:
-        cash = broker.funds()
-    finally:
-        broker.close()
-    return f"Kite: OK, available cash {cash:,.2f}"
 
 
 class BrokersScreen(SectionScreen):
@@ -86,18 +63,16 @@ class BrokersScreen(SectionScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="load broker accounts")
     def reload(self) -> None:
-        self.post_message(DataLoaded("brokers", self.session.brokers.list()))
+        self.post_message(BrokerAccountsLoaded(self.session.brokers.list()))
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.what != "brokers":
-            return
-        self.accounts = {str(a.id): a for a in event.data}
+    @on(BrokerAccountsLoaded)
+    def _loaded(self, event: BrokerAccountsLoaded) -> None:
+        self.accounts = {str(a.id): a for a in event.accounts}
         rows = []
         for key, a in self.accounts.items():
             role = "dim" if a.broker.value == "paper" else TOKEN_ROLE.get(a.token_state, "")
             rows.append((key, (
-                (a.label, ""), (BROKER_NAMES.get(a.broker.value, a.broker.value), ""),
+                (a.label, ""), (broker_name(a.broker), ""),
                 (a.api_key_hint or "-", ""), (token_text(a), role))))
         self.query_one(KeyedTable).set_rows(rows)
         self.query_one("#brokers-empty").display = not rows
@@ -171,9 +146,10 @@ class BrokersScreen(SectionScreen):
                 self.session.brokers.remove(account_id)
                 text, severity = "Account removed", "information"
             else:
-                text, severity = check_connection(self.session, account_id), "information"
-                if "not yet available" in text or "no access token" in text:
-                    severity = "warning"
+                from ...services.broker_check import check_connection
+
+                check = check_connection(self.session.ctx, self.session.user_id, account_id)
+                text, severity = check.text, "information" if check.ready else "warning"
         except TuiTraderError as exc:
             text, severity = one_line(str(exc)), "error"
         self.post_message(Done(text, severity))

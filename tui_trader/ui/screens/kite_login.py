@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 
 from ..formatting import ist_datetime, one_line
 from ..keymap import Binding
-from ..messages import DataLoaded, FormRejected
+from ..messages import FormRejected, KiteLoginUrlLoaded
 from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
 from ..widgets.plain import PlainLabel, PlainStatic
@@ -61,11 +61,11 @@ class KiteLoginScreen(TraderModal):
         except TuiTraderError as exc:
             self.post_message(FormRejected({}, one_line(str(exc))))
             return
-        self.post_message(DataLoaded("url", url))
+        self.post_message(KiteLoginUrlLoaded(url))
 
-    @on(DataLoaded)
-    def _url(self, event: DataLoaded) -> None:
-        self.url = event.data
+    @on(KiteLoginUrlLoaded)
+    def _url(self, event: KiteLoginUrlLoaded) -> None:
+        self.url = event.url
         self.query_one("#kite-url", PlainStatic).update(self.url)
 
     def action_copy_url(self) -> None:

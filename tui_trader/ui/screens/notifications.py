@@ -9,10 +9,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ...engine.events import NotificationRaised
+from ...domain.events import NotificationRaised
 from ..formatting import ist_time, one_line
 from ..keymap import BACK, NOTIFICATIONS
-from ..messages import DataLoaded, UnreadChanged
+from ..messages import NotificationsLoaded, UnreadChanged
 from ..widgets.table import KeyedTable
 from .base import SectionScreen
 
@@ -56,7 +56,7 @@ class NotificationsScreen(SectionScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, name="load notifications")
     def reload(self) -> None:
         views = self.session.views
-        self.post_message(DataLoaded("notifications", views.notifications()))
+        self.post_message(NotificationsLoaded(views.notifications()))
         self.app.post_message(UnreadChanged(views.unread_count()))
 
     def _reload_if_stale(self) -> None:
@@ -68,11 +68,9 @@ class NotificationsScreen(SectionScreen):
         if any(isinstance(e, NotificationRaised) for e in events):
             self._stale = True
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.what != "notifications":
-            return
-        self.items = {str(n.id): n for n in event.data}
+    @on(NotificationsLoaded)
+    def _loaded(self, event: NotificationsLoaded) -> None:
+        self.items = {str(n.id): n for n in event.notifications}
         rows = []
         for key, n in self.items.items():
             role = SEVERITY_ROLE.get(n.severity.value, "")

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from ..formatting import ist_datetime, ist_time, money, one_line, quantity
 from ..keymap import MODAL
-from ..messages import DataLoaded
+from ..messages import OrderLoaded
 from ..widgets.key_bar import KeyBar
 from ..widgets.plain import PlainStatic
 from ..widgets.table import TraderTable, cell
@@ -56,11 +56,12 @@ class OrderDetailScreen(TraderModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="load order")
     def _load(self) -> None:
-        self.post_message(DataLoaded("order", self.session.views.order(self.order_id)))
+        order, history = self.session.views.order(self.order_id)
+        self.post_message(OrderLoaded(order, history))
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        order, history = event.data
+    @on(OrderLoaded)
+    def _loaded(self, event: OrderLoaded) -> None:
+        order, history = event.order, event.history
         self.query_one("#order-title", PlainStatic).update(
             f"{order.side.value} {order.quantity} {order.symbol} · {order.status.value}")
         fields = [

@@ -11,10 +11,10 @@ from textual.containers import Horizontal
 from textual.widgets import Label, Select, Static
 
 from ...domain.enums import OrderStatus, Side
-from ...engine.events import OrderStatusChanged
+from ...domain.events import OrderStatusChanged
 from ..formatting import ist_when, money, one_line, quantity
 from ..keymap import BACK, ORDERS
-from ..messages import DataLoaded
+from ..messages import OrdersLoaded
 from ..text import plain_rich
 from ..widgets.table import KeyedTable
 from .base import SectionScreen
@@ -101,7 +101,7 @@ class OrdersScreen(SectionScreen):
             status=OrderStatus(f["status"]) if f["status"] else None,
             side=Side(f["side"]) if f["side"] else None)
         names = {str(s.id): s.name for s in self.session.strategies.list()}
-        self.post_message(DataLoaded("orders", (orders, names)))
+        self.post_message(OrdersLoaded(orders, names))
 
     def _reload_if_stale(self) -> None:
         if self._stale and self.is_current:  # hidden: reloaded when shown again
@@ -112,11 +112,9 @@ class OrdersScreen(SectionScreen):
         if any(isinstance(e, OrderStatusChanged) for e in events):
             self._stale = True
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.what != "orders":
-            return
-        orders, names = event.data
+    @on(OrdersLoaded)
+    def _loaded(self, event: OrdersLoaded) -> None:
+        orders, names = event.orders, event.strategy_names
         if names != self.strategy_names:
             self.strategy_names = names
             strategy = self.query_one("#filter-strategy", Select)

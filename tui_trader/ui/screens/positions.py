@@ -12,7 +12,7 @@ from textual.containers import Container, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from ...engine.events import PositionChanged
+from ...domain.events import PositionChanged
 from ..formatting import quantity, sign_of, signed_money
 from ..keymap import BACK, POSITIONS
 from ..live_book import Totals

@@ -10,11 +10,11 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.widgets import Static
 
-from ...engine.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
+from ...domain.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
 from ..formatting import money, one_line, quantity, short_time, sign_of, signed_money
 from ..glyphs import MISSED_BUY, STRATEGY_STATUS
 from ..keymap import BACK, STRATEGIES
-from ..messages import DataLoaded, Done
+from ..messages import Done, StrategiesLoaded
 from ..themes import pnl_colors
 from ..widgets.positions_table import pnl_role, pnl_roles
 from ..widgets.table import KeyedTable
@@ -70,18 +70,17 @@ class StrategiesScreen(SectionScreen):
     # -- data -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, name="load strategies")
     def reload(self) -> None:
-        self.post_message(DataLoaded("strategies", self.session.strategies.rows()))
+        self.post_message(StrategiesLoaded(self.session.strategies.rows()))
 
     def _reload_if_stale(self) -> None:
         if self._stale and self.is_current:  # hidden: reloaded when shown again
             self._stale = False
             self.reload()
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.what == "strategies":
-            self.rows = {str(r.id): r for r in event.data}
-            self._render_rows()
+    @on(StrategiesLoaded)
+    def _loaded(self, event: StrategiesLoaded) -> None:
+        self.rows = {str(r.id): r for r in event.rows}
+        self._render_rows()
 
     def _colour_pnl(self) -> None:
         tables = self.query(KeyedTable)

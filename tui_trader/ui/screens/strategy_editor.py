@@ -17,7 +17,7 @@ from ...domain.stop_rule import KnownPrice, stop_rule_broken
 from ...domain.strategy_rules import check_strategy_form
 from ..formatting import one_line
 from ..keymap import EDITOR
-from ..messages import DataLoaded, FormRejected
+from ..messages import FormRejected, LastPriceLoaded, StrategyFormLoaded
 from ..text import plain_rich
 from ..widgets.field import Field
 from ..widgets.key_bar import KeyBar
@@ -106,12 +106,12 @@ class StrategyEditor(TraderModal):
         accounts = self.session.brokers.list()
         spec = self.session.strategies.get(strategy_id) if strategy_id else None
         special = self.session.strategies.special_sessions()
-        self.post_message(DataLoaded("form", (accounts, spec, special)))
+        self.post_message(StrategyFormLoaded(accounts, spec, special))
 
     @work(thread=True, exit_on_error=False, name="last known price", group="editor-price")
     def _read_price(self, symbol: str) -> None:
-        self.post_message(DataLoaded("price", (symbol,
-                                               self.session.strategies.last_known_price(symbol))))
+        self.post_message(LastPriceLoaded(symbol,
+                                          self.session.strategies.last_known_price(symbol)))
 
     def _want_price(self, symbol: str) -> None:
         symbol = symbol.strip().upper()
@@ -126,16 +126,16 @@ class StrategyEditor(TraderModal):
         hint = f"below {known.describe()}" if known is not None else PLACEHOLDERS["stop_loss"]
         self.query_one("#input-stop_loss", Input).placeholder = hint
 
-    @on(DataLoaded)
-    def _loaded(self, event: DataLoaded) -> None:
-        if event.what == "price":
-            symbol, known = event.data
-            self.prices[symbol] = known
-            self._price_hint()
-            self.show_errors(form_errors(self.values(), self.session.symbols, self.prices,
-                                         self.special))
-            return
-        accounts, spec, self.special = event.data
+    @on(LastPriceLoaded)
+    def _price_loaded(self, event: LastPriceLoaded) -> None:
+        self.prices[event.symbol] = event.price
+        self._price_hint()
+        self.show_errors(form_errors(self.values(), self.session.symbols, self.prices,
+                                     self.special))
+
+    @on(StrategyFormLoaded)
+    def _loaded(self, event: StrategyFormLoaded) -> None:
+        accounts, spec, self.special = event.accounts, event.spec, event.special_sessions
         broker = self.query_one("#input-broker_account_id", Select)
         broker.set_options([(plain_rich(f"{one_line(a.label, 60)} ({a.broker.value})"),
                              str(a.id)) for a in accounts])
