@@ -1,6 +1,7 @@
-"""The `tui-trader` command: the console by default, plus engine, db, user, keys, market and
-kite-sandbox subcommands. Every failure a user can cause prints one line, never a traceback.
-Everything printed goes through `say`, and every log line through `PrintableFormatter`:
+"""The `tui-trader` command: the console by default, plus engine, db, user, keys, market,
+catalog and kite-sandbox subcommands. Every failure a user can cause prints one line, never
+a traceback. Everything printed goes through `say`, and every log line through
+`PrintableFormatter`:
 both quote text from outside (names, broker replies, arguments), and a terminal must not
 act on an escape sequence in it. Heavy modules are imported inside each command so start-up
 stays fast."""
@@ -253,6 +254,21 @@ def cmd_market_candles(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """The strategy kinds a user can run: a table, or with --json one JSON list (the last
+    line of stdout) for tools and scripts."""
+    import json
+
+    from .services.catalog import catalog_json, catalog_table
+
+    if args.json:
+        say(json.dumps(catalog_json(), sort_keys=True))
+    else:
+        for line in catalog_table():
+            say(line)
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -328,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     candles.add_argument("--email", required=True)
     candles.add_argument("--account")
     candles.set_defaults(func=cmd_market_candles)
+
+    catalog = sub.add_parser("catalog", help="the strategy kinds and their parameters")
+    catalog.add_argument("--json", action="store_true",
+                         help="one JSON list: kind, description, parameters (JSON Schema)")
+    catalog.set_defaults(func=cmd_catalog)
     return parser
 
 
