@@ -24,19 +24,46 @@ it when it closes, so ten timeframes cost a tick no more than one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from math import gcd
 
 from ..domain.calendar import Session
 from ..domain.candle import Candle
-from ..domain.clock import IST, ensure_utc
+from ..domain.clock import ensure_utc
 from ..domain.enums import Timeframe
-from ..domain.timeframes import TIMEFRAME_MINUTES, bucket_bounds, buckets
+from ..domain.timeframes import TIMEFRAME_MINUTES, buckets
 
 NOTHING: tuple[Candle, ...] = ()
 VWAP_QUANTUM = Decimal("0.0001")
 SessionOf = Callable[[date], Session | None]
+# India keeps no daylight saving: an instant's IST day is its UTC time plus 5:30.
+IST_OFFSET = timedelta(hours=5, minutes=30)
+
+
+class _Day:
+    """A day's session with its open and close as UTC instants (computed once)."""
+
+    __slots__ = ("session", "opens", "closes")
+
+    def __init__(self, session: Session | None) -> None:
+        self.session = session
+        if session is not None:
+            self.opens, self.closes = session.open_at(), session.close_at()
+
+    def bucket(self, at: datetime, minutes: int | None) -> tuple[datetime, datetime] | None:
+        """bucket_bounds, on the cached instants."""
+        if self.session is None or not self.opens <= at < self.closes:
+            return None
+        if minutes is None:
+            return self.opens, self.closes
+        width = _WIDTHS.get(minutes) or _WIDTHS.setdefault(minutes, timedelta(minutes=minutes))
+        start = self.opens + width * ((at - self.opens) // width)
+        end = start + width
+        return start, end if end < self.closes else self.closes
+
+
+_WIDTHS: dict[int, timedelta] = {}
 
 
 class _Bar:
@@ -107,7 +134,7 @@ class CandleBuilder:
 
     def __init__(self, sessions: SessionOf, *, fill_gaps: bool = False) -> None:
         self._sessions_of = sessions
-        self._sessions: dict[date, Session | None] = {}
+        self._days: dict[date, _Day] = {}
         self.fill_gaps = fill_gaps
         self._tracks: dict[str, _Track] = {}
         self._bars: dict[str, _Bar] = {}
@@ -141,12 +168,11 @@ class CandleBuilder:
         seen = (bar.start if same_base else bar.end) if bar is not None else old.closed_until
         if seen is None:
             return
-        session = self._session(seen)
+        day = self._day(seen)
         for timeframe in chosen:
             if same_base and timeframe in old.timeframes:
                 continue
-            bounds = bucket_bounds(session, seen, TIMEFRAME_MINUTES.get(timeframe)) \
-                if session is not None else None
+            bounds = day.bucket(seen, TIMEFRAME_MINUTES.get(timeframe))
             if bounds is not None and bounds[0] != seen:
                 track.skip_until[timeframe] = bounds[1]
 
@@ -256,8 +282,7 @@ class CandleBuilder:
             self.late += 1
             return NOTHING
         out = self._close_until(symbol, track, at)
-        session = self._session(at)
-        bounds = bucket_bounds(session, at, track.base) if session is not None else None
+        bounds = self._day(at).bucket(at, track.base)
         if bounds is None:
             self.outside_session += 1
             return sorted(out, key=_order) if out else NOTHING
@@ -295,12 +320,11 @@ class CandleBuilder:
         return out
 
     def _roll_up(self, out: list[Candle], symbol: str, track: _Track, bar: _Bar) -> None:
-        session = self._session(bar.start)
-        assert session is not None  # a bar exists only inside a session
+        day = self._day(bar.start)
         for timeframe, agg in track.rollups.items():
             if bar.start < track.skip_until.get(timeframe, bar.start):
                 continue
-            start, end = bucket_bounds(session, bar.start, TIMEFRAME_MINUTES.get(timeframe)) \
+            start, end = day.bucket(bar.start, TIMEFRAME_MINUTES.get(timeframe)) \
                 or (bar.start, bar.end)
             if agg is not None and agg.start != start:
                 self._emit(out, symbol, track, timeframe, agg)
@@ -331,10 +355,10 @@ class CandleBuilder:
         if after is None or price is None or after >= until:
             return
         minutes = TIMEFRAME_MINUTES.get(timeframe)
-        day = after.astimezone(IST).date()
-        last_day = until.astimezone(IST).date()
+        day = (after + IST_OFFSET).date()
+        last_day = (until + IST_OFFSET).date()
         while day <= last_day:
-            session = self._session_on(day)
+            session = self._day_on(day).session
             if session is not None:
                 for start, end in buckets(session, minutes):
                     if start >= after and end <= until:
@@ -349,12 +373,13 @@ class CandleBuilder:
                  for agg in track.rollups.values() if agg is not None]
         return min(ends, default=None)
 
-    def _session(self, at: datetime) -> Session | None:
-        return self._session_on(at.astimezone(IST).date())
+    def _day(self, at: datetime) -> _Day:
+        """The IST day of a UTC instant, with its session."""
+        return self._day_on((at + IST_OFFSET).date())
 
-    def _session_on(self, day: date) -> Session | None:
+    def _day_on(self, day: date) -> _Day:
         try:
-            return self._sessions[day]
+            return self._days[day]
         except KeyError:
-            session = self._sessions[day] = self._sessions_of(day)
-            return session
+            known = self._days[day] = _Day(self._sessions_of(day))
+            return known
