@@ -1,10 +1,9 @@
 """The `tui-trader` command: the console by default, plus engine, db, user, keys, market,
 catalog and kite-sandbox subcommands. Every failure a user can cause prints one line, never
 a traceback. Everything printed goes through `say`, and every log line through
-`PrintableFormatter`:
-both quote text from outside (names, broker replies, arguments), and a terminal must not
-act on an escape sequence in it. Heavy modules are imported inside each command so start-up
-stays fast."""
+`PrintableFormatter`: both quote text from outside (names, broker replies, arguments), and a
+terminal must not act on an escape sequence in it. Heavy modules are imported inside each
+command so start-up stays fast."""
 
 from __future__ import annotations
 

@@ -80,6 +80,17 @@ class _Bar:
         self.trades = 0
         self.vwap_known = True
 
+    @classmethod
+    def of(cls, candle: Candle) -> _Bar:
+        """A closed finer candle as a bar, to fold into a bucket."""
+        bar = cls(candle.start, candle.end, candle.open)
+        bar.high, bar.low, bar.close = candle.high, candle.low, candle.close
+        bar.volume, bar.trades = candle.volume, candle.trades
+        if candle.vwap is not None:
+            bar.pv = candle.vwap * candle.volume
+        bar.vwap_known = candle.vwap is not None or not candle.volume
+        return bar
+
     def fold(self, other: _Bar) -> None:
         """Take in a later, closed finer bucket."""
         if other.high > self.high:
@@ -221,18 +232,7 @@ class CandleBuilder:
             bar = self._bars.get(candle.symbol)
             if bar is None or not bar.start <= candle.start < bar.end:
                 return out  # outside the session or late: counted by _new_bucket
-        if candle.high > bar.high:
-            bar.high = candle.high
-        if candle.low < bar.low:
-            bar.low = candle.low
-        bar.close = candle.close
-        bar.volume += candle.volume
-        bar.trades += candle.trades
-        if candle.volume:
-            if candle.vwap is None:
-                bar.vwap_known = False
-            else:
-                bar.pv += candle.vwap * candle.volume
+        bar.fold(_Bar.of(candle))
         return out
 
     def advance(self, now: datetime) -> Sequence[Candle]:
