@@ -200,3 +200,22 @@ def test_untracked_symbols_are_ignored(calendar):
     b = builder(calendar)
     assert b.add_tick("TCS", d("1"), ist(MONDAY, 9, 20), 1) == ()
     assert b.open_candle("TCS", Timeframe.MINUTE) is None
+
+
+def test_replayed_ticks_rebuild_the_candles_they_came_from(calendar):
+    from tui_trader.brokers.feeds.replay import ReplayFeed
+
+    stored = [("INFY", ist(MONDAY, 9, 15 + i), d("100") + i, d("103") + i, d("98") + i,
+               d("101") + i, 400 + i) for i in range(30)]
+    feed = ReplayFeed(stored, candle_interval=timedelta(minutes=1))
+    b = builder(calendar, Timeframe.MINUTE, Timeframe.MIN5)
+    rebuilt: list[Candle] = []
+    for batch in feed.generate():
+        for tick in batch:
+            rebuilt += b.add_tick(tick.symbol, tick.price, tick.ts, tick.volume)
+    rebuilt += b.advance(ist(MONDAY, 9, 45))
+    minutes = [c for c in rebuilt if c.timeframe is Timeframe.MINUTE]
+    assert [(c.start, c.open, c.high, c.low, c.close, c.volume) for c in minutes] == \
+        [(ts, o, h, lo, c, v) for _, ts, o, h, lo, c, v in stored]
+    fives = [c for c in rebuilt if c.timeframe is Timeframe.MIN5]
+    assert len(fives) == 6 and fives[0].high == d("107") and fives[0].volume == 2010
