@@ -1,9 +1,9 @@
-"""The `tui-trader` command: the console by default, plus engine, db, user, keys, market and
-kite-sandbox subcommands. Every failure a user can cause prints one line, never a traceback.
-Everything printed goes through `say`, and every log line through `PrintableFormatter`:
-both quote text from outside (names, broker replies, arguments), and a terminal must not
-act on an escape sequence in it. Heavy modules are imported inside each command so start-up
-stays fast."""
+"""The `tui-trader` command: the console by default, plus engine, db, user, keys, market,
+catalog and kite-sandbox subcommands. Every failure a user can cause prints one line, never
+a traceback. Everything printed goes through `say`, and every log line through
+`PrintableFormatter`: both quote text from outside (names, broker replies, arguments), and a
+terminal must not act on an escape sequence in it. Heavy modules are imported inside each
+command so start-up stays fast."""
 
 from __future__ import annotations
 
@@ -276,6 +276,21 @@ def cmd_market_import_csv(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """The strategy kinds a user can run: a table, or with --json one JSON list (the last
+    line of stdout) for tools and scripts."""
+    import json
+
+    from .services.catalog import catalog_json, catalog_table
+
+    if args.json:
+        say(json.dumps(catalog_json(), sort_keys=True))
+    else:
+        for line in catalog_table():
+            say(line)
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -356,10 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(date,open,high,low,close,volume; times with offset)")
     from_csv.add_argument("file")
     from_csv.add_argument("--symbol", required=True)
-    from_csv.add_argument("--interval", required=True, help="1minute, 3minute, 5minute, "
-                          "15minute, 30minute, 60minute or day")
+    from_csv.add_argument("--interval", required=True, help="1minute, 5minute, 15minute, "
+                          "... or day (every NSE session timeframe)")
     from_csv.add_argument("--exchange", default="NSE")
     from_csv.set_defaults(func=cmd_market_import_csv)
+
+    catalog = sub.add_parser("catalog", help="the strategy kinds and their parameters")
+    catalog.add_argument("--json", action="store_true",
+                         help="one JSON list: kind, description, parameters (JSON Schema)")
+    catalog.set_defaults(func=cmd_catalog)
     return parser
 
 

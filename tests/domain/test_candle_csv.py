@@ -132,4 +132,5 @@ def test_an_unknown_interval_names_the_choices():
     with pytest.raises(ValidationError) as err:
         parse_interval("2minute")
     assert str(err.value) == ("interval: must be one of 1minute, 3minute, 5minute, "
-                              "15minute, 30minute, 60minute, day")
+                              "10minute, 15minute, 30minute, 60minute, 75minute, "
+                              "125minute, day")

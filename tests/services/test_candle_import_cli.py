@@ -102,8 +102,8 @@ def test_a_wholly_wrong_file_shows_the_first_hundred_and_a_count(tmp_path):
 
 @pytest.mark.parametrize("args,line", [
     (["--symbol", "INFY", "--interval", "2minute"],
-     "tui-trader: interval: must be one of 1minute, 3minute, 5minute, 15minute, 30minute, "
-     "60minute, day"),
+     "tui-trader: interval: must be one of 1minute, 3minute, 5minute, 10minute, 15minute, "
+     "30minute, 60minute, 75minute, 125minute, day"),
     (["--symbol", "IN FY", "--interval", "1minute"],
      "tui-trader: Symbol: must be an NSE trading symbol such as INFY"),
     (["--symbol", "INFY", "--interval", "day", "--exchange", "XX"],

@@ -197,3 +197,19 @@ def test_refusals_are_sentences_without_code_prefixes(service, ctx):
     with pytest.raises(StateError) as err:
         service.delete(spec.id)
     assert str(err.value) == "Stop the strategy (x) before deleting it"
+
+
+def test_a_kind_the_engine_does_not_run_yet_is_refused_at_the_field(ctx):
+    """The catalog lists kinds the engine does not run yet; saving one would have the
+    engine run it as a scheduled strategy, so it is refused, naming the field."""
+    from tui_trader.domain.errors import ValidationError
+    from tui_trader.services.auth import AuthService
+
+    user = AuthService(ctx).sign_up("kinds@example.com", "correct-horse-1")
+    service = StrategyService(ctx, user.id)
+    form = {"name": "INFY breakout", "symbol": "INFY", "buy_time": "09:30",
+            "sell_time": "15:00", "stop_loss": "1400", "quantity": "1", "kind": "breakout"}
+    with pytest.raises(ValidationError, match="Kind: breakout strategies are in the catalog"):
+        service.create(form)
+    assert service.list() == []
+    assert service.create({**form, "kind": "scheduled"}).kind.value == "scheduled"

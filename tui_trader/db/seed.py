@@ -1,27 +1,29 @@
-"""Rows every install starts with: the strategy catalog."""
+"""Rows every install starts with: the strategy catalog, kept in step with the kinds' own
+registry (`domain.catalog`, the one source): a kind added to the code gets its row, and a
+row whose name, description, parameter schema or availability differs is brought up to
+date at start-up."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from ..domain.enums import StrategyKind
+from ..domain.catalog import CATALOG
 from .models import StrategyCatalog
-
-CATALOG = (
-    (StrategyKind.SCHEDULED, "Scheduled buy/sell",
-     "Buy at one time, sell at a later one, exit early if the price falls to the stop-loss."),
-    (StrategyKind.EMA_CROSSOVER, "EMA crossover",
-     "Enter when the fast EMA crosses above the slow one; exit on the reverse cross."),
-    (StrategyKind.RSI, "RSI reversal", "Enter when RSI leaves oversold; exit when overbought."),
-)
 
 
 def seed_catalog(session: Session) -> int:
-    known = set(session.exec(select(StrategyCatalog.kind)).all())
-    added = 0
-    for kind, name, description in CATALOG:
-        if kind not in known:
-            session.add(StrategyCatalog(kind=kind, name=name, description=description,
-                                        is_active=kind == StrategyKind.SCHEDULED))
-            added += 1
-    return added
+    """Insert or update each catalog kind's row; returns how many rows changed."""
+    rows = {row.kind: row for row in session.exec(select(StrategyCatalog)).all()}
+    changed = 0
+    for entry in CATALOG:
+        values = {"name": entry.name, "description": entry.description,
+                  "parameters_schema": entry.parameters_schema(), "is_active": entry.runs}
+        row = rows.get(entry.kind)
+        if row is None:
+            session.add(StrategyCatalog(kind=entry.kind, **values))
+            changed += 1
+        elif any(getattr(row, key) != value for key, value in values.items()):
+            for key, value in values.items():
+                setattr(row, key, value)
+            changed += 1
+    return changed

@@ -22,7 +22,9 @@ class BrokerKind(StrEnum):
 class StrategyKind(StrEnum):
     SCHEDULED = "scheduled"
     EMA_CROSSOVER = "ema_crossover"
-    RSI = "rsi"
+    RSI_REVERSION = "rsi_reversion"
+    BREAKOUT = "breakout"
+    SUPERTREND = "supertrend"
 
 
 class ExecutionMode(StrEnum):
@@ -151,13 +153,28 @@ class RiskRuleKind(StrEnum):
 
 
 class Timeframe(StrEnum):
+    """Candle lengths, named as Kite's historical API names them (75 and 125 minutes are
+    NSE-session fractions Kite does not serve: they are built from shorter candles)."""
+
     MINUTE = "minute"
     MIN3 = "3minute"
     MIN5 = "5minute"
+    MIN10 = "10minute"
     MIN15 = "15minute"
     MIN30 = "30minute"
     MIN60 = "60minute"
+    MIN75 = "75minute"
+    MIN125 = "125minute"
     DAY = "day"
+
+
+class Product(StrEnum):
+    """How a position is held: MIS intraday (squared off the same day), CNC delivery,
+    NRML carried derivatives."""
+
+    MIS = "MIS"
+    CNC = "CNC"
+    NRML = "NRML"
 
 
 class BacktestStatus(StrEnum):

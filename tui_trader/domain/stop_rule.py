@@ -1,4 +1,5 @@
-"""The one rule a stop-loss must meet against the market: it sits below the last known price.
+"""The one rule a stop-loss must meet against the market: it sits below the last known price
+(above it for a short), and against an entry: below a long's entry price, above a short's.
 
 A stop at or above the price sells straight after the BUY fills. The rule is checked in the
 editor (as you type and on save), when a strategy starts, and again at the moment of the BUY,
@@ -13,11 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from .enums import Side
 from .errors import ValidationError
 
 LIVE = "live"
 LAST_CLOSE = "last close"
 LAST_KNOWN = "last known"
+ENTRY = "entry"  # a position's entry price (a signal's price before it fills)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +38,26 @@ class KnownPrice:
         return f"{self.symbol}'s {noun} {self.price:,.2f}"
 
 
-def stop_rule_broken(stop_loss: Decimal, known: KnownPrice | None) -> str | None:
-    """The rule the stop breaks against `known`, as a field message; None when it holds."""
-    if known is None or stop_loss < known.price:
+def stop_rule_broken(stop_loss: Decimal, known: KnownPrice | None,
+                     side: Side = Side.BUY) -> str | None:
+    """The rule the stop breaks against `known`, as a field message; None when it holds.
+    `side` is the entry's: a long (BUY) is protected by a stop below, a short by one above."""
+    if known is None:
         return None
-    return (f"must be below {known.describe()}; {stop_loss:,.2f} would sell straight after "
-            f"buying")
+    if side is Side.BUY:
+        if stop_loss < known.price:
+            return None
+        return (f"must be below {known.describe()}; {stop_loss:,.2f} would sell straight "
+                f"after buying")
+    if stop_loss > known.price:
+        return None
+    return (f"must be above {known.describe()}; {stop_loss:,.2f} would buy back straight "
+            f"after selling short")
 
 
-def require_stop_below(stop_loss: Decimal, known: KnownPrice | None) -> None:
-    rule = stop_rule_broken(stop_loss, known)
+def require_stop_below(stop_loss: Decimal, known: KnownPrice | None,
+                       side: Side = Side.BUY) -> None:
+    """Raise the stop rule (below a long's price, above a short's) as a ValidationError."""
+    rule = stop_rule_broken(stop_loss, known, side)
     if rule is not None:
         raise ValidationError("stop_loss", rule)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import validation as v
+from .catalog import entry_for
 from .enums import ExecutionMode, StrategyKind
 from .errors import ValidationError
 
@@ -65,6 +66,13 @@ def check_strategy_form(raw: Mapping[str, Any], special: Sequence[Session] = ()
         values["kind"] = StrategyKind(str(kind_raw))
     except ValueError:
         errors["kind"] = "must be one of: " + ", ".join(k.value for k in StrategyKind)
+    else:
+        entry = entry_for(values["kind"])
+        if entry is None or not entry.runs:
+            # Catalogued, but the engine would run it as a scheduled strategy: refused
+            # until the engine runs the kind itself.
+            errors["kind"] = (f"{values['kind'].value} strategies are in the catalog but the "
+                              f"engine does not run them yet; choose scheduled")
 
     for field in ("buy_time", "sell_time"):
         if field in values:

@@ -75,6 +75,8 @@ class Candle(SQLModel, table=True):
     close: Decimal = money(nullable=False)
     volume: int = Field(default=0, sa_type=sa.BigInteger)
     oi: int | None = Field(default=None, sa_type=sa.BigInteger)
+    vwap: Decimal | None = money()  # where the feed gives traded quantities
+    trades: int | None = Field(default=None)  # ticks with a traded quantity
 
 
 class OrderBookSnapshot(SQLModel, table=True):

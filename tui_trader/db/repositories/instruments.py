@@ -12,14 +12,12 @@ from sqlmodel import Session, col, select
 
 from ...domain.enums import Exchange, InstrumentType, Timeframe
 from ...domain.stop_rule import LAST_CLOSE, LAST_KNOWN, KnownPrice
+from ...domain.timeframes import nominal_span
 from ...domain.universe import ALL_INSTRUMENTS
 from ..models import Candle, Instrument
 
 # How long after its start a candle's close is the price (the close is its last trade).
-CANDLE_SPAN = {Timeframe.MINUTE: timedelta(minutes=1), Timeframe.MIN3: timedelta(minutes=3),
-               Timeframe.MIN5: timedelta(minutes=5), Timeframe.MIN15: timedelta(minutes=15),
-               Timeframe.MIN30: timedelta(minutes=30), Timeframe.MIN60: timedelta(hours=1),
-               Timeframe.DAY: timedelta(hours=6, minutes=15)}  # 09:15 -> 15:30 IST
+CANDLE_SPAN = {timeframe: nominal_span(timeframe) for timeframe in Timeframe}
 
 
 class InstrumentRepository:

@@ -1,0 +1,1 @@
+"""The strategy kinds, one module each."""
