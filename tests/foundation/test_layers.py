@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tui_trader"
-BELOW_UI = ["domain", "db", "live", "security", "brokers", "strategies", "analytics", "engine",
-            "backtest", "services"]
+BELOW_UI = ["domain", "db", "live", "security", "brokers", "strategies", "analytics", "risk",
+            "engine", "backtest", "services"]
 ROOT = PACKAGE.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -41,8 +41,11 @@ def test_import_contracts_catch_a_violation(tmp_path):
         "from ..ui import app  # noqa: F401\n")
     (tmp_path / "tui_trader" / "domain" / "leak.py").write_text(
         "import redis  # noqa: F401\nimport textual  # noqa: F401\n")
+    (tmp_path / "tui_trader" / "risk" / "leak.py").write_text(
+        "from ..db import models  # noqa: F401\n")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
+    assert "The risk rules import the domain only BROKEN" in result.stdout
     assert "tui_trader.engine.leak -> tui_trader.ui" in result.stdout, result.stdout
     assert "Nothing below the console imports textual BROKEN" in result.stdout
     assert "The domain does no I/O BROKEN" in result.stdout
