@@ -86,6 +86,17 @@ def percent(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')).normalize():f}%"
 
 
+def describe_rule(field: str, value: Decimal | int | None) -> str:
+    """A rule's value as the trader reads it: '10,000', '1.5%', '5', or 'off'."""
+    if value is None:
+        return "off"
+    if field in PERCENT_FIELDS:
+        return percent(Decimal(value))
+    if field in COUNT_FIELDS:
+        return f"{value:,}"
+    return rupees(Decimal(value))
+
+
 # -- one field ----------------------------------------------------------------------------
 
 def _number(field: str, value: Any) -> Decimal:

@@ -22,8 +22,9 @@ from .context import AppContext
 
 
 def _plain(value: Any) -> Any:
-    """A figure for JSON: exact text for a Decimal, the rest as it is."""
-    return str(value) if isinstance(value, Decimal) else value
+    """A figure for JSON: exact text for a Decimal ('10400', '0.5': the same whichever
+    database stored it), the rest as it is."""
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else value
 
 
 @dataclass(frozen=True)
