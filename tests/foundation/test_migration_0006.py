@@ -5,15 +5,15 @@ under row-level security on PostgreSQL -- and back down again."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from tui_trader.db import migrate
 from tui_trader.db.engine import create_db_engine
+
+from .test_migration_0005 import pg_scratch  # noqa: F401 - a scratch PostgreSQL db
 
 STAMP = "2026-11-20 04:00:00.000000"
 
@@ -94,24 +94,7 @@ def test_sqlite_upgrade_keeps_every_rule_and_event(tmp_path):
     engine.dispose()
 
 
-@pytest.fixture
-def pg_scratch(request) -> Iterator[str]:
-    """An empty PostgreSQL database of this test's own (beside the worker's)."""
-    base = make_url(request.getfixturevalue("_pg_migrated"))
-    name = f"{base.database}_m0006"
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def test_postgres_upgrade_keeps_every_rule_and_event(pg_scratch):
+def test_postgres_upgrade_keeps_every_rule_and_event(pg_scratch):  # noqa: F811
     engine = create_db_engine(pg_scratch)
     _cycle(engine)
     with engine.connect() as conn:

@@ -47,7 +47,7 @@ def test_an_entry_whose_stop_would_pass_the_daily_loss_limit_is_denied():
     d = denial(g.check_entry(replace(INFY, quantity=11), account))
     assert (d.rule, d.observed, d.limit) == (R.DAILY_LOSS_LIMIT, D("10020"), D("10000"))
     assert d.message == ("Daily loss limit: this entry risks 220 at its stop; 200 is left of "
-                         "10,000 today")
+                         "the day's 10,000")
 
 
 def test_daily_loss_as_a_percentage_of_capital_and_the_smaller_form_binds():
@@ -83,12 +83,13 @@ def test_strategy_daily_loss_cap():
     lost = AccountSnapshot(strategy_pnl={"s1": D("-3000"), "s2": D("500")})
     d = denial(g.check_entry(INFY, lost))
     assert (d.rule, d.observed, d.limit) == (R.STRATEGY_DAILY_LOSS, D("3000"), D("3000"))
-    assert d.message == ("Strategy daily loss: this strategy has lost 3,000 today; the limit "
-                         "is 3,000")
+    assert d.message == "Strategy daily loss: the strategy's loss 3,000 has reached 3,000"
     assert g.check_entry(replace(INFY, strategy_id="s2"), lost).allowed  # another strategy
     near = AccountSnapshot(strategy_pnl={"s1": D("-2900")})
     d = denial(g.check_entry(INFY, near))
     assert (d.observed, d.limit) == (D("3100"), D("3000"))
+    assert d.message == ("Strategy daily loss: this entry risks 200 at its stop; 100 is left "
+                         "of the strategy's 3,000")
 
 
 def test_max_orders_per_day():

@@ -78,17 +78,33 @@ def _deny(rule: RiskRuleKind, observed: Decimal | None, limit: Decimal | None,
     return GateDecision(False, Denial(rule, observed, limit, message))
 
 
+_LOSS_FIELDS = {_R.DAILY_LOSS_LIMIT: "daily_loss_limit",
+                _R.STRATEGY_DAILY_LOSS: "strategy_daily_loss_limit"}
+
+
+def _loss_room(rule: RiskRuleKind, whose: str, lost: Decimal, limit: Decimal,
+               risk: Decimal) -> GateDecision | None:
+    """A loss limit judged now and as if this entry's stop were hit: a denial, or None."""
+    label = label_of(_LOSS_FIELDS[rule])
+    if lost >= limit:
+        return _deny(rule, lost, limit,
+                     f"{label}: {whose} loss {rupees(lost)} has reached {rupees(limit)}")
+    if lost + risk > limit:
+        return _deny(rule, lost + risk, limit,
+                     f"{label}: this entry risks {rupees(risk)} at its stop; "
+                     f"{rupees(limit - lost)} is left of {whose} {rupees(limit)}")
+    return None
+
+
 class PreTradeGate:
     """The user's rules, compiled once; `check_entry` judges one entry against the day's
     figures. Rebuild the gate when the rules change."""
 
-    __slots__ = ("limits", "_loss_rupees", "_loss_pct", "_drawdown", "_strategy_loss",
-                 "_orders", "_positions", "_value", "_per_trade_pct", "_needs_capital")
+    __slots__ = ("limits", "_drawdown", "_strategy_loss", "_orders", "_positions", "_value",
+                 "_per_trade_pct", "_needs_capital")
 
     def __init__(self, limits: RiskLimits) -> None:
         self.limits = limits
-        self._loss_rupees = limits.daily_loss_limit
-        self._loss_pct = limits.daily_loss_pct
         self._drawdown = limits.max_drawdown_pct
         self._strategy_loss = limits.strategy_daily_loss_limit
         self._orders = limits.max_orders_per_day
@@ -125,41 +141,23 @@ class PreTradeGate:
                          f"available margin is not known; percentage limits cannot be judged")
         risk = entry.quantity * distance
 
-        # the day's loss, now and if this entry's stop is hit
-        cap = self._loss_rupees
-        if self._loss_pct is not None:
-            by_pct = capital * self._loss_pct / HUNDRED  # type: ignore[operator]
-            if cap is None or by_pct < cap:
-                cap = by_pct
+        cap = self.limits.daily_loss_cap(capital)
         if cap is not None:
-            loss = account.loss
-            if loss >= cap:
-                return _deny(_R.DAILY_LOSS_LIMIT, loss, cap,
-                             f"{label_of('daily_loss_limit')}: the day's loss "
-                             f"{rupees(loss)} has reached {rupees(cap)}")
-            if loss + risk > cap:
-                return _deny(_R.DAILY_LOSS_LIMIT, loss + risk, cap,
-                             f"{label_of('daily_loss_limit')}: this entry risks "
-                             f"{rupees(risk)} at its stop; {rupees(cap - loss)} is left of "
-                             f"{rupees(cap)} today")
+            refused = _loss_room(_R.DAILY_LOSS_LIMIT, "the day's", account.loss, cap, risk)
+            if refused is not None:
+                return refused
         if self._drawdown is not None:
             drawdown = account.drawdown_pct(capital)  # type: ignore[arg-type]
             if drawdown >= self._drawdown:
                 return _deny(_R.MAX_DRAWDOWN_PCT, drawdown, self._drawdown,
                              f"{label_of('max_drawdown_pct')}: equity is {percent(drawdown)} "
                              f"below the day's peak; the limit is {percent(self._drawdown)}")
-        limit = self._strategy_loss
-        if limit is not None:
-            lost = account.strategy_loss(entry.strategy_id)
-            if lost >= limit:
-                return _deny(_R.STRATEGY_DAILY_LOSS, lost, limit,
-                             f"{label_of('strategy_daily_loss_limit')}: this strategy has "
-                             f"lost {rupees(lost)} today; the limit is {rupees(limit)}")
-            if lost + risk > limit:
-                return _deny(_R.STRATEGY_DAILY_LOSS, lost + risk, limit,
-                             f"{label_of('strategy_daily_loss_limit')}: this entry risks "
-                             f"{rupees(risk)} at its stop; {rupees(limit - lost)} is left "
-                             f"of the strategy's {rupees(limit)} today")
+        if self._strategy_loss is not None:
+            refused = _loss_room(_R.STRATEGY_DAILY_LOSS, "the strategy's",
+                                 account.strategy_loss(entry.strategy_id),
+                                 self._strategy_loss, risk)
+            if refused is not None:
+                return refused
         if self._orders is not None and account.orders_today >= self._orders:
             return _deny(_R.MAX_ORDERS_PER_DAY, Decimal(account.orders_today + 1),
                          Decimal(self._orders),
