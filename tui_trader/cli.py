@@ -1,6 +1,6 @@
 """The `tui-trader` command: the console by default, plus engine, db, user, keys, market,
-catalog and kite-sandbox subcommands. Every failure a user can cause prints one line, never
-a traceback. Everything printed goes through `say`, and every log line through
+catalog, risk and kite-sandbox subcommands. Every failure a user can cause prints one line,
+never a traceback. Everything printed goes through `say`, and every log line through
 `PrintableFormatter`: both quote text from outside (names, broker replies, arguments), and a
 terminal must not act on an escape sequence in it. Heavy modules are imported inside each
 command so start-up stays fast."""
@@ -291,6 +291,68 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _user_id(ctx, email: str):
+    """The id of the user with this email address (NotFoundError if there is none)."""
+    from .db.repositories import UserRepository
+    from .domain.errors import NotFoundError
+
+    with ctx.session() as s:
+        user = UserRepository(s).by_email(email.strip().lower())
+        if user is None:
+            raise NotFoundError("user", email)
+        return user.id
+
+
+def cmd_risk_show(args: argparse.Namespace) -> int:
+    """A user's risk rules and today's risk state; `--json`: one JSON object."""
+    import json
+
+    from .domain.clock import IST
+    from .domain.labels import label_of
+    from .domain.lifecycle import RiskState
+    from .domain.risk_rules import describe_rule
+    from .services.risk import RiskService
+
+    ctx = _context()
+    today = RiskService(ctx, _user_id(ctx, args.email)).today()
+    if args.json:
+        say(json.dumps({"email": args.email.strip().lower(), **today.as_dict()}))
+        return 0
+    say(f"risk rules of {args.email.strip().lower()}:")
+    for field, value in today.limits.as_dict().items():
+        say(f"  {label_of(field)}: {describe_rule(field, value)}")
+    line = f"today {today.day:%a %d %b %Y}: {today.state}"
+    status = today.status
+    if status is not None and status.state is today.state is not RiskState.ACTIVE:
+        line += f" since {status.since.astimezone(IST):%H:%M} IST"
+        if status.reason:
+            line += f" ({status.reason})"
+    if today.halted_until is not None:
+        line += f"; lifts on {today.halted_until:%a %d %b}"
+    say(line)
+    say(f"entries denied today: {today.denials}")
+    return 0
+
+
+def cmd_risk_set(args: argparse.Namespace) -> int:
+    """Change the rules given as flags; the rest stay. All or nothing."""
+    from .domain.errors import ValidationError
+    from .domain.labels import label_of
+    from .domain.risk_rules import RULE_FIELDS, describe_rule
+    from .services.risk import RiskService
+
+    changes = {field: getattr(args, field) for field in RULE_FIELDS
+               if getattr(args, field) is not None}
+    if not changes:
+        raise ValidationError("rules", "give at least one rule to change, e.g. "
+                                       "--daily-loss-limit 5000 (or 'off' to remove one)")
+    ctx = _context()
+    limits = RiskService(ctx, _user_id(ctx, args.email)).set(changes)
+    said = "; ".join(f"{label_of(f)} {describe_rule(f, getattr(limits, f))}" for f in changes)
+    say(f"risk rules of {args.email.strip().lower()} saved: {said}")
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -380,7 +442,32 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--json", action="store_true",
                          help="one JSON list: kind, description, parameters (JSON Schema)")
     catalog.set_defaults(func=cmd_catalog)
+
+    risk = _group(sub, "risk", "a user's risk rules and risk state", "risk_command")
+    show = risk.add_parser("show", help="the rules and today's risk state")
+    show.add_argument("--email", required=True)
+    show.add_argument("--json", action="store_true", help="one JSON object")
+    show.set_defaults(func=cmd_risk_show)
+    change = risk.add_parser("set", help="change rules (the others stay); 'off' removes one")
+    change.add_argument("--email", required=True)
+    for field, text in RISK_FLAGS.items():
+        change.add_argument("--" + field.replace("_", "-"), dest=field, metavar="VALUE",
+                            help=text)
+    change.set_defaults(func=cmd_risk_set)
     return parser
+
+
+RISK_FLAGS = {
+    "trading_capital": "₹ the percentages are of (unset: the broker's available margin)",
+    "daily_loss_limit": "₹ the day may lose before trading halts",
+    "daily_loss_pct": "the same as %% of capital (the smaller of the two applies)",
+    "max_position_value": "₹ one symbol's position may be worth",
+    "max_open_positions": "positions open at once",
+    "max_drawdown_pct": "%% equity may fall from the day's peak before trading halts",
+    "max_risk_per_trade_pct": "%% of capital one entry may lose at its stop",
+    "max_orders_per_day": "orders a day (exits are never refused)",
+    "strategy_daily_loss_limit": "₹ one strategy may lose in a day",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

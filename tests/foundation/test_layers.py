@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tui_trader"
-BELOW_UI = ["domain", "db", "live", "security", "brokers", "strategies", "analytics", "engine",
-            "backtest", "services"]
+BELOW_UI = ["domain", "db", "live", "security", "brokers", "strategies", "analytics", "risk",
+            "engine", "backtest", "services"]
 ROOT = PACKAGE.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -48,8 +48,11 @@ def test_import_contracts_catch_a_violation(tmp_path):
     (tmp_path / "tui_trader" / "ui" / "hint.py").write_text(
         "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
         "    from ..engine.events import EngineEvent  # noqa: F401\n")
+    (tmp_path / "tui_trader" / "risk" / "leak.py").write_text(
+        "from ..db import models  # noqa: F401\n")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
+    assert "The risk rules import the domain only BROKEN" in result.stdout
     assert "tui_trader.engine.leak -> tui_trader.ui" in result.stdout, result.stdout
     assert "Nothing below the console imports textual BROKEN" in result.stdout
     assert "The domain does no I/O BROKEN" in result.stdout

@@ -110,6 +110,9 @@ def test_downgrade_refuses_while_a_new_kind_is_used_then_goes_back(empty_engine)
     migrate.upgrade(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE strategies SET kind = 'breakout'"))
+    # Down to this migration's own revision first: SQLite runs DDL outside the transaction,
+    # so a later revision undone in the same refused command would stay undone.
+    command.downgrade(migrate.alembic_config(engine), "0006_strategy_kinds")
     with pytest.raises(RuntimeError, match="1 strategies use the breakout or supertrend"):
         command.downgrade(migrate.alembic_config(engine), "0005_security")
     with engine.begin() as conn:

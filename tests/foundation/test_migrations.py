@@ -15,7 +15,7 @@ EXPECTED = {
     "strategies", "strategy_catalog", "user_strategies", "orders", "order_history",
     "positions", "position_history", "risk_rules", "risk_events", "notifications",
     "trading_sessions", "strategy_performance", "ticks", "candles", "order_book_snapshots",
-    "indicator_values", "backtest_runs", "system_logs",
+    "indicator_values", "backtest_runs", "system_logs", "risk_states",
 }
 
 

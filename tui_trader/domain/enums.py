@@ -146,10 +146,29 @@ class NotificationKind(StrEnum):
 
 
 class RiskRuleKind(StrEnum):
+    """The rule a `risk_events` row is about: a limit an entry was denied by, the one that
+    moved the user's risk state, or why the entry could not be judged at all."""
+
     DAILY_LOSS_LIMIT = "DAILY_LOSS_LIMIT"
-    MAX_POSITION_SIZE = "MAX_POSITION_SIZE"
+    MAX_POSITION_VALUE = "MAX_POSITION_VALUE"
     MAX_DRAWDOWN_PCT = "MAX_DRAWDOWN_PCT"
     MAX_RISK_PER_TRADE = "MAX_RISK_PER_TRADE"
+    MAX_OPEN_POSITIONS = "MAX_OPEN_POSITIONS"
+    MAX_ORDERS_PER_DAY = "MAX_ORDERS_PER_DAY"
+    STRATEGY_DAILY_LOSS = "STRATEGY_DAILY_LOSS"
+    # entries refused because the user is REDUCING (exits only) or HALTED
+    RISK_STATE = "RISK_STATE"
+    # a percentage rule needs a capital: none set, and no broker margin known
+    TRADING_CAPITAL = "TRADING_CAPITAL"
+    # the entry itself cannot be judged (stop on the wrong side, quantity not in lots)
+    INVALID_ENTRY = "INVALID_ENTRY"
+
+
+class RiskEventKind(StrEnum):
+    """What a `risk_events` row records."""
+
+    DENIAL = "DENIAL"  # an entry the pre-trade gate refused (never sent)
+    TRANSITION = "TRANSITION"  # the user's risk state moved
 
 
 class Timeframe(StrEnum):

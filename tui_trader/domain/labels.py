@@ -46,6 +46,17 @@ FIELD_LABELS: dict[str, str] = {
     "api_secret": "API secret",
     "api_root": "API root",
     "request_token": "Redirect",
+    # risk rules
+    "trading_capital": "Trading capital",
+    "daily_loss_limit": "Daily loss limit",
+    "daily_loss_pct": "Daily loss %",
+    "max_position_value": "Max position value",
+    "max_open_positions": "Max open positions",
+    "max_drawdown_pct": "Max drawdown %",
+    "max_risk_per_trade_pct": "Risk per trade %",
+    "max_orders_per_day": "Max orders per day",
+    "strategy_daily_loss_limit": "Strategy daily loss",
+    "unlock_confirmation": "Unlock confirmation",
 }
 
 

@@ -8,7 +8,8 @@ guarded branch somewhere else. Staying in a state (e.g. another partial fill of 
 intent) is a move too and must be listed.
 
 Tables: the order intent (the exactly-once guard), the broker order status, the strategy's
-live runtime position (`runtime:{id}`), and the engine's own lifecycle (`EngineState`).
+live runtime position (`runtime:{id}`), the engine's own lifecycle (`EngineState`), and a
+user's risk state (`RiskState`, whose moves are also named by `RiskMove`).
 """
 
 from __future__ import annotations
@@ -219,4 +220,78 @@ ENGINE: TransitionTable[EngineState] = _table("engine", EngineState, {_E.STARTIN
 })
 
 
-TABLES: tuple[TransitionTable, ...] = (INTENT, ORDER_STATUS, RUNTIME, ENGINE)
+# -- a user's risk state (the automatic kill switch) ----------------------------------------
+
+class RiskState(StrEnum):
+    """Where a user stands against their risk limits today.
+
+    ACTIVE: trading as usual. WARNING: a limit is 80% used; entries still go. REDUCING:
+    exits only (a limit is 90% used, or the day's orders are spent). HALTED: the daily loss
+    limit or the max drawdown was reached; pending entries are cancelled, positions squared
+    off and strategies paused until the next trading day or a manual unlock."""
+
+    ACTIVE = "ACTIVE"
+    WARNING = "WARNING"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+    @property
+    def takes_entries(self) -> bool:
+        return self in (RiskState.ACTIVE, RiskState.WARNING)
+
+
+class RiskMove(StrEnum):
+    """Why a risk state moves: the name every transition is recorded under."""
+
+    ESCALATE = "escalate"  # the day's figures used more of a limit
+    RECOVER = "recover"  # the figures fell back under a line, the same day
+    NEW_DAY = "new day"  # a new trading day: every limit starts afresh
+    UNLOCK = "unlock"  # the trader lifted a halt by typing the confirmation
+
+
+_K = RiskState
+_RISK_ORDER = (_K.ACTIVE, _K.WARNING, _K.REDUCING, _K.HALTED)
+RISK_MOVES: Mapping[RiskMove, frozenset[tuple[RiskState, RiskState]]] = MappingProxyType({
+    # Up the ladder, skipping rungs when the figures jump.
+    RiskMove.ESCALATE: frozenset((a, b) for i, a in enumerate(_RISK_ORDER)
+                                 for b in _RISK_ORDER[i + 1:]),
+    # Down the ladder within a day, but never out of HALTED: a halt lifts only with a new
+    # trading day or an unlock, so a halted user never re-enters by itself.
+    RiskMove.RECOVER: frozenset({(_K.WARNING, _K.ACTIVE), (_K.REDUCING, _K.WARNING),
+                                 (_K.REDUCING, _K.ACTIVE)}),
+    RiskMove.NEW_DAY: frozenset({(_K.WARNING, _K.ACTIVE), (_K.REDUCING, _K.ACTIVE),
+                                 (_K.HALTED, _K.ACTIVE)}),
+    RiskMove.UNLOCK: frozenset({(_K.HALTED, _K.ACTIVE)}),
+})
+
+_RISK_WHY = {
+    RiskMove.ESCALATE: "the day's figures used more of a limit",
+    RiskMove.RECOVER: "the day's figures fell back under the line",
+    RiskMove.NEW_DAY: "a new trading day",
+    RiskMove.UNLOCK: "the trader unlocked it with the typed confirmation",
+}
+
+
+def _risk_moves() -> dict[RiskState, dict[RiskState, str]]:
+    moves: dict[RiskState, dict[RiskState, str]] = {state: {} for state in RiskState}
+    for move, pairs in RISK_MOVES.items():
+        for before, after in pairs:
+            said = moves[before].get(after)
+            moves[before][after] = f"{said}, or {_RISK_WHY[move]}" if said else _RISK_WHY[move]
+    return moves
+
+
+RISK_STATE: TransitionTable[RiskState] = _table("risk state", RiskState, {_K.ACTIVE},
+                                                _risk_moves())
+
+
+def check_risk_move(before: RiskState, after: RiskState, move: RiskMove) -> RiskState:
+    """`after`, if `move` may take a user from `before` to it; IllegalTransition otherwise
+    (e.g. a RECOVER out of HALTED: only a new day or an unlock lifts a halt)."""
+    RISK_STATE.check(before, after)
+    if (before, after) not in RISK_MOVES[move]:
+        raise IllegalTransition(f"risk state ({move})", before, after)
+    return after
+
+
+TABLES: tuple[TransitionTable, ...] = (INTENT, ORDER_STATUS, RUNTIME, ENGINE, RISK_STATE)

@@ -3,7 +3,7 @@
 from .base import metadata
 from .brokers import BrokerAccount, TokenRefreshLog
 from .market import Candle, IndicatorValue, Instrument, OrderBookSnapshot, Tick
-from .risk import RiskEvent, RiskRule
+from .risk import RiskEvent, RiskRule, RiskStateRow
 from .strategies import BacktestRun, Strategy, StrategyCatalog, StrategyPerformance, UserStrategy
 from .system import Notification, SystemLog, TradingSession
 from .trading import Order, OrderHistory, Position, PositionHistory
@@ -11,7 +11,7 @@ from .users import LoginAttempt, User, UserSession
 
 __all__ = [
     "metadata", "BrokerAccount", "TokenRefreshLog", "Candle", "IndicatorValue", "Instrument",
-    "OrderBookSnapshot", "Tick", "RiskEvent", "RiskRule", "BacktestRun", "Strategy",
+    "OrderBookSnapshot", "Tick", "RiskEvent", "RiskRule", "RiskStateRow", "BacktestRun", "Strategy",
     "StrategyCatalog", "StrategyPerformance", "UserStrategy", "Notification", "SystemLog",
     "TradingSession", "Order", "OrderHistory", "Position", "PositionHistory", "User",
     "UserSession", "LoginAttempt",

@@ -5,6 +5,7 @@ from .brokers import BrokerAccountRepository
 from .candles import CandleRepository
 from .instruments import InstrumentRepository
 from .notifications import NotificationRepository
+from .risk import RiskEventRepository, RiskRuleRepository, RiskStateRepository
 from .scoped import ScopedRepository
 from .strategies import StrategyRepository, running_strategies
 from .trading import OrderRepository, PositionRepository
@@ -12,6 +13,7 @@ from .users import SessionRepository, UserRepository
 
 __all__ = [
     "BrokerAccountRepository", "CandleRepository", "InstrumentRepository", "NotificationRepository",
-    "ScopedRepository", "StrategyRepository", "running_strategies", "OrderRepository",
-    "PositionRepository", "SessionRepository", "UserRepository",
+    "RiskEventRepository", "RiskRuleRepository", "RiskStateRepository", "ScopedRepository",
+    "StrategyRepository", "running_strategies", "OrderRepository", "PositionRepository",
+    "SessionRepository", "UserRepository",
 ]
