@@ -70,3 +70,22 @@ async def test_an_attached_console_quits_at_once_the_server_engine_keeps_trading
         await log_in(pilot)
         await pilot.press("q")
         await wait_until(pilot, lambda: app.return_code is not None, what="quit")
+
+
+async def test_quitting_while_a_section_is_built_ahead_leaves_it_alone(
+        make_app, ctx, user, fake_engine):
+    """A section screen built ahead of its first visit (prebuild_sections) whose Mount
+    arrives after the app began to shut down finds its widgets pruned: it must not touch
+    them (it once raised NoMatches and failed the exit)."""
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await log_in(pilot)
+        here = app.current_mode
+        pending = [m for m in ("strategies", "orders", "brokers", "notifications")
+                   if m != here]
+        for mode in pending:  # switch away and back in one callback, then quit at once
+            app.switch_mode(mode)
+        app.switch_mode(here)
+        app.exit()
+        await wait_until(pilot, lambda: app.return_code is not None, what="quit")
+    assert app.return_code == 0

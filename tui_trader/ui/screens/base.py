@@ -48,7 +48,16 @@ class SectionScreen(Screen):
         return session
 
     def on_mount(self) -> None:
+        if not self.app.is_running or self.app.return_code is not None:
+            # The app is quitting while this screen was being built ahead of its first
+            # visit (TraderApp.prebuild_sections): its widgets may be gone already.
+            return
         self.app.live_screens.add(self)  # type: ignore[attr-defined]
+        self.build_body()
+
+    def build_body(self) -> None:
+        """Set up the mounted body (columns, timers, watches); sections override this,
+        never on_mount, so a screen closed before its Mount arrived is left alone."""
 
     def on_unmount(self) -> None:
         self.app.live_screens.discard(self)  # type: ignore[attr-defined]

@@ -46,8 +46,7 @@ class BrokersScreen(SectionScreen):
         yield Static("No broker accounts. Press a to add a paper account (always available) "
                      "or Zerodha Kite.", id="brokers-empty")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def build_body(self) -> None:
         table = self.query_one(KeyedTable)
         table.add_column("Label", key="label", width=16)
         table.add_column("Broker", key="broker", width=12)

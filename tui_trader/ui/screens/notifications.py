@@ -35,8 +35,7 @@ class NotificationsScreen(SectionScreen):
         yield Static("Nothing yet. Fills, rejections and alerts will appear here.",
                      id="notifications-empty")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def build_body(self) -> None:
         table = self.query_one(KeyedTable)
         table.add_column(" ", key="unread", width=1)
         table.add_column("Time", key="time", width=8)

@@ -45,8 +45,7 @@ class OrdersScreen(SectionScreen):
         yield KeyedTable(id="orders-table")
         yield Static("No orders match.", id="orders-empty")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def build_body(self) -> None:
         table = self.query_one(KeyedTable)
         table.add_column("Time", key="time", width=8)
         table.add_column("Symbol", key="symbol", width=9)

@@ -56,8 +56,7 @@ class PositionsScreen(SectionScreen):
                              "here.", id="positions-empty")
             yield PnlChart(id="positions-chart")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def build_body(self) -> None:
         self.app.theme_changed_signal.subscribe(self, lambda _t: self._restyle())
         self._restyle()
 

@@ -41,8 +41,7 @@ class StrategiesScreen(SectionScreen):
         yield Static("No strategies yet. Press n to create one.", id="strategies-empty")
         yield Static("", id="strategies-note", markup=False)
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def build_body(self) -> None:
         table = self.query_one(KeyedTable)
         # The name takes what is left (re-fitted on resize); a narrow terminal hides
         # today's P&L, then the window, never the PAPER/LIVE mode.
