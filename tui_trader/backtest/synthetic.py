@@ -60,7 +60,8 @@ def to_csv(bars: BarSeries) -> str:
 
     lines = ["date,open,high,low,close,volume"]
     for i in range(len(bars)):
-        lines.append(f"{bars.start(i).astimezone(IST).isoformat()},{bars.open[i]!r},"
-                     f"{bars.high[i]!r},{bars.low[i]!r},{bars.close[i]!r},"
+        prices = ",".join(repr(float(column[i]))
+                          for column in (bars.open, bars.high, bars.low, bars.close))
+        lines.append(f"{bars.start(i).astimezone(IST).isoformat()},{prices},"
                      f"{int(bars.volume[i])}")
     return "\n".join(lines) + "\n"
