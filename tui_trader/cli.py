@@ -306,6 +306,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from .services import backtests
 
     spec = backtests.run_spec(args)
+    grid = backtests.grid_of(args)  # a grid too large is refused before anything is read
     if args.csv and (args.from_ or args.to):
         raise ValidationError("csv", "give either --csv or --from/--to (stored candles)")
     ctx = None
@@ -325,6 +326,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         bars = backtests.stored_bars(ctx, args.symbol, args.interval,
                                      _day(args.from_, "--from", False),
                                      _day(args.to, "--to", True), args.exchange)
+    if grid is not None:
+        return _backtest_grid(args, spec, bars, grid)
     user_id = None
     if args.email:
         ctx = ctx or _context()
@@ -351,6 +354,38 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             say(line)
         if "run_id" in out:
             say(f"stored as run {out['run_id']}")
+    return 0
+
+
+def _backtest_grid(args: argparse.Namespace, spec, bars, grid) -> int:
+    """A parameter grid (or a walk-forward over it): a table and, for two parameters, a
+    heatmap; --json: one JSON object."""
+    import json
+
+    from .backtest.sweep import run_grid, walk_forward
+    from .services import backtests
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % max(1, total // 10) == 0:
+            print(f"backtest: {done:,} of {total:,} combinations", file=sys.stderr,
+                  flush=True)
+
+    if args.walk_forward:
+        result = walk_forward(spec, bars, grid, windows=args.walk_forward,
+                              in_sample=args.in_sample, rank=args.rank,
+                              processes=args.processes)
+        if args.json:
+            print(json.dumps(backtests.walk_forward_json(result), sort_keys=True), flush=True)
+        else:
+            for line in backtests.walk_forward_lines(result, bars):
+                say(line)
+        return 0
+    found = run_grid(spec, bars, grid, processes=args.processes, progress=progress)
+    if args.json:
+        print(json.dumps(backtests.grid_json(found, args.rank), sort_keys=True), flush=True)
+    else:
+        for line in backtests.grid_lines(found, args.rank, args.top):
+            say(line)
     return 0
 
 
@@ -534,6 +569,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help="leave out brokerage, taxes and fees")
     backtest.add_argument("--capital", default="100000", help="starting equity, rupees")
     backtest.add_argument("--long-only", action="store_true", help="take no short entries")
+    backtest.add_argument("--grid", action="append", default=[],
+                          metavar="NAME=FROM:TO:STEP",
+                          help="sweep a parameter (repeat; or NAME=A,B,C); at most 100,000 "
+                               "combinations")
+    backtest.add_argument("--processes", type=int, help="grid workers (default: every core)")
+    backtest.add_argument("--rank", default="net_pnl", help="what ranks a grid: net_pnl, "
+                          "sharpe, profit_factor, expectancy, win_rate or calmar")
+    backtest.add_argument("--top", type=int, default=20, help="grid rows shown")
+    backtest.add_argument("--walk-forward", type=int, metavar="WINDOWS",
+                          help="with --grid: fit in sample, test out of sample, per window")
+    backtest.add_argument("--in-sample", type=float, default=0.7,
+                          help="the in-sample fraction of each window's days")
     backtest.add_argument("--email", help="store the run for this user (backtest_runs)")
     backtest.add_argument("--json", action="store_true",
                           help="one JSON object (trades, summary), the last line of stdout")

@@ -210,3 +210,40 @@ def test_stored_candles_replace_the_csv_and_an_empty_range_writes_nothing(tmp_pa
     assert empty.stderr.strip().splitlines()[-1].startswith("tui-trader: range: no minute "
                                                             "candles of SYM stored")
     assert len(runs(trader)) == 1
+
+
+def test_a_grid_prints_every_combination_ranked_and_refuses_a_million(tmp_path, capsys):
+    path = tmp_path / "sym.csv"
+    path.write_text(to_csv(minute_candles(750, seed=12)))
+    base = ["backtest", "ema_crossover", "--csv", str(path), "--symbol", "SYM", "--interval",
+            "1minute", "--stop-pct", "99", "--no-charges", "--processes", "1"]
+    assert main([*base, "--grid", "fast=1:1000:1", "--grid", "slow=1:1000:1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.strip() == ("tui-trader: grid: 1,000,000 combinations; at most "
+                                         "100,000 are run")
+    assert main([*base, "--grid", "fast=3:9:3", "--grid", "slow=8,21", "--json"]) == 0
+    out, _ = capsys.readouterr()
+    found = json.loads(out.strip().splitlines()[-1])
+    assert found["combinations"] == 6 and found["run"] == 5
+    assert list(found["skipped"]) == ["fast=9, slow=8"]
+    nets = [row["summary"]["net_pnl"] for row in found["rows"]]
+    assert nets == sorted(nets, reverse=True)
+    assert main([*base, "--grid", "fast=3:9:3", "--grid", "slow=8,21"]) == 0
+    out, _ = capsys.readouterr()
+    assert "6 combinations, 5 run, 1 skipped by the kind's rules; best 5 by net_pnl:" in out
+    assert "net_pnl by fast (across) and slow (down)" in out
+
+
+def test_walk_forward_states_the_degradation(tmp_path, capsys):
+    path = tmp_path / "sym.csv"
+    path.write_text(to_csv(minute_candles(375 * 6, seed=12)))
+    assert main(["backtest", "ema_crossover", "--csv", str(path), "--symbol", "SYM",
+                 "--interval", "1minute", "--stop-pct", "99", "--processes", "1",
+                 "--grid", "fast=3,5", "--grid", "slow=21", "--walk-forward", "2",
+                 "--json"]) == 0
+    out, _ = capsys.readouterr()
+    result = json.loads(out.strip().splitlines()[-1])
+    assert len(result["windows"]) == 2
+    assert result["windows"][0]["params"]["fast"] in (3, 5)
+    assert ("of the in-sample P&L per day" in result["verdict"]) or \
+        ("nothing to carry" in result["verdict"])

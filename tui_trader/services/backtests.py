@@ -19,6 +19,7 @@ from ..backtest.bars import BarSeries, rows_of
 from ..backtest.runner import Backtest, BacktestResult
 from ..backtest.snapshot import curve_points, strategy_snapshot
 from ..backtest.spec import FillAt, RunSpec
+from ..backtest.sweep import RANKS, GridResult, WalkForward, parse_grid
 from ..db.models import BacktestRun
 from ..db.repositories.candles import CandleRepository
 from ..db.row_security import act_for
@@ -196,5 +197,114 @@ def summary_lines(result: BacktestResult) -> list[str]:
     return lines
 
 
-__all__ = ["assignments", "csv_bars", "exits_of", "run", "run_spec", "store_run",
-           "stored_bars", "summary_lines"]
+def grid_of(args: Any) -> dict[str, list[Any]] | None:
+    """The command line's grid, checked (None: a single run)."""
+    if not args.grid:
+        if args.walk_forward:
+            raise ValidationError("walk_forward", "needs a --grid to fit in sample")
+        return None
+    if args.email:
+        raise ValidationError("email", "stores single runs; run the chosen parameters "
+                                       "without --grid to store one")
+    if args.rank not in RANKS:
+        raise ValidationError("rank", "must be one of " + ", ".join(RANKS))
+    grid = parse_grid(args.grid)
+    given = assignments(args.param, "param")
+    both = sorted(set(grid) & set(given))
+    if both:
+        raise ValidationError("grid", f"{both[0]} is both a --param and a --grid")
+    return grid
+
+
+_COLUMNS = (("trades", "trades", "{:>6}"), ("net_pnl", "net P&L", "{:>12,.2f}"),
+            ("win_rate", "win %", "{:>6.1%}"), ("profit_factor", "PF", "{:>5.2f}"),
+            ("sharpe", "Sharpe", "{:>7.2f}"), ("max_drawdown", "max DD", "{:>10,.2f}"))
+
+
+def _cell(value: Any, shape: str) -> str:
+    width = int("".join(ch for ch in shape.split(":")[1] if ch.isdigit())[:2] or 6)
+    if value is None or isinstance(value, str):
+        return f"{'-' if value is None else value:>{width}}"
+    return shape.format(value)
+
+
+def grid_lines(found: GridResult, rank: str, top: int) -> list[str]:
+    """The grid as a table, best first by `rank`; a heatmap when it sweeps two
+    parameters."""
+    rows = found.ranked(rank)
+    names = list(rows[0].params) if rows else []
+    lines = [f"{found.combinations:,} combinations, {len(rows):,} run, "
+             f"{len(found.skipped):,} skipped by the kind's rules; best {min(top, len(rows))} "
+             f"by {rank}:"]
+    lines.append("  ".join([*(f"{n:>8}" for n in names),
+                            *(f"{label:>{len(_cell(0.0, shape))}}"
+                              for _, label, shape in _COLUMNS)]))
+    for row in rows[:top]:
+        lines.append("  ".join([*(f"{row.params[n]:>8}" for n in names),
+                                *(_cell(row.figures.get(key), shape)
+                                  for key, _, shape in _COLUMNS)]))
+    if len(names) == 2:
+        lines += heatmap_lines(found, rank, names)
+    return lines
+
+
+_SHADES = " .:-=+*#%@"
+
+
+def heatmap_lines(found: GridResult, rank: str, names: list[str]) -> list[str]:
+    """`rank` over two parameters as characters: ' ' lowest to '@' highest."""
+    xs = sorted({row.params[names[0]] for row in found.rows})
+    ys = sorted({row.params[names[1]] for row in found.rows})
+    score = {(r.params[names[0]], r.params[names[1]]): r.score(rank) for r in found.rows}
+    finite = [v for v in score.values() if math.isfinite(v)]
+    if not finite:
+        return []
+    low, high = min(finite), max(finite)
+    lines = [f"{rank} by {names[0]} (across) and {names[1]} (down), "
+             f"'{_SHADES[0]}' {low:,.2f} .. '{_SHADES[-1]}' {high:,.2f}, blank where not run:"]
+    for y in ys:
+        cells = []
+        for x in xs:
+            value = score.get((x, y))
+            if value is None or not math.isfinite(value):
+                cells.append(" ")
+            else:
+                step = 0 if high == low else (value - low) / (high - low)
+                cells.append(_SHADES[min(len(_SHADES) - 1, int(step * len(_SHADES)))])
+        lines.append(f"{y:>8} |{''.join(cells)}|")
+    return lines
+
+
+def grid_json(found: GridResult, rank: str) -> dict[str, Any]:
+    rows = found.ranked(rank)
+    return {"combinations": found.combinations, "run": len(rows), "skipped": found.skipped,
+            "rank": rank, "rows": [{"params": r.params, "summary": r.figures} for r in rows]}
+
+
+def walk_forward_json(result: WalkForward) -> dict[str, Any]:
+    return {"rank": result.rank, "degradation": result.degradation,
+            "verdict": result.verdict(), "windows": [
+                {"in_sample": list(w.in_sample), "out_of_sample": list(w.out_of_sample),
+                 "in_days": w.in_days, "out_days": w.out_days, "params": w.best.params,
+                 "in_sample_summary": w.best.figures, "out_of_sample_summary": w.out}
+                for w in result.windows]}
+
+
+def walk_forward_lines(result: WalkForward, bars: BarSeries) -> list[str]:
+    lines = []
+    for number, w in enumerate(result.windows, start=1):
+        start = bars.start(w.in_sample[0]).astimezone(IST)
+        split = bars.start(w.out_of_sample[0]).astimezone(IST)
+        chosen = ", ".join(f"{k}={v}" for k, v in w.best.params.items())
+        lines.append(f"window {number}: in sample {start:%Y-%m-%d} ({w.in_days} days) chose "
+                     f"{chosen}: ₹{w.best.figures['net_pnl']:,.2f} "
+                     f"(₹{w.in_per_day:,.2f}/day); out of sample from {split:%Y-%m-%d} "
+                     f"({w.out_days} days): ₹{w.out['net_pnl']:,.2f} "
+                     f"(₹{w.out_per_day:,.2f}/day)")
+    lines.append(result.verdict())
+    return lines
+
+
+__all__ = ["assignments", "csv_bars", "exits_of", "grid_json", "grid_lines", "grid_of",
+           "heatmap_lines", "run", "run_spec", "store_run", "stored_bars", "summary_lines",
+           "walk_forward_json", "walk_forward_lines"]
