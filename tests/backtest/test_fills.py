@@ -121,3 +121,20 @@ def test_bad_settings_are_refused_naming_the_field(changes, field):
     with pytest.raises(ValidationError) as caught:
         Backtest(spec(**changes), hand_bars(rows))
     assert caught.value.field == field
+
+
+def test_a_kind_that_keeps_time_buys_and_sells_at_its_times():
+    from tui_trader.backtest.synthetic import minute_candles
+    from tui_trader.domain.clock import IST
+
+    bars = minute_candles(375 * 3, seed=2)
+    run = spec(kind="scheduled", params={"buy_time": "09:30", "sell_time": "15:00"},
+               exits={"stop_loss": D(50)}, product=Product.MIS)
+    result = Backtest(run, bars).run()
+    times = [(t.entry_time.astimezone(IST).strftime("%d %H:%M"),
+              t.exit_time.astimezone(IST).strftime("%d %H:%M")) for t in result.trades]
+    assert times == [("01 09:30", "01 15:00"), ("02 09:30", "02 15:00"),
+                     ("03 09:30", "03 15:00")]
+    # each at the open of the candle that starts at its time
+    first = result.trades[0]
+    assert first.entry_price == bars.bar(15).open and first.exit_price == bars.bar(345).open
