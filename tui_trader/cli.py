@@ -332,6 +332,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.email:
         ctx = ctx or _context()
         user_id = _user_id(ctx, args.email)
+    if ctx is not None:
+        spec = backtests.with_instrument(ctx, spec, bars.symbol, args)
     started = utc_now()
     shown = [-1]
 
@@ -549,8 +551,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a parameter of the kind (repeat)")
     backtest.add_argument("--quantity", type=int, default=1, help="shares; lots for F&O")
     backtest.add_argument("--product", default="CNC", help="CNC, MIS or NRML")
-    backtest.add_argument("--instrument-type", default="EQ", help="EQ, FUT, CE or PE")
-    backtest.add_argument("--lot-size", type=int, default=1)
+    backtest.add_argument("--instrument-type", help="EQ, FUT, CE or PE (default: the "
+                          "instruments master's, else EQ)")
+    backtest.add_argument("--lot-size", type=int, help="default: the instruments master's, "
+                          "else 1")
     for level, text in (("stop", "stop-loss"), ("target", "target"),
                         ("trailing", "trailing stop")):
         backtest.add_argument(f"--{level}-pct", metavar="PCT",
@@ -564,7 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="market orders at the next candle's open or the signal "
                                "candle's close")
     backtest.add_argument("--slippage-ticks", type=int, default=0)
-    backtest.add_argument("--tick", default="0.05", help="the instrument's tick size")
+    backtest.add_argument("--tick", help="the tick size (default: the instruments "
+                          "master's, else 0.05)")
     backtest.add_argument("--no-charges", action="store_true",
                           help="leave out brokerage, taxes and fees")
     backtest.add_argument("--capital", default="100000", help="starting equity, rupees")

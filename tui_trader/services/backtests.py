@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,6 +23,7 @@ from ..backtest.spec import FillAt, RunSpec
 from ..backtest.sweep import RANKS, GridResult, WalkForward, parse_grid
 from ..db.models import BacktestRun
 from ..db.repositories.candles import CandleRepository
+from ..db.repositories.instruments import InstrumentRepository
 from ..db.row_security import act_for
 from ..domain import validation
 from ..domain.candle_csv import parse_interval
@@ -30,6 +32,8 @@ from ..domain.clock import IST, utc_now
 from ..domain.enums import BacktestStatus, InstrumentType, Product
 from ..domain.errors import ValidationError
 from .candle_import import load_candle_file
+
+DEFAULT_TICK = Decimal("0.05")
 
 if TYPE_CHECKING:
     from .context import AppContext
@@ -148,15 +152,32 @@ def run_spec(args: Any) -> RunSpec:
         raise ValidationError("kind", "must be one of " + ", ".join(k.value for k in BY_KIND))
     if entry_for(args.kind).timeframes:
         params["timeframe"] = parse_interval(args.interval).value
-    tick = _decimal(args.tick, "tick")
+    tick = _decimal(args.tick, "tick") if args.tick is not None else DEFAULT_TICK
     capital = _decimal(args.capital, "capital")
     return RunSpec(kind=args.kind, params=params, exits=exits_of(args),
                    quantity=args.quantity, product=_choice(Product, args.product, "product"),
-                   instrument_type=_choice(InstrumentType, args.instrument_type,
+                   instrument_type=_choice(InstrumentType, args.instrument_type or "EQ",
                                            "instrument_type"),
-                   lot_size=args.lot_size, exchange=args.exchange.strip().upper(),
+                   lot_size=args.lot_size or 1, exchange=args.exchange.strip().upper(),
                    fill=FillAt(args.fill), slippage_ticks=args.slippage_ticks, tick=tick,
                    charges=not args.no_charges, capital=capital, shorts=not args.long_only)
+
+
+def with_instrument(ctx: AppContext, spec: RunSpec, symbol: str, args: Any) -> RunSpec:
+    """The instruments master's tick size, lot size and type for what the command line
+    leaves unsaid (when the database is open anyway)."""
+    with ctx.session() as s:
+        found = InstrumentRepository(s).get(validation.symbol(symbol), spec.exchange)
+        if found is None:
+            return spec
+        changes: dict[str, Any] = {}
+        if args.tick is None:
+            changes["tick"] = found.tick_size
+        if args.lot_size is None:
+            changes["lot_size"] = found.lot_size
+        if args.instrument_type is None:
+            changes["instrument_type"] = InstrumentType(str(found.instrument_type))
+    return replace(spec, **changes)
 
 
 def run(spec: RunSpec, bars: BarSeries, **options: Any) -> tuple[Backtest, BacktestResult]:
@@ -307,4 +328,4 @@ def walk_forward_lines(result: WalkForward, bars: BarSeries) -> list[str]:
 
 __all__ = ["assignments", "csv_bars", "exits_of", "grid_json", "grid_lines", "grid_of",
            "heatmap_lines", "run", "run_spec", "store_run", "stored_bars", "summary_lines",
-           "walk_forward_json", "walk_forward_lines"]
+           "walk_forward_json", "walk_forward_lines", "with_instrument"]
