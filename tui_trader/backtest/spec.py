@@ -63,7 +63,8 @@ class RunSpec:
 
     def as_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "params": dict(self.params), "exits": {
-            k: str(v) for k, v in self.exits.items()}, "quantity": self.quantity,
+            k: None if v is None else str(v) for k, v in self.exits.items()},
+            "quantity": self.quantity,
             "product": self.product.value, "instrument_type": self.instrument_type.value,
             "lot_size": self.lot_size, "exchange": self.exchange, "fill": self.fill.value,
             "slippage_ticks": self.slippage_ticks, "tick": str(self.tick),
