@@ -44,7 +44,7 @@ GRID = ["fast=5:14:1", "slow=20:65:5"]  # 100 combinations
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=YEAR_BARS)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--no-grid", action="store_true")
     parser.add_argument("--json", action="store_true")
