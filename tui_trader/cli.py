@@ -228,27 +228,31 @@ def cmd_market_instruments(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_market_candles(args: argparse.Namespace) -> int:
+def _day(text: str, field: str, end: bool):
+    """A --from/--to argument: a date (IST; --to means the end of that day) or an ISO
+    time."""
     from datetime import datetime, time
 
     from .domain.clock import IST
     from .domain.errors import ValidationError
-    from .services.market_data import store_candles
 
-    def day(text: str, field: str, end: bool) -> datetime:
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(field, "must be a date like 2026-11-20") from None
-        if value.tzinfo is None:
-            value = datetime.combine(value.date(), time(23, 59, 59) if end and len(text) == 10
-                                     else value.time(), tzinfo=IST)
-        return value
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(field, "must be a date like 2026-11-20") from None
+    if value.tzinfo is None:
+        value = datetime.combine(value.date(), time(23, 59, 59) if end and len(text) == 10
+                                 else value.time(), tzinfo=IST)
+    return value
+
+
+def cmd_market_candles(args: argparse.Namespace) -> int:
+    from .services.market_data import store_candles
 
     ctx = _context()
     broker = _kite_broker(ctx, args.email, args.account)
-    count = store_candles(ctx, broker, args.symbol, day(args.from_, "--from", False),
-                          day(args.to, "--to", True), args.interval)
+    count = store_candles(ctx, broker, args.symbol, _day(args.from_, "--from", False),
+                          _day(args.to, "--to", True), args.interval)
     say(f"stored {count} candles for {args.symbol}")
     return 0
 
@@ -287,6 +291,102 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         say(json.dumps(catalog_json(), sort_keys=True))
     else:
         for line in catalog_table():
+            say(line)
+    return 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """One strategy over stored or CSV candles: progress on stderr, a summary (or with
+    --json one JSON object, the last line of stdout); --email stores the run."""
+    import json
+
+    from .domain.candle_csv import CandleCsvError
+    from .domain.clock import utc_now
+    from .domain.errors import ValidationError
+    from .services import backtests
+
+    spec = backtests.run_spec(args)
+    grid = backtests.grid_of(args)  # a grid too large is refused before anything is read
+    if args.csv and (args.from_ or args.to):
+        raise ValidationError("csv", "give either --csv or --from/--to (stored candles)")
+    ctx = None
+    if args.csv:
+        try:
+            bars = backtests.csv_bars(args.csv, args.symbol, args.interval, args.exchange)
+        except CandleCsvError as exc:  # one line: the first bad row, and how many
+            bad = len({error.line for error in exc.errors})
+            say(f"tui-trader: {args.csv}: {exc.errors[0]} ({bad} bad "
+                f"row{'s' if bad != 1 else ''}; nothing run)", error=True)
+            return 2
+    else:
+        if not (args.from_ and args.to):
+            raise ValidationError("csv", "give a CSV file (--csv) or the range of stored "
+                                         "candles (--from and --to)")
+        ctx = _context()
+        bars = backtests.stored_bars(ctx, args.symbol, args.interval,
+                                     _day(args.from_, "--from", False),
+                                     _day(args.to, "--to", True), args.exchange)
+    if grid is not None:
+        return _backtest_grid(args, spec, bars, grid)
+    user_id = None
+    if args.email:
+        ctx = ctx or _context()
+        user_id = _user_id(ctx, args.email)
+    if ctx is not None:
+        spec = backtests.with_instrument(ctx, spec, bars.symbol, args)
+    started = utc_now()
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        tenth = done * 10 // total
+        if tenth > shown[0]:
+            shown[0] = tenth
+            print(f"backtest: {tenth * 10}% ({done:,} of {total:,} candles)",
+                  file=sys.stderr, flush=True)
+
+    backtest, result = backtests.run(spec, bars, progress=progress)
+    out = result.to_json()
+    if user_id is not None:
+        out["run_id"] = str(backtests.store_run(ctx, user_id, backtest, result, started))
+        print(f"backtest: stored as run {out['run_id']}", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps(out, sort_keys=True), flush=True)
+    else:
+        for line in backtests.summary_lines(result):
+            say(line)
+        if "run_id" in out:
+            say(f"stored as run {out['run_id']}")
+    return 0
+
+
+def _backtest_grid(args: argparse.Namespace, spec, bars, grid) -> int:
+    """A parameter grid (or a walk-forward over it): a table and, for two parameters, a
+    heatmap; --json: one JSON object."""
+    import json
+
+    from .backtest.sweep import run_grid, walk_forward
+    from .services import backtests
+
+    def progress(done: int, total: int) -> None:
+        if done == total or done % max(1, total // 10) == 0:
+            print(f"backtest: {done:,} of {total:,} combinations", file=sys.stderr,
+                  flush=True)
+
+    if args.walk_forward:
+        result = walk_forward(spec, bars, grid, windows=args.walk_forward,
+                              in_sample=args.in_sample, rank=args.rank,
+                              processes=args.processes)
+        if args.json:
+            print(json.dumps(backtests.walk_forward_json(result), sort_keys=True), flush=True)
+        else:
+            for line in backtests.walk_forward_lines(result, bars):
+                say(line)
+        return 0
+    found = run_grid(spec, bars, grid, processes=args.processes, progress=progress)
+    if args.json:
+        print(json.dumps(backtests.grid_json(found, args.rank), sort_keys=True), flush=True)
+    else:
+        for line in backtests.grid_lines(found, args.rank, args.top):
             say(line)
     return 0
 
@@ -437,6 +537,59 @@ def build_parser() -> argparse.ArgumentParser:
                           "... or day (every NSE session timeframe)")
     from_csv.add_argument("--exchange", default="NSE")
     from_csv.set_defaults(func=cmd_market_import_csv)
+
+    backtest = sub.add_parser("backtest", help="replay candles through a strategy kind")
+    backtest.add_argument("kind", help="a kind from `tui-trader catalog`")
+    backtest.add_argument("--csv", help="candles from this CSV file "
+                          "(date,open,high,low,close,volume; times with offset)")
+    backtest.add_argument("--from", dest="from_", help="stored candles from (date or time)")
+    backtest.add_argument("--to", help="stored candles to (date or time)")
+    backtest.add_argument("--symbol", required=True)
+    backtest.add_argument("--exchange", default="NSE")
+    backtest.add_argument("--interval", required=True, help="1minute, 5minute, ... or day")
+    backtest.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                          help="a parameter of the kind (repeat)")
+    backtest.add_argument("--quantity", type=int, default=1, help="shares; lots for F&O")
+    backtest.add_argument("--product", default="CNC", help="CNC, MIS or NRML")
+    backtest.add_argument("--instrument-type", help="EQ, FUT, CE or PE (default: the "
+                          "instruments master's, else EQ)")
+    backtest.add_argument("--lot-size", type=int, help="default: the instruments master's, "
+                          "else 1")
+    for level, text in (("stop", "stop-loss"), ("target", "target"),
+                        ("trailing", "trailing stop")):
+        backtest.add_argument(f"--{level}-pct", metavar="PCT",
+                              help=f"{text} as %% of the entry price")
+        backtest.add_argument(f"--{level}-atr", metavar="ATRS",
+                              help=f"{text} as a multiple of the ATR at entry")
+    backtest.add_argument("--stop-price", help="stop-loss at this price")
+    backtest.add_argument("--square-off", help="MIS time exit HH:MM IST ('off': none)")
+    backtest.add_argument("--max-trades-per-day", help="cap entries a day (default: none)")
+    backtest.add_argument("--fill", default="next-open", choices=["next-open", "close"],
+                          help="market orders at the next candle's open or the signal "
+                               "candle's close")
+    backtest.add_argument("--slippage-ticks", type=int, default=0)
+    backtest.add_argument("--tick", help="the tick size (default: the instruments "
+                          "master's, else 0.05)")
+    backtest.add_argument("--no-charges", action="store_true",
+                          help="leave out brokerage, taxes and fees")
+    backtest.add_argument("--capital", default="100000", help="starting equity, rupees")
+    backtest.add_argument("--long-only", action="store_true", help="take no short entries")
+    backtest.add_argument("--grid", action="append", default=[],
+                          metavar="NAME=FROM:TO:STEP",
+                          help="sweep a parameter (repeat; or NAME=A,B,C); at most 100,000 "
+                               "combinations")
+    backtest.add_argument("--processes", type=int, help="grid workers (default: every core)")
+    backtest.add_argument("--rank", default="net_pnl", help="what ranks a grid: net_pnl, "
+                          "sharpe, profit_factor, expectancy, win_rate or calmar")
+    backtest.add_argument("--top", type=int, default=20, help="grid rows shown")
+    backtest.add_argument("--walk-forward", type=int, metavar="WINDOWS",
+                          help="with --grid: fit in sample, test out of sample, per window")
+    backtest.add_argument("--in-sample", type=float, default=0.7,
+                          help="the in-sample fraction of each window's days")
+    backtest.add_argument("--email", help="store the run for this user (backtest_runs)")
+    backtest.add_argument("--json", action="store_true",
+                          help="one JSON object (trades, summary), the last line of stdout")
+    backtest.set_defaults(func=cmd_backtest)
 
     catalog = sub.add_parser("catalog", help="the strategy kinds and their parameters")
     catalog.add_argument("--json", action="store_true",

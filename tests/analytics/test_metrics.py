@@ -198,3 +198,42 @@ def test_a_bad_equity_curve_is_refused(curve, needle):
     with pytest.raises(ValidationError) as err:
         summarize([], curve)
     assert needle in str(err.value) and err.value.field == "equity curve"
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_an_equity_series_gives_the_same_summary_as_its_points(seed):
+    """A backtest's curve as numpy arrays (one point per candle, several a day) measures
+    exactly what the same points as a list do, and its ratios are empyrical's."""
+    from tui_trader.analytics.metrics import EquitySeries
+
+    rng = np.random.default_rng(seed)
+    days = weekdays(60)
+    curve = [(ist(days[0], 9, 0), D("100000"))]
+    equity = D("100000")
+    for day in days:
+        for hh, mm in ((9, 20), (11, 0), (13, 45), (15, 29)):
+            equity += D(repr(round(float(rng.normal(5, 400)), 2)))
+            curve.append((ist(day, hh, mm), equity))
+    trades = [RoundTrip(ist(days[1], 9, 20), D("100"), 10, Side.BUY, ist(days[3], 11, 0),
+                        D("104.5"), D("3.25")),
+              RoundTrip(ist(days[5], 9, 20), D("100"), 10, Side.SELL, ist(days[5], 13, 45),
+                        D("101"), D("1"))]
+    series = EquitySeries.of(curve)
+    listed, arrays = summarize(trades, curve), summarize(trades, series)
+    assert arrays == listed
+    returns = curve_returns([curve[0]] + [p for p in curve[1:] if p[0].time() == time(15, 29)])
+    assert np.allclose(daily_returns(series), returns, rtol=0, atol=1e-15)
+    assert arrays.sharpe == pytest.approx(empyrical.sharpe_ratio(returns), rel=1e-9)
+    assert arrays.sortino == pytest.approx(empyrical.sortino_ratio(returns), rel=1e-9)
+    assert arrays.cagr == pytest.approx(empyrical.annual_return(returns), rel=1e-9)
+    assert [v for _, v in series.points()] == [v for _, v in curve]
+
+
+def test_a_bad_equity_series_is_refused():
+    from tui_trader.analytics.metrics import EquitySeries
+
+    times = np.array([2, 1], dtype=np.int64) * 10**9
+    with pytest.raises(ValidationError, match="point 2 is earlier"):
+        summarize([], EquitySeries(times, np.array([100.0, 101.0])))
+    with pytest.raises(ValidationError, match="point 2 is not a number"):
+        summarize([], EquitySeries(times[::-1].copy(), np.array([100.0, np.nan])))

@@ -17,6 +17,10 @@ Conventions (the same as empyrical's, which the tests check against):
   streak;
 - exposure is the fraction of the curve's time span with a position open.
 
+The curve is a list of (aware time, Decimal) points, or, for a backtest's curve of one point
+per candle, an `EquitySeries` of numpy arrays: the same figures, without a Python object per
+point.
+
 A ratio whose denominator is zero is +/-infinity when its numerator is not zero (all
 winning trades: profit factor `inf`; returns that never vary but gain: Sharpe `inf`), and
 undefined (None) when there is nothing to measure (no trades, fewer than two returns, no
@@ -29,13 +33,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 
-from ..domain.clock import IST
 from ..domain.enums import Side
 from ..domain.errors import ValidationError
 
@@ -137,16 +140,51 @@ def _ratio(numerator: float, denominator: float) -> float | None:
     return None if math.isnan(result) else float(result)
 
 
-def daily_returns(curve: Sequence[tuple[datetime, Decimal]]) -> np.ndarray:
-    """The daily returns of an equity curve (see the module docstring)."""
-    if not curve:
+NS_PER_DAY = 86_400 * 10**9
+IST_OFFSET_NS = (5 * 3600 + 30 * 60) * 10**9  # India keeps no daylight saving
+
+
+@dataclass(frozen=True)
+class EquitySeries:
+    """An equity curve as arrays: `times_ns` UTC epoch nanoseconds (int64, non-decreasing),
+    `equity` rupees (float64). The first point is the starting capital."""
+
+    times_ns: np.ndarray
+    equity: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.equity)
+
+    def time(self, index: int) -> datetime:
+        return datetime.fromtimestamp(int(self.times_ns[index]) / 1e9, tz=UTC)
+
+    def points(self) -> list[tuple[datetime, Decimal]]:
+        """The curve as (time, rupees to the paisa) points, for storing or charting."""
+        return [(self.time(i), _paisa(Decimal(repr(float(v)))))
+                for i, v in enumerate(self.equity)]
+
+    @classmethod
+    def of(cls, curve: Sequence[tuple[datetime, Decimal]]) -> EquitySeries:
+        times = np.array([round(at.timestamp() * 1e6) for at, _ in curve], dtype=np.int64)
+        return cls(times * 1000, np.array([float(v) for _, v in curve], dtype=np.float64))
+
+
+def _daily_returns(series: EquitySeries) -> np.ndarray:
+    if not len(series):
         return np.empty(0)
-    closes: dict[Any, Decimal] = {}
-    for at, equity in curve[1:]:  # the first point is the capital, not a day's close
-        closes[at.astimezone(IST).date()] = equity  # the last point of each day wins
-    values = np.array([float(curve[0][1]), *(float(v) for v in closes.values())])
+    # The first point is the capital, not a day's close; the last point of each IST day
+    # is that day's close.
+    days = (series.times_ns[1:] + IST_OFFSET_NS) // NS_PER_DAY
+    last = np.flatnonzero(np.append(np.diff(days) != 0, True)) if len(days) else days
+    values = np.concatenate(([series.equity[0]], series.equity[1:][last]))
     with np.errstate(divide="ignore", invalid="ignore"):
         return values[1:] / values[:-1] - 1.0
+
+
+def daily_returns(curve: Sequence[tuple[datetime, Decimal]] | EquitySeries) -> np.ndarray:
+    """The daily returns of an equity curve (see the module docstring)."""
+    series = curve if isinstance(curve, EquitySeries) else EquitySeries.of(curve)
+    return _daily_returns(series)
 
 
 def _checked_curve(equity_curve: Iterable[tuple[datetime, Decimal]]
@@ -165,10 +203,28 @@ def _checked_curve(equity_curve: Iterable[tuple[datetime, Decimal]]
     return curve
 
 
-def _drawdown(curve: Sequence[tuple[datetime, Decimal]]) -> tuple[Decimal, float]:
-    if not curve:
+def _checked_series(series: EquitySeries) -> EquitySeries:
+    if len(series.times_ns) != len(series.equity):
+        raise ValidationError("equity curve", "needs one time per equity value")
+    if not np.all(np.isfinite(series.equity)):
+        point = int(np.argmin(np.isfinite(series.equity))) + 1
+        raise ValidationError("equity curve", f"point {point} is not a number")
+    if len(series.times_ns) > 1 and np.any(np.diff(series.times_ns) < 0):
+        point = int(np.argmax(np.diff(series.times_ns) < 0)) + 2
+        raise ValidationError("equity curve", f"point {point} is earlier than the one before")
+    if len(series) and series.equity[0] <= 0:
+        raise ValidationError("equity curve", "must start with capital above 0")
+    return series
+
+
+def _drawdown(curve: Sequence[tuple[datetime, Decimal]] | EquitySeries
+              ) -> tuple[Decimal, float]:
+    if not len(curve):
         return ZERO, 0.0
-    equity = np.array([float(v) for _, v in curve])
+    if isinstance(curve, EquitySeries):
+        equity = curve.equity
+    else:
+        equity = np.array([float(v) for _, v in curve])
     peaks = np.maximum.accumulate(equity)
     fall = peaks - equity
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -176,15 +232,29 @@ def _drawdown(curve: Sequence[tuple[datetime, Decimal]]) -> tuple[Decimal, float
     # The rupee figure from Decimal, at the point numpy found, so it is exact.
     worst = int(np.argmax(fall))
     peak_at = int(np.argmax(equity[: worst + 1]))
-    rupees = curve[peak_at][1] - curve[worst][1]
+    if isinstance(curve, EquitySeries):  # floats on the paisa: rounding recovers them
+        rupees = _paisa(Decimal(repr(float(equity[peak_at])))) - \
+            _paisa(Decimal(repr(float(equity[worst]))))
+    else:
+        rupees = curve[peak_at][1] - curve[worst][1]
     return _paisa(max(rupees, ZERO)), float(np.max(fraction))
 
 
-def _exposure(trades: Sequence[RoundTrip], curve: Sequence[tuple[datetime, Decimal]]
-              ) -> float | None:
-    if len(curve) < 2 or curve[-1][0] <= curve[0][0]:
+def _ends(curve: Sequence[tuple[datetime, Decimal]] | EquitySeries
+          ) -> tuple[datetime, datetime] | None:
+    if len(curve) < 2:
         return None
-    start, end = curve[0][0], curve[-1][0]
+    if isinstance(curve, EquitySeries):
+        return curve.time(0), curve.time(len(curve) - 1)
+    return curve[0][0], curve[-1][0]
+
+
+def _exposure(trades: Sequence[RoundTrip],
+              curve: Sequence[tuple[datetime, Decimal]] | EquitySeries) -> float | None:
+    ends = _ends(curve)
+    if ends is None or ends[1] <= ends[0]:
+        return None
+    start, end = ends
     spans = sorted((max(t.entry_time, start), min(t.exit_time or end, end)) for t in trades)
     held = timedelta(0)
     open_from = open_to = None
@@ -237,12 +307,21 @@ def cagr(returns: np.ndarray) -> float | None:
     return growth ** (TRADING_DAYS_PER_YEAR / len(returns)) - 1.0
 
 
-def summarize(trades: Iterable[RoundTrip], equity_curve: Iterable[tuple[datetime, Decimal]]
+def summarize(trades: Iterable[RoundTrip],
+              equity_curve: Iterable[tuple[datetime, Decimal]] | EquitySeries
               ) -> PerformanceSummary:
-    """Every metric of a run. `equity_curve` is (aware time, equity) in time order, its first
-    point the starting capital."""
+    """Every metric of a run. `equity_curve` is (aware time, equity) in time order, or an
+    EquitySeries; its first point the starting capital."""
     trades = list(trades)
-    curve = _checked_curve(equity_curve)
+    if isinstance(equity_curve, EquitySeries):
+        curve: Sequence[tuple[datetime, Decimal]] | EquitySeries = \
+            _checked_series(equity_curve)
+        first = _paisa(Decimal(repr(float(curve.equity[0])))) if len(curve) else None
+        last = _paisa(Decimal(repr(float(curve.equity[-1])))) if len(curve) else None
+    else:
+        curve = _checked_curve(equity_curve)
+        first = curve[0][1] if curve else None
+        last = curve[-1][1] if curve else None
     closed = [t for t in trades if t.is_closed]
     nets = [t.net_pnl for t in closed]
     won = [n for n in nets if n > 0]
@@ -266,8 +345,7 @@ def summarize(trades: Iterable[RoundTrip], equity_curve: Iterable[tuple[datetime
         longest_losing_streak=_longest_losing_streak(closed),
         average_holding=sum(holdings, timedelta(0)) / len(holdings) if holdings else None,
         exposure=_exposure(trades, curve),
-        start_equity=curve[0][1] if curve else None,
-        end_equity=curve[-1][1] if curve else None,
+        start_equity=first, end_equity=last,
         max_drawdown=max_dd, max_drawdown_pct=max_dd_pct,
         days=len(returns), cagr=growth,
         sharpe=sharpe_ratio(returns), sortino=sortino_ratio(returns),
@@ -275,5 +353,5 @@ def summarize(trades: Iterable[RoundTrip], equity_curve: Iterable[tuple[datetime
     )
 
 
-__all__ = ["PerformanceSummary", "TRADING_DAYS_PER_YEAR", "RoundTrip", "cagr", "daily_returns",
-           "sharpe_ratio", "sortino_ratio", "summarize"]
+__all__ = ["EquitySeries", "PerformanceSummary", "TRADING_DAYS_PER_YEAR", "RoundTrip", "cagr",
+           "daily_returns", "sharpe_ratio", "sortino_ratio", "summarize"]

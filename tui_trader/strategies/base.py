@@ -9,6 +9,13 @@ backtester) then hands it events and acts on the signals it returns:
 `state()` is a JSON-able dict; a kind made again from it continues exactly as the one that
 returned it would have. Before its lookback is filled a kind returns no signal and its
 `status()` says how far warming up has come.
+
+A kind whose signals come from indicators over closed candles may also offer a batch form for
+backtests: `batch_events(columns)` gives, for every candle of a whole series at once, the
+event its rule sees there (+1 a long event, -1 a short one, 0 none), and `signals_for`
+turns one event into signals for a holding. `on_candle` applies the same rule one candle at
+a time and the same `signals_for`, so both forms give the same signals (tests check it bar
+by bar); the backtester calls `signals_for` only at the candles with an event.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ..domain.calendar import NseCalendar
 from ..domain.candle import Candle
@@ -35,6 +44,9 @@ class KindContext:
 
 class Kind(ABC):
     kind: ClassVar[StrategyKind]
+    # Raised when a change to the kind's rule changes its signals (a backtest's snapshot
+    # records it beside a hash of the code).
+    version: ClassVar[int] = 1
     needs_ticks: ClassVar[bool] = False
 
     def __init__(self, params: SettingsModel, context: KindContext,
@@ -72,6 +84,18 @@ class Kind(ABC):
     def wake_at(self) -> datetime | None:
         """When it next wants `on_time` (None: never)."""
         return None
+
+    def batch_events(self, columns: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """The rule over a whole series (`columns`: open, high, low, close, volume as
+        float64 arrays): the event at each candle, +1 long, -1 short, 0 none. None: this
+        kind has no batch form (the backtester then feeds it candle by candle)."""
+        return None
+
+    def signals_for(self, event: int, holding: Holding, at: datetime,
+                    price: Decimal) -> list[Signal]:
+        """The signals one event gives a strategy holding `holding` (kinds with a batch
+        form)."""
+        return []
 
     @abstractmethod
     def state(self) -> dict[str, Any]:

@@ -108,10 +108,22 @@ class BacktestRun(SQLModel, table=True):
     status: BacktestStatus = Field(default=BacktestStatus.PENDING,
                                    sa_type=enum_type(BacktestStatus, "backtest_status"),
                                    nullable=False)
+    # what ran: the run's settings (fill options, product, quantity, charges, capital) and
+    # the strategy as it was (kind, its version, parameters, exits, a hash of its code)
     params: dict[str, Any] = json_field()
     strategy_snapshot: dict[str, Any] = json_field()
+    # on what: the candles' symbol, interval, source ("csv FILE", "database") and range
+    kind: str | None = Field(default=None, max_length=40)
+    symbol: str | None = Field(default=None, max_length=40)
+    interval: str | None = Field(default=None, max_length=16)
+    data_source: str | None = Field(default=None, max_length=300)
+    data_from: datetime | None = ts()
+    data_to: datetime | None = ts()
+    # what came out: the metrics (analytics.metrics), every trade, and the equity curve as
+    # [time, rupees] points (each day's close and each exit)
     summary: dict[str, Any] = json_field()
     trades: list[Any] = json_field(default_factory=list)
+    equity_curve: list[Any] = json_field(default_factory=list)
     error: str | None = Field(default=None, max_length=500)
     started_at: datetime | None = ts()
     finished_at: datetime | None = ts()
