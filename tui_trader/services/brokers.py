@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from ..db.credential_fence import hold_for_rotation, hold_for_write
-from ..db.models import BrokerAccount, TokenRefreshLog
+from ..db.models import BrokerAccount, NotificationChannel, TokenRefreshLog
 from ..db.repositories import BrokerAccountRepository
 from ..domain import validation as v
 from ..domain.enums import BrokerKind
@@ -230,8 +230,10 @@ def rotate_master_key(ctx: AppContext, *, retire_old: bool = True,
         rows = list(s.exec(select(BrokerAccount)).all())
         by_id = {r.id: r for r in rows}
 
+        channels = {r.id: r for r in s.exec(select(NotificationChannel)).all()}
+
         def save(field: EncryptedField, sealed) -> None:
-            row = by_id[field.row_id]
+            row = by_id.get(field.row_id) or channels[field.row_id]
             setattr(row, field.column, sealed.ciphertext)
             row.key_id = sealed.key_id
 
@@ -247,13 +249,25 @@ def rotate_master_key(ctx: AppContext, *, retire_old: bool = True,
         with ctx.session() as s:
             stored = _stored_fields(s)
         report = retire_checked(ctx.vault, report, stored)
+    _audit_rotation(ctx, report)
     return report
+
+
+def _audit_rotation(ctx: AppContext, report: RotationReport) -> None:
+    from ..domain.audit import AuditAction, AuditOutcome
+    from .audit import record_audit
+
+    record_audit(ctx, AuditAction.KEY_ROTATED,
+                 outcome=AuditOutcome.OK if report.ok else AuditOutcome.FAILED,
+                 subject=f"master key {report.new_key_id}",
+                 details={"failures": len(report.failures)})
 
 
 def _stored_fields(s) -> list[EncryptedField]:
     """Every credential ciphertext as stored now (read past the session's cached rows),
-    named by account label and owner."""
+    named by account label and owner: broker keys and notification channels alike."""
     from ..db.models import User
+    from .notify_channels import stored_channel_fields
 
     accounts, users = BrokerAccount.__table__, User.__table__
     rows = s.connection().execute(
@@ -262,4 +276,5 @@ def _stored_fields(s) -> list[EncryptedField]:
     return [EncryptedField(row_id=r["id"], column=c, ciphertext=r[c], key_id=r["key_id"],
                            context=_context(r["id"], c),
                            label=f"'{r['label']}' of {r['owner']}")
-            for r in rows for c in ENCRYPTED_COLUMNS if r[c] is not None]
+            for r in rows for c in ENCRYPTED_COLUMNS if r[c] is not None] + \
+        stored_channel_fields(s)
