@@ -16,6 +16,7 @@ from ..db.credential_fence import hold_for_rotation, hold_for_write
 from ..db.models import BrokerAccount, NotificationChannel, TokenRefreshLog
 from ..db.repositories import BrokerAccountRepository
 from ..domain import validation as v
+from ..domain.audit import AuditAction
 from ..domain.enums import BrokerKind
 from ..domain.errors import StateError, ValidationError
 from ..security.rotation import (
@@ -26,6 +27,7 @@ from ..security.rotation import (
     rotate_all,
 )
 from ..security.secret import Secret
+from .audit import record_audit
 from .context import AppContext
 from .views import BrokerAccountView
 
@@ -93,7 +95,13 @@ class BrokerAccountService:
             repo = BrokerAccountRepository(s, self.user_id)
             if any(r.label == name for r in repo.list()):
                 raise ValidationError("label", f"'{name}' is already used by another account")
-            return self._view(repo.add(BrokerAccount(broker=BrokerKind.PAPER, label=name)))
+            view = self._view(repo.add(BrokerAccount(broker=BrokerKind.PAPER, label=name)))
+        self._audit(AuditAction.BROKER_ADDED, view.label, "paper")
+        return view
+
+    def _audit(self, action, label: str, broker: str) -> None:
+        record_audit(self.ctx, action, user_id=self.user_id, subject=label,
+                     details={"broker": broker})
 
     def add_kite(self, api_key: str, api_secret: str, label: str | None = None,
                  api_root: str | None = None) -> BrokerAccountView:
@@ -111,7 +119,9 @@ class BrokerAccountService:
             row = BrokerAccount(broker=BrokerKind.KITE, label=name, api_root=api_root)
             self._seal(row, "api_key_enc", key)
             self._seal(row, "api_secret_enc", secret)
-            return self._view(repo.add(row))
+            view = self._view(repo.add(row))
+        self._audit(AuditAction.BROKER_ADDED, view.label, "kite")
+        return view
 
     def _seal(self, row: BrokerAccount, column: str, plaintext: str) -> None:
         # One key_id per row: re-seal the other encrypted columns if the current key changed.
@@ -168,7 +178,9 @@ class BrokerAccountService:
             if held is not None:
                 raise StateError(f"An open {held.symbol} position was opened through this "
                                  f"account; close it first (K squares off)")
+            label, broker = row.label, row.broker.value
             BrokerAccountRepository(s, self.user_id).delete(row.id)
+        self._audit(AuditAction.BROKER_REMOVED, label, broker)
 
     def label(self, account_id: uuid.UUID | str) -> str:
         """The account's label (what the trader calls it), without opening anything."""
