@@ -78,8 +78,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
         wire_kite_feed(engine, feed, *stale_hook)
         follow_new_logins(ctx, engine, feed)
+    from .services.background import BackgroundJobs
+
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    jobs = BackgroundJobs(ctx).start()  # system log, alerts out, the daily prune
     engine.start()
     say(f"engine running (consumer {engine.consumer}, store {ctx.settings.store_label()}, "
         f"feed {args.feed}); Ctrl-C to stop")
@@ -89,6 +92,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     engine.stop()
+    jobs.stop()
     ctx.close()
     say("engine stopped")
     return 0
@@ -460,6 +464,43 @@ def cmd_notify_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_maintenance_prune(args: argparse.Namespace) -> int:
+    """Delete what is older than the retention settings keep (or, --dry-run, count it)."""
+    from .services.maintenance import prune
+
+    report = prune(_context(), dry_run=args.dry_run)
+    say(report.summary())
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """The newest warnings and errors kept in system_logs, or the audit trail."""
+    from .domain.clock import IST
+    from .domain.enums import Severity
+
+    ctx = _context()
+    if args.audit:
+        from .services.audit import audit_trail
+
+        for e in audit_trail(ctx, limit=args.limit):
+            say(f"{e.created_at.astimezone(IST):%Y-%m-%d %H:%M:%S} {e.action.value} "
+                f"{e.outcome.value} {e.subject}")
+        return 0
+    from .services.system_log import system_logs
+
+    try:
+        level = Severity((args.level or "WARNING").upper())
+    except ValueError:
+        from .domain.errors import ValidationError
+
+        raise ValidationError("level", "must be warning, error or critical") from None
+    for row in system_logs(ctx, level=level, component=args.component or "",
+                           limit=args.limit):
+        say(f"{row.created_at.astimezone(IST):%Y-%m-%d %H:%M:%S} {row.level.value} "
+            f"[{row.component}] {row.message}")
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -602,6 +643,19 @@ def build_parser() -> argparse.ArgumentParser:
         modes.add_argument("--" + kind.value.lower().replace("_", "-"), dest=kind.value.lower(),
                            metavar="MODE", help=f"{label}: on, silent or off")
     modes.set_defaults(func=cmd_notify_set)
+
+    maintenance = _group(sub, "maintenance", "retention of old data", "maintenance_command")
+    prune = maintenance.add_parser("prune", help="delete ticks, system logs and finished "
+                                   "orders older than the retention settings")
+    prune.add_argument("--dry-run", action="store_true", help="count only; delete nothing")
+    prune.set_defaults(func=cmd_maintenance_prune)
+
+    logs = sub.add_parser("logs", help="the kept warnings and errors, or the audit trail")
+    logs.add_argument("--level", help="warning (default), error or critical: that or worse")
+    logs.add_argument("--component", help="only components starting with this, e.g. engine")
+    logs.add_argument("--audit", action="store_true", help="the audit trail instead")
+    logs.add_argument("--limit", type=int, default=100)
+    logs.set_defaults(func=cmd_logs)
     return parser
 
 

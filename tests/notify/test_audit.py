@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tui_trader.domain.audit import AuditAction, AuditOutcome
-from tui_trader.domain.errors import LoginRefusedError, ValidationError
+from tui_trader.domain.errors import LoginRefusedError, StateError, ValidationError
 from tui_trader.services.audit import audit_trail
 from tui_trader.services.auth import AuthService
 from tui_trader.services.brokers import BrokerAccountService
@@ -81,7 +81,7 @@ def test_strategy_risk_and_broker_actions_are_audited(ctx):
     control.stop(spec.id)
     control.kill_switch()
     RiskService(ctx, user).set({"daily_loss_limit": "5000"})
-    with pytest.raises(Exception):  # nothing is halted: there is nothing to unlock
+    with pytest.raises(StateError):  # nothing is halted: there is nothing to unlock
         RiskService(ctx, user).unlock("UNLOCK")
     account = BrokerAccountService(ctx, user).add_paper("Practice")
     BrokerAccountService(ctx, user).remove(account.id)

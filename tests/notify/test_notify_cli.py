@@ -102,3 +102,13 @@ def test_secrets_and_bad_input_are_refused_and_nothing_is_saved(run):
     listed = json.loads(run("list", "--email", "trader@example.com", "--json")
                         .stdout.strip().splitlines()[-1])
     assert listed["channels"] == [] and listed["preferences"]["fill"] == "on"
+
+
+def test_maintenance_prune_and_logs_commands(run, capsys):
+    assert main(["maintenance", "prune", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("would delete: ticks 0 (before ") and "orders 0" in out
+    assert main(["logs", "--audit"]) == 0  # the sign-up left no audit row; nothing to show
+    assert main(["logs", "--level", "loud"]) == 2
+    assert capsys.readouterr().err.strip() == "tui-trader: level: must be warning, error or " \
+                                              "critical"

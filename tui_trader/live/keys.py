@@ -89,3 +89,9 @@ def alert_claim(name: str) -> str:
     """Set (NX, a day's expiry) by the process that sends a notification out to external
     channels, so two relays of one deployment send it once (services.notify_relay)."""
     return f"alerts:sent:{name}"
+
+
+def prune_claim(day: str) -> str:
+    """Set (NX, two days' expiry) by the engine process that runs a day's retention prune,
+    so of several engine processes one prunes (services.maintenance)."""
+    return f"maintenance:pruned:{day}"
