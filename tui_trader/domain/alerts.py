@@ -5,10 +5,11 @@ notification is.
 Pure data and rules, no I/O: services.notify_* store preferences and channels and deliver,
 the console shows them. A preference is per user per alert kind:
 
-- ON: shown in the console (a toast and the Alerts list) and sent to every external channel;
-- SILENT: kept in the Alerts list without a toast, never sent out;
-- OFF: neither sent out nor toasted (the notification is still stored: the record stays
-  whole, the Alerts list just does not count it as unread news).
+- ON: shown in the console (a toast, counted unread, the Alerts list) and sent to every
+  external channel;
+- SILENT: in the Alerts list and counted unread, without a toast, never sent out;
+- OFF: neither sent out, toasted nor counted as it arrives (the notification is still
+  stored and listed: the record stays whole).
 """
 
 from __future__ import annotations

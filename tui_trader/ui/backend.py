@@ -46,6 +46,15 @@ class UserSession:
         self.engine = acting_as(engine, login)  # a server engine takes signed commands only
         self.symbols: list[str] = []  # instrument symbols, sorted; loaded once per session
         self.book = LiveBook()
+        # The user's alert modes (domain.alerts): which notifications toast. Read off the UI
+        # thread at sign-in and whenever the Channels screen changes them.
+        self.alert_modes: dict = {}
+
+    def load_alert_modes(self) -> dict:
+        from ..services.notify_channels import alert_modes
+
+        self.alert_modes = alert_modes(self.ctx, self.user_id)
+        return self.alert_modes
 
     def remember_theme(self, name: str) -> None:
         self.user = replace(self.user, theme=name)
