@@ -10,6 +10,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from alert_sinks import SmtpSink, WebhookSink, refused_port
 
 from tui_trader.domain.alerts import AlertKind, AlertMode, ChannelKind
 from tui_trader.domain.errors import ValidationError
@@ -22,8 +23,6 @@ from tui_trader.services.notify_channels import (
     webhook_config,
 )
 from tui_trader.services.notify_delivery import Alert, AlertDispatcher
-
-from .sinks import SmtpSink, WebhookSink, refused_port
 
 TOKEN = "hook-token-5f3a9c2e71"
 SMTP_PASSWORD = "smtp-pass-8d41b7"

@@ -10,13 +10,12 @@ import sys
 from dataclasses import dataclass
 
 import pytest
+from alert_sinks import WebhookSink, refused_port
 
 from tui_trader.cli import main
 from tui_trader.config import load_settings
 from tui_trader.services.auth import AuthService
 from tui_trader.services.context import bootstrap
-
-from .sinks import WebhookSink, refused_port
 
 TOKEN = "cli-token-77c1e0a9"
 

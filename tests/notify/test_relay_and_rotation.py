@@ -5,6 +5,7 @@ rotation re-seals channel secrets like broker keys (audited)."""
 from __future__ import annotations
 
 import pytest
+from alert_sinks import WebhookSink
 
 from tui_trader.domain.alerts import ChannelKind
 from tui_trader.domain.audit import AuditAction
@@ -21,8 +22,6 @@ from tui_trader.services.notify_channels import (
 )
 from tui_trader.services.notify_delivery import AlertDispatcher
 from tui_trader.services.notify_relay import NotificationRelay
-
-from .sinks import WebhookSink
 
 
 @pytest.fixture
