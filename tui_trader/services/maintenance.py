@@ -16,7 +16,6 @@ engine processes one prunes.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -30,6 +29,7 @@ from ..domain.enums import OrderStatus
 from ..live import keys
 from .audit import record_audit
 from .context import AppContext
+from .service_thread import ServiceThread
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -104,25 +104,17 @@ def prune(ctx: AppContext, *, dry_run: bool = False) -> PruneReport:
     return report
 
 
-class DailyPrune:
+class DailyPrune(ServiceThread):
     """Prunes once a day at the configured IST hour, from its own thread; never raises."""
 
+    thread_name = "daily-prune"
+
     def __init__(self, ctx: AppContext, *, check_every: float = 60.0) -> None:
+        super().__init__()
         self.ctx = ctx
         self.check_every = check_every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_day: date | None = None
         self.last_report: PruneReport | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="daily-prune", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -26,6 +26,7 @@ from ..domain.events import EngineStatus, MalformedEvent, NotificationRaised, de
 from ..live import keys
 from ..live.store import db_number
 from .notify_delivery import Alert, AlertDispatcher
+from .service_thread import ServiceThread
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 24 * 3600
@@ -33,26 +34,18 @@ CLAIM_SECONDS = 24 * 3600
 ENGINE_CLAIM_SECONDS = 60
 
 
-class NotificationRelay:
+class NotificationRelay(ServiceThread):
+    thread_name = "alerts-relay"
+
     def __init__(self, store: redis.Redis, dispatcher: AlertDispatcher) -> None:
+        super().__init__()
         self._store = store
         self._db = db_number(store)
         self._pattern = keys.events("*", self._db)
         self._dispatcher = dispatcher
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._engine_state: str | None = None
         self.subscribed = threading.Event()
         self.relayed = 0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="alerts-relay", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
 
     def _run(self) -> None:
         backoff = 0.5
