@@ -49,12 +49,15 @@ def test_logins_and_failures_are_audited_without_the_password(ctx):
         auth.login("Trader@example.com", "wrong-password-1")
     with pytest.raises(LoginRefusedError):
         auth.login("nobody@example.com", "wrong-password-2")
+    with pytest.raises(LoginRefusedError):  # a password typed into the address field
+        auth.login("hunter2-secret-typed-here", "x")
     login = auth.login("trader@example.com", PASSWORD)
     auth.logout(login.token)
     auth.unlock("nobody@example.com")
     trail = set(_trail(ctx))
     assert {(AuditAction.LOGIN_FAILED, AuditOutcome.FAILED, "trader@example.com"),
             (AuditAction.LOGIN_FAILED, AuditOutcome.FAILED, "nobody@example.com"),
+            (AuditAction.LOGIN_FAILED, AuditOutcome.FAILED, "(not an email address)"),
             (AuditAction.LOGIN, AuditOutcome.OK, "trader@example.com"),
             (AuditAction.LOGOUT, AuditOutcome.OK, ""),
             (AuditAction.ACCOUNT_UNLOCKED, AuditOutcome.OK, "nobody@example.com")} == trail
@@ -62,6 +65,7 @@ def test_logins_and_failures_are_audited_without_the_password(ctx):
     assert {e.action for e in mine} == {AuditAction.LOGIN, AuditAction.LOGOUT}
     text = repr(audit_trail(ctx))
     assert PASSWORD not in text and "wrong-password" not in text and login.token not in text
+    assert "hunter2" not in text
 
 
 def test_strategy_risk_and_broker_actions_are_audited(ctx):
@@ -103,3 +107,26 @@ def test_strategy_risk_and_broker_actions_are_audited(ctx):
     assert (AuditAction.RISK_UNLOCKED, AuditOutcome.OK) not in actions
     assert len(actions) == 11  # the refused LIVE start reached nothing to record
     assert "kite-secret-99" not in repr(audit_trail(ctx))
+
+
+def test_an_unlock_typed_wrong_is_refused_and_audited_then_a_right_one(ctx):
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from tui_trader.db.repositories import RiskStateRepository
+    from tui_trader.domain.enums import RiskRuleKind
+    from tui_trader.domain.lifecycle import RiskMove, RiskState
+    from tui_trader.domain.risk_status import RiskStatus
+
+    user = AuthService(ctx).sign_up("trader@example.com", PASSWORD).id
+    risk = RiskService(ctx, user)
+    risk.set({"daily_loss_limit": "10000"})
+    with ctx.session() as s:  # halted this morning (the ctx clock: Mon 23 Nov, 09:00 IST)
+        RiskStateRepository(s, user).apply(None, RiskMove.ESCALATE, RiskStatus(
+            RiskState.HALTED, date(2026, 11, 23), datetime(2026, 11, 23, 3, 0, tzinfo=UTC),
+            RiskRuleKind.DAILY_LOSS_LIMIT, Decimal("10400"), Decimal("10000"), "loss"))
+    with pytest.raises(ValidationError):
+        risk.unlock("unlock please")
+    risk.unlock("UNLOCK")
+    unlocks = sorted(e.outcome for e in audit_trail(ctx, action=AuditAction.RISK_UNLOCKED))
+    assert unlocks == [AuditOutcome.OK, AuditOutcome.REFUSED]

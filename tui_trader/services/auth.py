@@ -57,8 +57,11 @@ class AuthService:
             raise ValidationError("email", "is already registered") from None
 
     def login(self, email: str, password: str) -> LoginResult:
-        """Sign in (audited: the login, or the failure and why)."""
-        address = (email or "").strip().lower()[:200]
+        """Sign in (audited: the login, or the failure and why). What was typed as the
+        address is kept only if it is one: a password typed into the wrong field must not
+        land in the audit trail."""
+        typed = (email or "").strip().lower()[:200]
+        address = typed if v.EMAIL_RE.match(typed) else "(not an email address)"
         try:
             result = self._login(email, password)
         except AccountLockedError:
