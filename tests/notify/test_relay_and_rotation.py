@@ -80,3 +80,26 @@ def test_rotation_reseals_channels_and_is_audited(ctx, user):
     assert "abcdef123456" in target.url.reveal()
     actions = [e.action for e in audit_trail(ctx)]
     assert sorted(actions) == [AuditAction.CHANNEL_ADDED, AuditAction.KEY_ROTATED]
+
+
+def test_the_engines_last_words_go_out_before_the_process_stops(ctx, user):
+    from tui_trader.services.background import BackgroundJobs
+
+    jobs = BackgroundJobs(ctx, retention=False, system_log=False).start()
+    stopped = False
+    try:
+        with WebhookSink() as hook:
+            config, hint = webhook_config(hook.url())
+            NotificationSettings(ctx, user).add(ChannelKind.WEBHOOK, "hook", config, hint)
+            hook.received.wait_for(1)
+            assert jobs.relay.subscribed.wait(10)
+            _publish(ctx, keys.engine_events(db_number(ctx.store)),
+                     EngineStatus(user_id="*", state="stopped", entries_allowed=False))
+            jobs.stop()  # at once, as `tui-trader engine` does after the engine stopped
+            stopped = True
+            # drained before stop returned: already delivered, no waiting needed
+            assert [i[2]["title"] for i in hook.received.items] == [
+                "tui-trader: channel added", "tui-trader engine stopped"]
+    finally:
+        if not stopped:
+            jobs.stop()

@@ -62,9 +62,17 @@ class BackgroundJobs:
         self.pruner = DailyPrune(self.ctx)
         self.pruner.start()
 
-    def stop(self) -> None:
-        """The relay first (nothing new comes in), then delivery gets a moment to finish,
-        then the pruner; the system log last, so the others' last words are kept."""
+    def stop(self, drain: float = 5.0) -> None:
+        """The relay first, once it has taken what was published (the engine's "stopped"
+        included); then delivery gets up to `drain` seconds to finish; then the pruner; the
+        system log last, so the others' last words are kept."""
+        try:
+            if self.relay is not None:
+                self.relay.close(timeout=min(drain, 2.0))
+            if self.dispatcher is not None:
+                self.dispatcher.drain(drain)
+        except Exception:
+            log.exception("letting the last alerts out failed")
         for part in (self.relay, self.dispatcher, self.pruner):
             if part is not None:
                 try:

@@ -117,6 +117,10 @@ class AlertDispatcher:
         self._stop = threading.Event()
         self._router: threading.Thread | None = None
         self.stats = DeliveryStats()
+        # Alerts and lane jobs not yet finished, so that a process about to exit can let
+        # the last alerts (the engine's own "stopped") go out first: `drain`.
+        self._busy = 0
+        self._idle = threading.Condition()
 
     def start(self) -> None:
         self._router = threading.Thread(target=self._route, name="alerts-router", daemon=True)
@@ -134,13 +138,26 @@ class AlertDispatcher:
         for thread in threads:
             thread.join(timeout)
 
+    def drain(self, timeout: float) -> bool:
+        """Wait (at most `timeout`) until every queued alert is delivered or given up."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy <= 0, timeout)
+
+    def _more(self, count: int) -> None:
+        with self._idle:
+            self._busy += count
+            if self._busy <= 0:
+                self._idle.notify_all()
+
     def submit(self, alert: Alert) -> bool:
         """Queue an alert; False (dropped, counted) when the queue is full or stopped."""
         if self._stop.is_set():
             return False
+        self._more(1)
         try:
             self._queue.put_nowait(alert)
         except queue.Full:
+            self._more(-1)
             self.stats.add(dropped=1)
             log.warning("alert queue full: an alert (%s) was not sent out", alert.kind.value)
             return False
@@ -157,6 +174,8 @@ class AlertDispatcher:
                 self._fan_out(alert)
             except Exception:
                 log.exception("routing an alert (%s) failed", alert.kind.value)
+            finally:
+                self._more(-1)
 
     def _fan_out(self, alert: Alert) -> None:
         users = [alert.user_id] if alert.user_id is not None else users_with_channels(self.ctx)
@@ -165,9 +184,11 @@ class AlertDispatcher:
                 continue
             for target in channel_targets(self.ctx, user_id):
                 lane = self._lane(target)
+                self._more(1)
                 try:
                     lane.queue.put_nowait((alert, target))
                 except queue.Full:
+                    self._more(-1)
                     self.stats.add(dropped=1)
                     record_delivery(self.ctx, target.channel_id,
                                     "too many alerts waiting: some were not sent",
@@ -192,6 +213,8 @@ class AlertDispatcher:
                 self._deliver(alert, target)
             except Exception:
                 log.exception("delivering to channel '%s' failed", lane.label)
+            finally:
+                self._more(-1)
 
     def _deliver(self, alert: Alert, target: ChannelTarget) -> None:
         wait = self.backoff

@@ -44,6 +44,7 @@ class NotificationRelay(ServiceThread):
         self._pattern = keys.events("*", self._db)
         self._dispatcher = dispatcher
         self._engine_state: str | None = None
+        self._closing = threading.Event()
         self.subscribed = threading.Event()
         self.relayed = 0
 
@@ -57,7 +58,9 @@ class NotificationRelay(ServiceThread):
                 backoff = 0.5
                 while not self._stop.is_set():
                     message = pubsub.get_message(timeout=0.2)
-                    if message is not None and message.get("type") == "pmessage":
+                    if message is None and self._closing.is_set():
+                        self._stop.set()  # everything published before `close` is taken
+                    elif message is not None and message.get("type") == "pmessage":
                         self._take(message["data"])
                 pubsub.close()
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
@@ -69,6 +72,14 @@ class NotificationRelay(ServiceThread):
             except Exception:
                 log.exception("alerts relay failed; restarting it")
                 self._stop.wait(backoff)
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop once the messages already published are taken (at most `timeout`): the
+        engine's last status, published as it stopped, still becomes an alert."""
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.stop()
 
     def _take(self, data) -> None:
         try:
