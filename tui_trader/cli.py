@@ -1,9 +1,9 @@
 """The `tui-trader` command: the console by default, plus engine, db, user, keys, market,
-catalog, risk and kite-sandbox subcommands. Every failure a user can cause prints one line,
-never a traceback. Everything printed goes through `say`, and every log line through
-`PrintableFormatter`: both quote text from outside (names, broker replies, arguments), and a
-terminal must not act on an escape sequence in it. Heavy modules are imported inside each
-command so start-up stays fast."""
+catalog, risk, notify, maintenance and kite-sandbox subcommands. Every failure a user can
+cause prints one line, never a traceback. Everything printed goes through `say`, and every
+log line through `PrintableFormatter`: both quote text from outside (names, broker replies,
+arguments), and a terminal must not act on an escape sequence in it. Heavy modules are
+imported inside each command so start-up stays fast."""
 
 from __future__ import annotations
 
@@ -78,8 +78,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
         wire_kite_feed(engine, feed, *stale_hook)
         follow_new_logins(ctx, engine, feed)
+    from .services.background import BackgroundJobs
+
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    jobs = BackgroundJobs(ctx).start()  # system log, alerts out, the daily prune
     engine.start()
     say(f"engine running (consumer {engine.consumer}, store {ctx.settings.store_label()}, "
         f"feed {args.feed}); Ctrl-C to stop")
@@ -89,6 +92,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     engine.stop()
+    jobs.stop()
     ctx.close()
     say("engine stopped")
     return 0
@@ -453,6 +457,150 @@ def cmd_risk_set(args: argparse.Namespace) -> int:
     return 0
 
 
+NOTIFY_SECRET_ENV = "TUI_TRADER_NOTIFY_SECRET"
+_NOTIFY_SECRET_LABEL = {"webhook": "webhook URL", "email": "SMTP password",
+                        "telegram": "bot token"}
+
+
+def cmd_notify_add(args: argparse.Namespace) -> int:
+    """Add a channel; its secret (the webhook URL, SMTP password or bot token) comes from
+    TUI_TRADER_NOTIFY_SECRET, a prompt or stdin, never the command line. A test message
+    must reach it first, else nothing is saved."""
+    from .services.notify_channels import (
+        NotificationSettings,
+        email_config,
+        parse_channel_kind,
+        telegram_config,
+        webhook_config,
+    )
+
+    for option in ("url", "password", "bot_token"):
+        if getattr(args, option) is not None:
+            _refuse_on_command_line("--" + option.replace("_", "-"), NOTIFY_SECRET_ENV)
+    kind = parse_channel_kind(args.kind)
+    name = args.kind.strip().lower()
+    if kind.value == "EMAIL" and not args.smtp_user:
+        secret = ""  # no SMTP login: no password to read
+    else:
+        secret = _read_secret(_NOTIFY_SECRET_LABEL[name], NOTIFY_SECRET_ENV)
+    if kind.value == "WEBHOOK":
+        config, hint = webhook_config(secret)
+    elif kind.value == "EMAIL":
+        config, hint = email_config(args.to, args.smtp_host, args.smtp_port, args.smtp_mode,
+                                    args.smtp_user, secret, args.sender)
+    else:
+        config, hint = telegram_config(args.chat_id, secret)
+    ctx = _context()
+    view = NotificationSettings(ctx, _user_id(ctx, args.email)).add(
+        kind, args.label, config, hint, test=not args.no_test)
+    say(f"channel '{view.label}' saved ({hint})"
+        + ("; a test message was delivered" if not args.no_test else ""))
+    return 0
+
+
+def cmd_notify_list(args: argparse.Namespace) -> int:
+    import json
+
+    from .domain.alerts import ALERT_LABELS
+    from .services.notify_channels import NotificationSettings
+
+    ctx = _context()
+    settings = NotificationSettings(ctx, _user_id(ctx, args.email))
+    channels, prefs = settings.list(), settings.preferences()
+    if args.json:
+        say(json.dumps({"channels": [
+            {"label": c.label, "kind": c.kind.value.lower(), "hint": c.hint, "state": c.state,
+             "failures": c.failures, "last_error": c.last_error} for c in channels],
+            "preferences": {k.value.lower(): m.value.lower() for k, m in prefs.items()}}))
+        return 0
+    if not channels:
+        say("no channels: alerts are shown in the console only (tui-trader notify add)")
+    for c in channels:
+        line = f"  {c.label}: {c.kind.value.lower()}, {c.hint}, {c.state}"
+        if c.failures:
+            line += f" ({c.failures} failed: {c.last_error})"
+        say(line)
+    say("alerts: " + ", ".join(f"{ALERT_LABELS[k]} {m.value.lower()}" for k, m in prefs.items()))
+    return 0
+
+
+def cmd_notify_test(args: argparse.Namespace) -> int:
+    from .services.notify_channels import NotificationSettings
+
+    ctx = _context()
+    results = NotificationSettings(ctx, _user_id(ctx, args.email)).test(args.label)
+    if not results:
+        say("no channels to test (tui-trader notify add)")
+        return 1
+    for label, problem in results:
+        say(f"  {label}: " + ("delivered" if problem is None else f"failed ({problem})"))
+    return 0 if all(problem is None for _label, problem in results) else 1
+
+
+def cmd_notify_remove(args: argparse.Namespace) -> int:
+    from .services.notify_channels import NotificationSettings
+
+    ctx = _context()
+    NotificationSettings(ctx, _user_id(ctx, args.email)).remove(args.label)
+    say(f"channel '{args.label}' removed")
+    return 0
+
+
+def cmd_notify_set(args: argparse.Namespace) -> int:
+    """Set alert modes (on, silent, off) per kind; all or nothing."""
+    from .domain.alerts import ALERT_LABELS, AlertKind, parse_mode
+    from .domain.errors import ValidationError
+    from .services.notify_channels import NotificationSettings
+
+    changes = {kind: parse_mode(kind.value.lower().replace("_", "-"),
+                                getattr(args, kind.value.lower()))
+               for kind in AlertKind if getattr(args, kind.value.lower()) is not None}
+    if not changes:
+        raise ValidationError("alert_kind", "give at least one, e.g. --fill silent")
+    ctx = _context()
+    NotificationSettings(ctx, _user_id(ctx, args.email)).set_preferences(changes)
+    say("saved: " + ", ".join(f"{ALERT_LABELS[k]} {m.value.lower()}"
+                              for k, m in changes.items()))
+    return 0
+
+
+def cmd_maintenance_prune(args: argparse.Namespace) -> int:
+    """Delete what is older than the retention settings keep (or, --dry-run, count it)."""
+    from .services.maintenance import prune
+
+    report = prune(_context(), dry_run=args.dry_run)
+    say(report.summary())
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    """The newest warnings and errors kept in system_logs, or the audit trail."""
+    from .domain.clock import IST
+    from .domain.enums import Severity
+
+    ctx = _context()
+    if args.audit:
+        from .services.audit import audit_trail
+
+        for e in audit_trail(ctx, limit=args.limit):
+            say(f"{e.created_at.astimezone(IST):%Y-%m-%d %H:%M:%S} {e.action.value} "
+                f"{e.outcome.value} {e.subject}")
+        return 0
+    from .services.system_log import system_logs
+
+    try:
+        level = Severity((args.level or "WARNING").upper())
+    except ValueError:
+        from .domain.errors import ValidationError
+
+        raise ValidationError("level", "must be warning, error or critical") from None
+    for row in system_logs(ctx, level=level, component=args.component or "",
+                           limit=args.limit):
+        say(f"{row.created_at.astimezone(IST):%Y-%m-%d %H:%M:%S} {row.level.value} "
+            f"[{row.component}] {row.message}")
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -607,6 +755,60 @@ def build_parser() -> argparse.ArgumentParser:
         change.add_argument("--" + field.replace("_", "-"), dest=field, metavar="VALUE",
                             help=text)
     change.set_defaults(func=cmd_risk_set)
+    notify = _group(sub, "notify", "alerts to Telegram, e-mail or a webhook", "notify_command")
+    add = notify.add_parser("add", help="add a channel (test-delivered before it is saved)")
+    add.add_argument("--email", required=True, help="the user whose alerts to send")
+    add.add_argument("--kind", required=True, help="webhook, email or telegram")
+    add.add_argument("--label", help="what to call it (default: its kind)")
+    add.add_argument("--url-stdin", action="store_true",
+                     help="the webhook URL, SMTP password or bot token is read from stdin "
+                          f"(also the default when stdin is not a terminal; or set "
+                          f"{NOTIFY_SECRET_ENV})")
+    add.add_argument("--to", help="email: the address alerts go to")
+    add.add_argument("--sender", help="email: the From address (default: the SMTP user)")
+    add.add_argument("--smtp-host", help="email: the SMTP server")
+    add.add_argument("--smtp-port", help="email: its port (default by --smtp-mode)")
+    add.add_argument("--smtp-mode", default="starttls", help="starttls, ssl or insecure")
+    add.add_argument("--smtp-user", help="email: the SMTP login (its password is read like "
+                                         "the other secrets)")
+    add.add_argument("--chat-id", help="telegram: the chat to post to")
+    add.add_argument("--no-test", action="store_true", help="save without a test message")
+    for secret in ("--url", "--password", "--bot-token"):
+        add.add_argument(secret, help=argparse.SUPPRESS)  # refused: secrets stay off argv
+    add.set_defaults(func=cmd_notify_add)
+    listing = notify.add_parser("list", help="channels, their state, and the alert modes")
+    listing.add_argument("--email", required=True)
+    listing.add_argument("--json", action="store_true", help="one JSON object")
+    listing.set_defaults(func=cmd_notify_list)
+    test = notify.add_parser("test", help="send a test message now")
+    test.add_argument("--email", required=True)
+    test.add_argument("--label", help="one channel (default: every one)")
+    test.set_defaults(func=cmd_notify_test)
+    remove = notify.add_parser("remove", help="remove a channel")
+    remove.add_argument("--email", required=True)
+    remove.add_argument("--label", required=True)
+    remove.set_defaults(func=cmd_notify_remove)
+    modes = notify.add_parser("set", help="on, silent or off per kind of alert")
+    modes.add_argument("--email", required=True)
+    from .domain.alerts import ALERT_LABELS
+
+    for kind, label in ALERT_LABELS.items():
+        modes.add_argument("--" + kind.value.lower().replace("_", "-"), dest=kind.value.lower(),
+                           metavar="MODE", help=f"{label}: on, silent or off")
+    modes.set_defaults(func=cmd_notify_set)
+
+    maintenance = _group(sub, "maintenance", "retention of old data", "maintenance_command")
+    prune = maintenance.add_parser("prune", help="delete ticks, system logs and finished "
+                                   "orders older than the retention settings")
+    prune.add_argument("--dry-run", action="store_true", help="count only; delete nothing")
+    prune.set_defaults(func=cmd_maintenance_prune)
+
+    logs = sub.add_parser("logs", help="the kept warnings and errors, or the audit trail")
+    logs.add_argument("--level", help="warning (default), error or critical: that or worse")
+    logs.add_argument("--component", help="only components starting with this, e.g. engine")
+    logs.add_argument("--audit", action="store_true", help="the audit trail instead")
+    logs.add_argument("--limit", type=int, default=100)
+    logs.set_defaults(func=cmd_logs)
     return parser
 
 

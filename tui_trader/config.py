@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     # Only paper orders are placed while it is set.
     clock_start: datetime | None = None
     clock_speed: float = Field(default=1.0, gt=0, le=1000)
+    # Retention (days) of `tui-trader maintenance prune` and the daily job: market ticks,
+    # the system log, and finished orders with their history.
+    retention_ticks_days: int = Field(default=30, ge=1, le=36_500)
+    retention_logs_days: int = Field(default=90, ge=1, le=36_500)
+    retention_orders_days: int = Field(default=365, ge=1, le=36_500)
+    # The IST hour the engine process prunes at each day (after the market has closed).
+    retention_hour_ist: int = Field(default=18, ge=0, le=23)
     # The user's keys: binding id -> key(s), e.g. "strategies.new" = "a" or "ctrl+n,a"
     # (the `[keymap]` table of the file). The console applies the ids it has.
     keymap: dict[str, str] = Field(default_factory=dict)

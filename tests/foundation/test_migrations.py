@@ -16,6 +16,7 @@ EXPECTED = {
     "positions", "position_history", "risk_rules", "risk_events", "notifications",
     "trading_sessions", "strategy_performance", "ticks", "candles", "order_book_snapshots",
     "indicator_values", "backtest_runs", "system_logs", "risk_states",
+    "notification_channels", "notification_preferences", "audit_events",
 }
 
 

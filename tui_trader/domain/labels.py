@@ -57,6 +57,22 @@ FIELD_LABELS: dict[str, str] = {
     "max_orders_per_day": "Max orders per day",
     "strategy_daily_loss_limit": "Strategy daily loss",
     "unlock_confirmation": "Unlock confirmation",
+    # a notification channel and alert preferences
+    "channel_kind": "Channel",
+    "webhook_url": "Webhook URL",
+    "email_to": "Send to",
+    "email_from": "From",
+    "smtp_host": "SMTP server",
+    "smtp_port": "SMTP port",
+    "smtp_mode": "SMTP security",
+    "smtp_user": "SMTP user",
+    "smtp_password": "SMTP password",
+    "bot_token": "Bot token",
+    "chat_id": "Chat id",
+    "alert_kind": "Alert",
+    "alert_mode": "Alert mode",
+    # maintenance
+    "retention": "Retention",
 }
 
 

@@ -83,3 +83,15 @@ def events(user_id: Id, db: int) -> str:
 def engine_events(db: int) -> str:
     """Pub/sub channel of engine-wide status, for every console of the deployment."""
     return f"events:{db}:engine"
+
+
+def alert_claim(name: str) -> str:
+    """Set (NX, a day's expiry) by the process that sends a notification out to external
+    channels, so two relays of one deployment send it once (services.notify_relay)."""
+    return f"alerts:sent:{name}"
+
+
+def prune_claim(day: str) -> str:
+    """Set (NX, two days' expiry) by the engine process that runs a day's retention prune,
+    so of several engine processes one prunes (services.maintenance)."""
+    return f"maintenance:pruned:{day}"

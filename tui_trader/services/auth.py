@@ -12,9 +12,11 @@ from ..db.models import User, UserSession
 from ..db.repositories import SessionRepository, UserRepository
 from ..db.repositories.login_attempts import LoginAttemptRepository, email_key
 from ..domain import validation as v
+from ..domain.audit import AuditAction, AuditOutcome
 from ..domain.errors import AccountLockedError, AuthError, LoginRefusedError, ValidationError
 from ..security.passwords import dummy_verify, hash_password, needs_rehash, verify_password
 from ..security.session_tokens import new_token, token_hash
+from .audit import record_audit
 from .context import AppContext
 from .views import LoginResult, UserView
 
@@ -55,6 +57,25 @@ class AuthService:
             raise ValidationError("email", "is already registered") from None
 
     def login(self, email: str, password: str) -> LoginResult:
+        """Sign in (audited: the login, or the failure and why). What was typed as the
+        address is kept only if it is one: a password typed into the wrong field must not
+        land in the audit trail."""
+        typed = (email or "").strip().lower()[:200]
+        address = typed if v.EMAIL_RE.match(typed) else "(not an email address)"
+        try:
+            result = self._login(email, password)
+        except AccountLockedError:
+            record_audit(self.ctx, AuditAction.LOGIN_FAILED, outcome=AuditOutcome.REFUSED,
+                         subject=address, details={"reason": "locked"})
+            raise
+        except LoginRefusedError:
+            record_audit(self.ctx, AuditAction.LOGIN_FAILED, outcome=AuditOutcome.FAILED,
+                         subject=address, details={"reason": "email or password incorrect"})
+            raise
+        record_audit(self.ctx, AuditAction.LOGIN, user_id=result.user.id, subject=address)
+        return result
+
+    def _login(self, email: str, password: str) -> LoginResult:
         """Sign in, counting failures per email address.
 
         What a caller learns never depends on whether the address has an account: attempts
@@ -108,8 +129,12 @@ class AuthService:
     def unlock(self, email: str) -> bool:
         """Clear an address's failed logins and lock (`tui-trader user unlock`); True when
         it had any."""
+        address = (email or "").strip().lower()
         with self.ctx.session() as s:
-            return LoginAttemptRepository(s).clear(email_key((email or "").strip().lower()))
+            cleared = LoginAttemptRepository(s).clear(email_key(address))
+        record_audit(self.ctx, AuditAction.ACCOUNT_UNLOCKED, subject=address[:200],
+                     details={"had_failures": cleared})
+        return cleared
 
     def resume(self, token: str) -> UserView:
         """The user behind a session token, if the session is live."""
@@ -129,8 +154,11 @@ class AuthService:
     def logout(self, token: str) -> None:
         with self.ctx.session() as s:
             row = SessionRepository(s).by_token_hash(token_hash(token or ""))
-            if row is not None and row.revoked_at is None:
-                row.revoked_at = self.ctx.clock.now()
+            if row is None or row.revoked_at is not None:
+                return
+            row.revoked_at = self.ctx.clock.now()
+            user_id = row.user_id
+        record_audit(self.ctx, AuditAction.LOGOUT, user_id=user_id)
 
     def set_theme(self, user_id: uuid.UUID, theme: str) -> None:
         name = v.clean_text("theme", theme, max_len=40)

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from ..db.credential_fence import hold_for_rotation, hold_for_write
-from ..db.models import BrokerAccount, TokenRefreshLog
+from ..db.models import BrokerAccount, NotificationChannel, TokenRefreshLog
 from ..db.repositories import BrokerAccountRepository
 from ..domain import validation as v
+from ..domain.audit import AuditAction
 from ..domain.enums import BrokerKind
 from ..domain.errors import StateError, ValidationError
 from ..security.rotation import (
@@ -26,6 +27,7 @@ from ..security.rotation import (
     rotate_all,
 )
 from ..security.secret import Secret
+from .audit import record_audit
 from .context import AppContext
 from .views import BrokerAccountView
 
@@ -93,7 +95,13 @@ class BrokerAccountService:
             repo = BrokerAccountRepository(s, self.user_id)
             if any(r.label == name for r in repo.list()):
                 raise ValidationError("label", f"'{name}' is already used by another account")
-            return self._view(repo.add(BrokerAccount(broker=BrokerKind.PAPER, label=name)))
+            view = self._view(repo.add(BrokerAccount(broker=BrokerKind.PAPER, label=name)))
+        self._audit(AuditAction.BROKER_ADDED, view.label, "paper")
+        return view
+
+    def _audit(self, action, label: str, broker: str) -> None:
+        record_audit(self.ctx, action, user_id=self.user_id, subject=label,
+                     details={"broker": broker})
 
     def add_kite(self, api_key: str, api_secret: str, label: str | None = None,
                  api_root: str | None = None) -> BrokerAccountView:
@@ -111,7 +119,9 @@ class BrokerAccountService:
             row = BrokerAccount(broker=BrokerKind.KITE, label=name, api_root=api_root)
             self._seal(row, "api_key_enc", key)
             self._seal(row, "api_secret_enc", secret)
-            return self._view(repo.add(row))
+            view = self._view(repo.add(row))
+        self._audit(AuditAction.BROKER_ADDED, view.label, "kite")
+        return view
 
     def _seal(self, row: BrokerAccount, column: str, plaintext: str) -> None:
         # One key_id per row: re-seal the other encrypted columns if the current key changed.
@@ -168,7 +178,9 @@ class BrokerAccountService:
             if held is not None:
                 raise StateError(f"An open {held.symbol} position was opened through this "
                                  f"account; close it first (K squares off)")
+            label, broker = row.label, row.broker.value
             BrokerAccountRepository(s, self.user_id).delete(row.id)
+        self._audit(AuditAction.BROKER_REMOVED, label, broker)
 
     def label(self, account_id: uuid.UUID | str) -> str:
         """The account's label (what the trader calls it), without opening anything."""
@@ -230,8 +242,10 @@ def rotate_master_key(ctx: AppContext, *, retire_old: bool = True,
         rows = list(s.exec(select(BrokerAccount)).all())
         by_id = {r.id: r for r in rows}
 
+        channels = {r.id: r for r in s.exec(select(NotificationChannel)).all()}
+
         def save(field: EncryptedField, sealed) -> None:
-            row = by_id[field.row_id]
+            row = by_id.get(field.row_id) or channels[field.row_id]
             setattr(row, field.column, sealed.ciphertext)
             row.key_id = sealed.key_id
 
@@ -247,13 +261,25 @@ def rotate_master_key(ctx: AppContext, *, retire_old: bool = True,
         with ctx.session() as s:
             stored = _stored_fields(s)
         report = retire_checked(ctx.vault, report, stored)
+    _audit_rotation(ctx, report)
     return report
+
+
+def _audit_rotation(ctx: AppContext, report: RotationReport) -> None:
+    from ..domain.audit import AuditAction, AuditOutcome
+    from .audit import record_audit
+
+    record_audit(ctx, AuditAction.KEY_ROTATED,
+                 outcome=AuditOutcome.OK if report.ok else AuditOutcome.FAILED,
+                 subject=f"master key {report.new_key_id}",
+                 details={"failures": len(report.failures)})
 
 
 def _stored_fields(s) -> list[EncryptedField]:
     """Every credential ciphertext as stored now (read past the session's cached rows),
-    named by account label and owner."""
+    named by account label and owner: broker keys and notification channels alike."""
     from ..db.models import User
+    from .notify_channels import stored_channel_fields
 
     accounts, users = BrokerAccount.__table__, User.__table__
     rows = s.connection().execute(
@@ -262,4 +288,5 @@ def _stored_fields(s) -> list[EncryptedField]:
     return [EncryptedField(row_id=r["id"], column=c, ciphertext=r[c], key_id=r["key_id"],
                            context=_context(r["id"], c),
                            label=f"'{r['label']}' of {r['owner']}")
-            for r in rows for c in ENCRYPTED_COLUMNS if r[c] is not None]
+            for r in rows for c in ENCRYPTED_COLUMNS if r[c] is not None] + \
+        stored_channel_fields(s)

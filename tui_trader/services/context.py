@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from ..config import Settings, load_settings
 from ..db import migrate
 from ..db.engine import create_db_engine, session_factory
-from ..db.models import BrokerAccount
+from ..db.models import BrokerAccount, NotificationChannel
 from ..db.repositories import InstrumentRepository
 from ..db.seed import seed_catalog
 from ..domain.calendar import HolidayFile, NseCalendar
@@ -78,6 +78,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None,
     with sessions.begin() as s:  # the master keys stored credentials need
         needed = set(s.exec(select(BrokerAccount.key_id).where(
             BrokerAccount.key_id.is_not(None)).distinct()).all())  # type: ignore[union-attr]
+        needed |= set(s.exec(select(NotificationChannel.key_id).distinct()).all())
     keystore, warning = open_keystore(settings.data_dir, needed=needed)
     notices = [warning] if warning else []
     calendar = NseCalendar(HolidayFile.load(settings.holidays_file))

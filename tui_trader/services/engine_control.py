@@ -16,9 +16,11 @@ from typing import Protocol
 
 from ..db.models import Notification
 from ..db.repositories import NotificationRepository, StrategyRepository
+from ..domain.audit import AuditAction, AuditOutcome
 from ..domain.enums import ExecutionMode, NotificationKind, Severity, StrategyStatus
 from ..domain.errors import StateError, ValidationError
 from ..engine.control import EngineHealth, KillReport, StartResult
+from .audit import record_audit
 from .context import AppContext
 from .views import LoginResult
 
@@ -134,19 +136,44 @@ class StrategyControl:
             if row.execution_mode == ExecutionMode.LIVE and not confirm_live:
                 raise ValidationError("mode", "LIVE strategies place real orders: confirm to "
                                               "start")
-            ident, live = row.id, row.execution_mode == ExecutionMode.LIVE
-        return self.engine.start_strategy(self.user_id, ident, confirm_live=live)
+            ident, live, name = row.id, row.execution_mode == ExecutionMode.LIVE, row.name
+        details = {"strategy_id": str(ident), "mode": "LIVE" if live else "PAPER"}
+        if live:  # the trader confirmed real orders: kept whether the start succeeds or not
+            record_audit(self.ctx, AuditAction.LIVE_CONFIRMED, user_id=self.user_id,
+                         subject=name, details=details)
+        try:
+            result = self.engine.start_strategy(self.user_id, ident, confirm_live=live)
+        except Exception as exc:
+            record_audit(self.ctx, AuditAction.STRATEGY_STARTED, user_id=self.user_id,
+                         outcome=AuditOutcome.FAILED, subject=name,
+                         details={**details, "error": type(exc).__name__})
+            raise
+        record_audit(self.ctx, AuditAction.STRATEGY_STARTED, user_id=self.user_id,
+                     subject=name, details=details)
+        return result
 
     def stop(self, strategy_id: uuid.UUID | str) -> None:
         with self.ctx.session() as s:
             row = StrategyRepository(s, self.user_id).get(strategy_id)
-            ident = row.id
+            ident, name = row.id, row.name
         self.engine.stop_strategy(self.user_id, ident)
+        record_audit(self.ctx, AuditAction.STRATEGY_STOPPED, user_id=self.user_id,
+                     subject=name, details={"strategy_id": str(ident)})
 
     def kill_switch(self) -> KillReport:
         """Stop everything and square off; the outcome is kept as an alert (the toast
         goes, the Alerts list keeps what was done and what failed)."""
-        report = self.engine.kill_switch(self.user_id)
+        try:
+            report = self.engine.kill_switch(self.user_id)
+        except Exception as exc:
+            record_audit(self.ctx, AuditAction.KILL_SWITCH, user_id=self.user_id,
+                         outcome=AuditOutcome.FAILED, details={"error": type(exc).__name__})
+            raise
+        record_audit(self.ctx, AuditAction.KILL_SWITCH, user_id=self.user_id,
+                     outcome=AuditOutcome.FAILED if report.errors else AuditOutcome.OK,
+                     details={"strategies_stopped": report.strategies_stopped,
+                              "exit_orders": report.exit_orders,
+                              "errors": len(report.errors)})
         title = (f"Kill switch: {report.strategies_stopped} "
                  f"{'strategy' if report.strategies_stopped == 1 else 'strategies'} stopped, "
                  f"{report.exit_orders} exit {'order' if report.exit_orders == 1 else 'orders'}"

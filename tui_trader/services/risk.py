@@ -12,12 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 from ..db.repositories import RiskEventRepository, RiskRuleRepository, RiskStateRepository
+from ..domain.audit import AuditAction, AuditOutcome
 from ..domain.clock import ist_date, ist_datetime
 from ..domain.enums import RiskEventKind
-from ..domain.errors import StateError
+from ..domain.errors import StateError, ValidationError
 from ..domain.lifecycle import RiskMove, RiskState
 from ..domain.risk_rules import RiskLimits, check_risk_form, require_valid_rules
 from ..domain.risk_status import RiskStatus, halt_lifts_on, state_on, unlock
+from .audit import record_audit
 from .context import AppContext
 
 
@@ -100,7 +102,9 @@ class RiskService:
             repo = RiskRuleRepository(s, self.user_id)
             limits = require_valid_rules(raw, repo.get())
             repo.save(limits)
-            return limits
+        record_audit(self.ctx, AuditAction.RISK_RULES_CHANGED, user_id=self.user_id,
+                     subject=", ".join(sorted(raw))[:200])
+        return limits
 
     # -- state ----------------------------------------------------------------------------
     def today(self, events: int = 50) -> RiskToday:
@@ -124,12 +128,19 @@ class RiskService:
         judges the figures again at once: if they still break the daily loss limit or the
         max drawdown, the user is halted again (raise the limit first)."""
         day, now = self._today()
-        with self.ctx.session() as s:
-            repo = RiskStateRepository(s, self.user_id)
-            current = repo.get()
-            lifted = unlock(current, typed, day, now, self.ctx.calendar)
-            if not repo.apply(current, RiskMove.UNLOCK, lifted):
-                raise StateError("the risk state changed while unlocking; look again; "
-                                 "nothing was changed")
-            return lifted
+        try:
+            with self.ctx.session() as s:
+                repo = RiskStateRepository(s, self.user_id)
+                current = repo.get()
+                lifted = unlock(current, typed, day, now, self.ctx.calendar)
+                if not repo.apply(current, RiskMove.UNLOCK, lifted):
+                    raise StateError("the risk state changed while unlocking; look again; "
+                                     "nothing was changed")
+        except ValidationError:  # typed wrong: audited, nothing changed
+            record_audit(self.ctx, AuditAction.RISK_UNLOCKED, user_id=self.user_id,
+                         outcome=AuditOutcome.REFUSED, subject="halt")
+            raise
+        record_audit(self.ctx, AuditAction.RISK_UNLOCKED, user_id=self.user_id,
+                     subject="halt")
+        return lifted
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, func, select
 from ..db.models import Position, Strategy
 from ..db.repositories import BrokerAccountRepository, InstrumentRepository, StrategyRepository
 from ..db.repositories.strategies import to_spec
+from ..domain.audit import AuditAction
 from ..domain.calendar import Session as MarketSession
 from ..domain.clock import IST, ist_date, ist_datetime
 from ..domain.enums import BrokerKind, StrategyStatus
@@ -31,6 +32,7 @@ from ..domain.stop_rule import (
 from ..domain.strategy import StrategySpec
 from ..domain.strategy_rules import StrategyDraft, check_strategy_form, require_valid
 from ..live.state import LiveState
+from .audit import record_audit
 from .context import AppContext
 from .views import StrategyRow
 
@@ -106,6 +108,15 @@ class StrategyService:
 
     # -- changes -----------------------------------------------------------------------
     def create(self, raw: Mapping[str, Any]) -> StrategySpec:
+        spec = self._create(raw)
+        self._audit(AuditAction.STRATEGY_CREATED, spec)
+        return spec
+
+    def _audit(self, action: AuditAction, spec: StrategySpec) -> None:
+        record_audit(self.ctx, action, user_id=self.user_id, subject=spec.name,
+                     details={"strategy_id": str(spec.id)})
+
+    def _create(self, raw: Mapping[str, Any]) -> StrategySpec:
         try:
             with self.ctx.session() as s:
                 draft = self._validated(s, raw)
@@ -123,6 +134,11 @@ class StrategyService:
             raise ValidationError("name", "is already used by another strategy") from None
 
     def update(self, strategy_id: uuid.UUID | str, raw: Mapping[str, Any]) -> StrategySpec:
+        spec = self._update(strategy_id, raw)
+        self._audit(AuditAction.STRATEGY_EDITED, spec)
+        return spec
+
+    def _update(self, strategy_id: uuid.UUID | str, raw: Mapping[str, Any]) -> StrategySpec:
         with self.ctx.session() as s:
             repo = StrategyRepository(s, self.user_id)
             row = repo.get(strategy_id)
@@ -180,7 +196,9 @@ class StrategyService:
                 exchange=row.exchange, buy_time=row.buy_time, sell_time=row.sell_time,
                 stop_loss=row.stop_loss, quantity=row.quantity, parameters=dict(row.parameters),
                 execution_mode=row.execution_mode, broker_account_id=row.broker_account_id))
-            return to_spec(copy)
+            spec = to_spec(copy)
+        self._audit(AuditAction.STRATEGY_CREATED, spec)
+        return spec
 
     def delete(self, strategy_id: uuid.UUID | str) -> None:
         from sqlmodel import select
@@ -198,7 +216,9 @@ class StrategyService:
             if held is not None:
                 raise StateError(f"It still holds {held.quantity} {held.symbol}: close the "
                                  f"position first (K squares off)")
+            spec = to_spec(row)
             repo.delete(strategy_id)
+        self._audit(AuditAction.STRATEGY_DELETED, spec)
 
     # -- reads -------------------------------------------------------------------------
     def get(self, strategy_id: uuid.UUID | str) -> StrategySpec:

@@ -46,6 +46,15 @@ class UserSession:
         self.engine = acting_as(engine, login)  # a server engine takes signed commands only
         self.symbols: list[str] = []  # instrument symbols, sorted; loaded once per session
         self.book = LiveBook()
+        # The user's alert modes (domain.alerts): which notifications toast. Read off the UI
+        # thread at sign-in and whenever the Channels screen changes them.
+        self.alert_modes: dict = {}
+
+    def load_alert_modes(self) -> dict:
+        from ..services.notify_channels import alert_modes
+
+        self.alert_modes = alert_modes(self.ctx, self.user_id)
+        return self.alert_modes
 
     def remember_theme(self, name: str) -> None:
         self.user = replace(self.user, theme=name)
@@ -117,6 +126,7 @@ class Backend:
         self._owns_ctx = ctx is None
         self._owned_engine: OwnedEngine | None = None
         self._stream: Any = None
+        self._jobs: Any = None
 
     # -- start-up (worker thread) -----------------------------------------------------------
     def boot(self) -> BootResult:
@@ -137,6 +147,12 @@ class Backend:
         has_users = AuthService(ctx).has_users()
         if self.engine is None:
             self.engine = self._make_engine(ctx)
+            from ..services.background import BackgroundJobs
+
+            # In-process engine: this console also sends alerts out and prunes; attached
+            # to a server, that server does, and this console keeps its own warnings.
+            embedded = self.settings.engine_mode == "embedded"
+            self._jobs = BackgroundJobs(ctx, alerts=embedded, retention=embedded).start()
         try:
             health = self.engine.health()
         except Exception as exc:  # a broken engine must not stop the console starting
@@ -188,5 +204,8 @@ class Backend:
             except Exception:
                 log.exception("stopping the embedded engine failed")
             self._owned_engine = None
+        if self._jobs is not None:
+            self._jobs.stop()
+            self._jobs = None
         if self.ctx is not None and self._owns_ctx:
             self.ctx.close()

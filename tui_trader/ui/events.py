@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..domain.alerts import AlertMode, alert_kind
 from ..domain.events import EngineStatus, NotificationRaised, PositionChanged
 from .formatting import one_line
 
@@ -32,7 +33,13 @@ def route_events(app: TraderApp, session: UserSession, events: list[EngineEvent]
             status = replace(status, engine=event.state, entries_allowed=event.entries_allowed,
                              engine_detail=event.detail)
         elif isinstance(event, NotificationRaised):
+            mode = session.alert_modes.get(alert_kind(event.kind, event.severity),
+                                           AlertMode.ON)
+            if mode is AlertMode.OFF:
+                continue
             status = replace(status, unread=status.unread + 1)
+            if mode is AlertMode.SILENT:
+                continue
             body = one_line(event.body) if event.body else ""
             app.notify(body or one_line(event.title), title=one_line(event.title, 60),
                        severity=SEVERITY.get(event.severity, "information"),  # type: ignore[arg-type]

@@ -99,7 +99,26 @@ BROKERS: list[Binding] = [
 NOTIFICATIONS: list[Binding] = [
     Binding("enter", "mark_read", "Mark read", id="notifications.read"),
     Binding("m", "mark_all_read", "All read", id="notifications.read_all"),
+    Binding("c", "channels", "Channels", id="notifications.channels",
+            tooltip="Where alerts go (Telegram, e-mail, webhook) and which are sent"),
+    Binding("l", "logs", "Logs", id="notifications.logs",
+            tooltip="Kept warnings and errors, and your audit trail"),
     Binding("r", "refresh", "Refresh", id="notifications.refresh"),
+]
+
+LOGS: list[Binding] = [
+    Binding("l", "level", "Level", id="logs.level"),
+    Binding("c", "component", "Component", id="logs.component"),
+    Binding("a", "audit", "Audit/logs", id="logs.audit"),
+    Binding("r", "refresh", "Refresh", id="logs.refresh"),
+    Binding("escape", "cancel", "Close", id="logs.close"),
+]
+
+CHANNELS: list[Binding] = [
+    Binding("enter", "cycle_mode", "On/silent/off", id="channels.mode"),
+    Binding("t", "test", "Test channels", id="channels.test"),
+    Binding("r", "refresh", "Refresh", id="channels.refresh"),
+    Binding("escape", "cancel", "Close", id="channels.close"),
 ]
 
 EDITOR: list[Binding] = [
@@ -150,6 +169,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "brokers.remove": ("delete broker",),
     "brokers.kite_login": ("log in to kite", "zerodha login", "kite token"),
     "notifications.read_all": ("mark all read", "clear alerts"),
+    "notifications.channels": ("telegram", "email alerts", "webhook", "notification settings"),
+    "notifications.logs": ("system log", "errors", "warnings", "audit trail"),
     "positions.toggle_chart": ("p&l chart", "pnl chart"),
     "positions.toggle_closed": ("show closed positions", "hide closed positions"),
     "orders.filter": ("filter orders", "search orders"),
@@ -195,7 +216,8 @@ def commands() -> list[Command]:
 def binding_ids() -> set[str]:
     """Every binding id a user keymap may name."""
     return {b.id for table in (APP, FOCUS, TABLE, LOGIN, EDITOR, MODAL, HELP, CONFIRM, BACK,
-                               *SECTION_BINDINGS.values()) for b in table if b.id}
+                               LOGS, CHANNELS, *SECTION_BINDINGS.values())
+            for b in table if b.id}
 
 
 def user_keymap(entries: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

@@ -187,3 +187,22 @@ class UnreadChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, UnreadChanged)
+
+
+class LogsLoaded(Message):
+    """Kept warnings and errors (or the user's audit trail) for the Logs screen, and the
+    components there are to filter by."""
+
+    def __init__(self, rows: list, components: list[str]) -> None:
+        super().__init__()
+        self.rows = rows
+        self.components = components
+
+
+class ChannelsLoaded(Message):
+    """The user's notification channels and alert modes."""
+
+    def __init__(self, channels: list, modes: dict) -> None:
+        super().__init__()
+        self.channels = channels
+        self.modes = modes

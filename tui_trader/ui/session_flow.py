@@ -6,12 +6,15 @@ Kept out of app.py so the app stays a thin shell of wiring.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from . import keymap
 from .backend import UserSession
 from .messages import Done, EngineEventsBatch, EngineHealthChanged, StoreHealth, UnreadChanged
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..services.views import LoginResult
@@ -41,6 +44,10 @@ def load_session_data(app: TraderApp, session: UserSession) -> None:
 
     def work() -> None:
         session.book.begin_load()
+        try:
+            session.load_alert_modes()
+        except Exception:  # every notification toasts, as before any was set
+            log.warning("alert modes not loaded", exc_info=True)
         lines, names = session.load_positions()
         app.call_from_thread(apply_book, app, session, lines, names)
         app.post_message(UnreadChanged(session.views.unread_count()))

@@ -1,5 +1,6 @@
 """Every SQL table, importable from one place so the metadata is complete."""
 
+from .alerts import AuditEvent, NotificationChannel, NotificationPreference
 from .base import metadata
 from .brokers import BrokerAccount, TokenRefreshLog
 from .market import Candle, IndicatorValue, Instrument, OrderBookSnapshot, Tick
@@ -14,5 +15,6 @@ __all__ = [
     "OrderBookSnapshot", "Tick", "RiskEvent", "RiskRule", "RiskStateRow", "BacktestRun", "Strategy",
     "StrategyCatalog", "StrategyPerformance", "UserStrategy", "Notification", "SystemLog",
     "TradingSession", "Order", "OrderHistory", "Position", "PositionHistory", "User",
-    "UserSession", "LoginAttempt",
+    "UserSession", "LoginAttempt", "AuditEvent", "NotificationChannel",
+    "NotificationPreference",
 ]

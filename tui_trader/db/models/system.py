@@ -49,7 +49,8 @@ class TradingSession(SQLModel, table=True):
 
 class SystemLog(SQLModel, table=True):
     __tablename__ = "system_logs"
-    __table_args__ = (sa.Index("ix_system_logs_created", "created_at"),)
+    __table_args__ = (sa.Index("ix_system_logs_created", "created_at"),
+                      sa.Index("ix_system_logs_component_created", "component", "created_at"))
 
     id: uuid.UUID = pk()
     component: str = Field(max_length=40)

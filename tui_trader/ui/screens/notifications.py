@@ -100,3 +100,13 @@ class NotificationsScreen(SectionScreen):
 
     def action_refresh(self) -> None:
         self.reload()
+
+    def action_channels(self) -> None:
+        from .channels import ChannelsScreen
+
+        self.app.push_screen(ChannelsScreen())
+
+    def action_logs(self) -> None:
+        from .logs import LogsScreen
+
+        self.app.push_screen(LogsScreen())
