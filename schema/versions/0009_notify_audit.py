@@ -10,8 +10,8 @@ address with no account. system_logs gains an index for the Logs screen's compon
 The three new per-user tables get row-level security on PostgreSQL like every other
 (0005_security).
 
-Revision ID: 0008_notify_audit
-Revises: 0007_risk
+Revision ID: 0009_notify_audit
+Revises: 0008_backtests
 Create Date: 2026-12-06
 """
 
@@ -25,8 +25,8 @@ _ACTING = ("current_setting('app.user_id', true) = '*' OR "
            "user_id = NULLIF(NULLIF(current_setting('app.user_id', true), ''), '*')::uuid")
 PER_USER = ("notification_channels", "notification_preferences", "audit_events")
 
-revision = '0008_notify_audit'
-down_revision = '0007_risk'
+revision = '0009_notify_audit'
+down_revision = '0008_backtests'
 branch_labels = None
 depends_on = None
 
