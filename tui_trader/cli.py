@@ -1,6 +1,6 @@
 """The `tui-trader` command: the console by default, plus engine, db, user, keys, market,
-catalog, risk and kite-sandbox subcommands. Every failure a user can cause prints one line,
-never a traceback. Everything printed goes through `say`, and every log line through
+catalog, risk, practice and kite-sandbox subcommands. Every failure a user can cause prints
+one line, never a traceback. Everything printed goes through `say`, and every log line through
 `PrintableFormatter`: both quote text from outside (names, broker replies, arguments), and a
 terminal must not act on an escape sequence in it. Heavy modules are imported inside each
 command so start-up stays fast."""
@@ -353,6 +353,42 @@ def cmd_risk_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_practice(args: argparse.Namespace) -> int:
+    """A practice day: headless (progress on stderr, with --json one JSON object as the last
+    line of stdout), or in the console."""
+    import json
+
+    from .domain.calendar import HolidayFile, NseCalendar
+    from .domain.clock import ist_date
+    from .domain.practice import plan_practice
+
+    settings = _settings()
+    # Checked before anything is created: bad input writes nothing.
+    calendar = NseCalendar(HolidayFile.load(settings.holidays_file))
+    plan = plan_practice(calendar, args.date, args.speed,
+                         ist_date(settings.make_clock().now()))
+    if not args.headless:
+        from .domain.errors import ValidationError
+
+        raise ValidationError("--headless", "is needed: practice in the console comes next")
+    from .services.practice import DEFAULT_SEED, open_practice_day, run_headless
+
+    def progress(text: str) -> None:
+        say(text, error=True)
+
+    day = open_practice_day(settings, plan, say=progress,
+                            seed=DEFAULT_SEED if args.seed is None else args.seed)
+    result = run_headless(day, say=progress)
+    progress(f"{plan.label()} over: {len(result.orders)} orders, net P&L {result.net_pnl}")
+    if args.json:
+        say(json.dumps(result.as_dict()))
+    else:
+        for order in result.orders:
+            say(order.describe())
+        say(f"net P&L {result.net_pnl}")
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -442,6 +478,21 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--json", action="store_true",
                          help="one JSON list: kind, description, parameters (JSON Schema)")
     catalog.set_defaults(func=cmd_catalog)
+
+    practice = sub.add_parser("practice", help="replay a trading day through the engine on "
+                              "a fast simulated clock, apart from your real book")
+    practice.add_argument("--date", help="the trading day (YYYY-MM-DD; default: the last "
+                          "trading day before today)")
+    practice.add_argument("--speed", help="times real time, 1 to 1000 (default 60: a "
+                          "market minute a second)")
+    practice.add_argument("--demo", action="store_true", help="practise the demo's sample "
+                          "strategies (the only ones a practice day has so far)")
+    practice.add_argument("--headless", action="store_true", help="no console: progress on "
+                          "stderr, the orders and net P&L at the end")
+    practice.add_argument("--json", action="store_true", help="with --headless: one JSON "
+                          "object (orders, net_pnl) as the last line of stdout")
+    practice.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # another market
+    practice.set_defaults(func=cmd_practice)
 
     risk = _group(sub, "risk", "a user's risk rules and risk state", "risk_command")
     show = risk.add_parser("show", help="the rules and today's risk state")

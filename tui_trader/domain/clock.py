@@ -68,6 +68,11 @@ class SimulatedClock:
         elapsed = (self._monotonic() - self._origin) * self.speed
         return self.start + timedelta(seconds=elapsed)
 
+    def restart(self) -> None:
+        """Go back to `start` and run on from this moment (a practice day's clock is set
+        up before its engine starts, and must not have run on meanwhile)."""
+        self._origin = self._monotonic()
+
 
 def ensure_utc(value: datetime) -> datetime:
     """Refuse naive datetimes; convert aware ones to UTC."""
