@@ -368,9 +368,9 @@ def cmd_practice(args: argparse.Namespace) -> int:
     plan = plan_practice(calendar, args.date, args.speed,
                          ist_date(settings.make_clock().now()))
     if not args.headless:
-        from .domain.errors import ValidationError
+        from .ui.app import run
 
-        raise ValidationError("--headless", "is needed: practice in the console comes next")
+        return run(settings, practice=plan)
     from .services.practice import DEFAULT_SEED, open_practice_day, run_headless
 
     def progress(text: str) -> None:
