@@ -33,10 +33,10 @@ def _settings():
     return load_settings()
 
 
-def _context():
+def _context(settings=None):
     from .services.context import bootstrap
 
-    ctx = bootstrap(_settings())
+    ctx = bootstrap(settings or _settings())
     for notice in ctx.notices:
         say(f"note: {notice}", error=True)
     return ctx
@@ -54,7 +54,10 @@ def cmd_engine(args: argparse.Namespace) -> int:
     from .engine.embedded import EmbeddedEngine
     from .services.live_brokers import make_live_factory
 
-    ctx = _context()
+    settings = _settings()
+    if args.date is not None or args.speed is not None:
+        settings = _on_a_trading_day(settings, args.date, args.speed)
+    ctx = _context(settings)
     notice = calendar_notice(ctx.calendar, ctx.clock.now(), ctx.settings.holidays_file)
     if notice:
         print(f"note: {notice}", file=sys.stderr)
@@ -81,8 +84,14 @@ def cmd_engine(args: argparse.Namespace) -> int:
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     engine.start()
+    clock = ""
+    if ctx.settings.clock_start is not None:
+        from .domain.clock import IST
+
+        start = ctx.settings.clock_start.astimezone(IST)
+        clock = f", simulated clock from {start:%Y-%m-%d %H:%M} IST ×{ctx.settings.clock_speed:g}"
     say(f"engine running (consumer {engine.consumer}, store {ctx.settings.store_label()}, "
-        f"feed {args.feed}); Ctrl-C to stop")
+        f"feed {args.feed}{clock}); Ctrl-C to stop")
     try:
         while not done.wait(1.0):
             pass
@@ -92,6 +101,19 @@ def cmd_engine(args: argparse.Namespace) -> int:
     ctx.close()
     say("engine stopped")
     return 0
+
+
+def _on_a_trading_day(settings, day: str | None, speed: str | None):
+    """The settings with a simulated clock from 09:14 IST of a trading day (the practice
+    day's checks and start), `speed` times real time: a trading day on any calendar day."""
+    from .config import load_settings
+    from .domain.calendar import HolidayFile, NseCalendar
+    from .domain.clock import ist_date
+    from .domain.practice import plan_practice
+
+    calendar = NseCalendar(HolidayFile.load(settings.holidays_file))
+    plan = plan_practice(calendar, day, speed, ist_date(settings.make_clock().now()))
+    return load_settings(clock_start=plan.starts_at, clock_speed=plan.speed)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -418,6 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--email", help="with --feed kite: the user whose Kite session to use")
     engine.add_argument("--account", help="with --feed kite: the Kite account's label")
     engine.add_argument("--seed", type=int, default=1)
+    engine.add_argument("--date", help="run on a simulated clock from 09:14 IST of this "
+                        "trading day (as TUI_TRADER_CLOCK_START; only paper strategies trade)")
+    engine.add_argument("--speed", help="with --date: times real time, 1 to 1000 (default 60)")
     engine.set_defaults(func=cmd_engine)
 
     db = _group(sub, "db", "database schema", "db_command")

@@ -56,6 +56,30 @@ def test_headless_demo_practice_day_places_and_fills_real_orders(tmp_path):
     assert sorted(p.name for p in data.iterdir()) == ["practice"]
 
 
+def test_the_engine_runs_a_trading_day_on_any_calendar_day(tmp_path):
+    """`tui-trader engine --date D --speed N`: the engine process on a simulated clock from
+    09:14 IST of a trading day (the practice day's checks), for tests of the real binary."""
+    data = tmp_path / "data"
+    refused = run_cli(data, "engine", "--date", "2026-12-05")
+    assert refused.returncode == 2 and not data.exists()
+    assert refused.stderr.strip() == ("tui-trader: --date 2026-12-05 is not a trading day "
+                                      "(Saturday); try 2026-12-04")
+    env = {**os.environ, "TUI_TRADER_KEYSTORE": "file", "TUI_TRADER_DATA_DIR": str(data),
+           "TUI_TRADER_CONFIG": str(data / "config.toml")}
+    env.pop("TUI_TRADER_DATABASE_URL", None)
+    env.pop("TUI_TRADER_REDIS_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "tui_trader.cli", "engine", "--date", DAY,
+                             "--speed", "600"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()  # blocks until the engine says it runs (or exits)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert "engine running" in first, first
+    assert f"simulated clock from {DAY} 09:14 IST ×600" in first
+
+
 @pytest.mark.parametrize("args,line", [
     (["--date", "2026-12-05"],
      "tui-trader: --date 2026-12-05 is not a trading day (Saturday); try 2026-12-04"),
