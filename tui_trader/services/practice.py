@@ -43,7 +43,7 @@ from ..live.store import private_embedded_store
 from ..security.files import private_dir
 from ..security.keystore import KEY_FILE_NAME, FileKeyStore
 from .context import AppContext, bootstrap
-from .demo import DEMO_EMAIL, PRACTICE_SAMPLES, sample_stop
+from .demo import DEMO_EMAIL, PRACTICE_SAMPLES, SAMPLE_STRATEGIES, sample_stop
 from .views import LoginResult
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class PracticeDay:
     engine: object
     source: dict[str, str]
     strategy_ids: list[uuid.UUID] = field(default_factory=list)
+    strategy_names: list[str] = field(default_factory=list)
     last_sell_at: datetime | None = None
     closed: bool = False
 
@@ -199,6 +200,41 @@ def _text(value) -> str:
     return getattr(value, "value", value)
 
 
+def own_strategies(ctx: AppContext, user_id: uuid.UUID,
+                   plan: PracticePlan) -> tuple[list[tuple[dict, Decimal]], list[str]]:
+    """A trader's strategies as practice samples (LIVE ones practised on paper), each stop
+    kept at the same distance under the price as it is now under the last known price;
+    and one line for each strategy left out, saying why. Only strategies whose times fall
+    in the day's session and whose symbol the practice market has are taken; the demo's
+    own samples are not (a demo account practises the quicker practice pair instead)."""
+    from .strategies import StrategyService
+
+    service = StrategyService(ctx, user_id)
+    samples: list[tuple[dict, Decimal]] = []
+    skipped: list[str] = []
+    demo = {(s["name"], s["symbol"], s["buy_time"], s["sell_time"]) for s in SAMPLE_STRATEGIES}
+    for spec in service.list():
+        if (spec.name, spec.symbol, f"{spec.buy_time:%H:%M}", f"{spec.sell_time:%H:%M}") in demo:
+            continue
+        if not plan.session.holds(spec.buy_time, spec.sell_time):
+            skipped.append(f"{spec.name}: its times are outside the practised session")
+            continue
+        if spec.symbol not in BY_SYMBOL:
+            skipped.append(f"{spec.name}: {spec.symbol} is not in the practice market")
+            continue
+        known = service.last_known_price(spec.symbol, spec.exchange)
+        price = known.price if known is not None else BY_SYMBOL[spec.symbol].ref_price
+        below = 1 - spec.stop_loss / price
+        if not Decimal(0) < below < 1:
+            skipped.append(f"{spec.name}: its stop-loss is not under the price")
+            continue
+        samples.append(({"name": spec.name, "symbol": spec.symbol,
+                         "buy_time": f"{spec.buy_time:%H:%M}",
+                         "sell_time": f"{spec.sell_time:%H:%M}",
+                         "quantity": str(spec.quantity), "mode": "PAPER"}, below))
+    return samples, skipped
+
+
 def practice_settings(settings: Settings, plan: PracticePlan) -> Settings:
     """The practice context's settings: its own data dir and SQLite database, the embedded
     store, the engine in this process, the simulated clock of the plan."""
@@ -251,12 +287,13 @@ def open_practice_day(settings: Settings, plan: PracticePlan, *, seed: int = DEF
         login = auth.login(email or DEMO_EMAIL, password)
         account = BrokerAccountService(ctx, login.user.id).add_paper("Practice paper")
         service = StrategyService(ctx, login.user.id)
-        ids, sells = [], []
+        ids, names, sells = [], [], []
         for sample, below in samples:
             price = opening[sample["symbol"]][0]
             spec = service.create({**sample, "stop_loss": str(sample_stop(price, below)),
                                    "broker_account_id": str(account.id)})
             ids.append(spec.id)
+            names.append(spec.name)
             sells.append(datetime.combine(plan.day, spec.sell_time, tzinfo=IST))
         feed = ReplayFeed(candles, plan.speed, clock=clock, follow_clock=True)
         engine = EmbeddedEngine(ctx, feed=feed, consumer="practice")
@@ -264,7 +301,8 @@ def open_practice_day(settings: Settings, plan: PracticePlan, *, seed: int = DEF
         ctx.close()
         raise
     return PracticeDay(plan=plan, ctx=ctx, clock=clock, login=login, engine=engine,
-                       source=source, strategy_ids=ids, last_sell_at=max(sells, default=None))
+                       source=source, strategy_ids=ids, strategy_names=names,
+                       last_sell_at=max(sells, default=None))
 
 
 def fresh_dir(folder: Path) -> None:

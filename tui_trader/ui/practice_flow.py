@@ -13,6 +13,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..domain.clock import IST
 from . import keymap
 from .backend import Backend
 from .formatting import one_line
@@ -48,18 +49,23 @@ def practise(app: TraderApp, plan: PracticePlan | None = None) -> None:
             app.practice_busy = False
             app.notify(str(exc), title="Practice", severity="error")
             return
-    app.notify(f"Preparing {plan.label().lower().replace('practice', 'a practice day:')} "
-               f"(the demo's sample strategies, apart from your real book)...",
-               title="Practice", timeout=4)
+    app.notify(f"Preparing {plan.label().lower().replace('practice', 'a practice day:')}, "
+               f"apart from your real book...", title="Practice", timeout=4)
     session = app.user_session
     email = session.user.email if session is not None else None
     name = session.user.name if session is not None else None
+    real_ctx = app.backend.ctx
 
     def work() -> None:
-        from ..services.practice import open_practice_day
+        from ..services.practice import PRACTICE_SAMPLES, open_practice_day, own_strategies
 
         try:
-            day = open_practice_day(app.settings, plan, email=email, name=name)
+            samples, skipped = (own_strategies(real_ctx, session.user_id, plan)
+                                if session is not None else ([], []))
+            for line in skipped:
+                app.post_message(Done(f"Not practised: {line}", "warning"))
+            day = open_practice_day(app.settings, plan, email=email, name=name,
+                                    samples=samples or PRACTICE_SAMPLES)
             day.start()
         except Exception as exc:
             log.exception("the practice day did not start")
@@ -100,8 +106,9 @@ async def enter_practice(app: TraderApp, day) -> None:
     app.status = replace(app.status, practice=day.label(), user="", unread=0)
     start_session(app, day.login)
     app.refresh_status()
-    app.notify(f"{day.label()}: the clock runs {day.plan.speed:g}x from 09:14 IST; the "
-               f"samples buy at 09:16 and 09:17. Press p to leave.", title="Practice",
+    app.notify(f"{day.label()}: the clock runs {day.plan.speed:g}x from "
+               f"{day.plan.starts_at.astimezone(IST):%H:%M} IST; practising "
+               f"{', '.join(day.strategy_names)}. Press p to leave.", title="Practice",
                timeout=8)
 
 

@@ -39,8 +39,8 @@ def totals_content(totals: Totals, palette: tuple[str, str, str]) -> Content:
 EMPTY_OPEN = "No positions yet. Start a strategy (2, then s); fills appear here."
 EMPTY_CLOSED = ("No positions yet. Market closed: press p to practise a day (a past session "
                 "at 60x, apart from your real book) and watch orders fill within a minute.")
-EMPTY_PRACTICE = ("Practice day: the sample strategies buy at 09:16 and 09:17 IST; fills "
-                  "appear here. p leaves the practice.")
+EMPTY_PRACTICE = ("Practice day: its strategies' fills appear here as its clock reaches "
+                  "their buy times. p leaves the practice.")
 
 
 def empty_text(app) -> str:
