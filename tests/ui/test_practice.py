@@ -68,12 +68,12 @@ async def test_closed_market_offers_a_practice_day_and_p_starts_and_leaves_it(
 
 async def test_tui_trader_practice_opens_the_console_in_a_practice_day_that_trades(
         make_app, ctx, user, fake_engine):
-    plan = plan_practice(NseCalendar(), "2026-11-20", "600", date(2026, 11, 23))
+    plan = plan_practice(NseCalendar(), "2026-11-20", "240", date(2026, 11, 23))
     app = make_app(ctx=ctx, engine=fake_engine, practice=plan)
     async with app.run_test(size=(160, 30)) as pilot:
         await wait_until(pilot, lambda: app.practice_day is not None and
                          app.user_session is not None, timeout=30, what="the practice day")
-        assert app.status.practice == "PRACTICE 2026-11-20 ×600"
+        assert app.status.practice == "PRACTICE 2026-11-20 ×240"
 
         def positions():
             try:
@@ -88,3 +88,8 @@ async def test_tui_trader_practice_opens_the_console_in_a_practice_day_that_trad
         await wait_until(pilot, lambda: any("done:" in n for n in app.notices_seen),
                          timeout=30, what="the practice day's end")
         assert any("Press p to leave practice" in n for n in app.notices_seen)
+        # Quitting a practice day opened from the command line asks nothing: none of it is
+        # real, and no real session runs behind it.
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.return_code is not None, what="quit")
+        assert app.screen.__class__.__name__ != "ConfirmScreen"

@@ -179,6 +179,13 @@ def confirm_quit(app: TraderApp) -> None:
     from .screens.confirm import ConfirmScreen
 
     session = app.user_session
+    if app.practice_day is not None:
+        # A practice day ends with the console and nothing of it is real: what quitting
+        # stops is the real session's engine, kept running in the background.
+        session = app.real_backend[1] if app.real_backend else None
+        if session is None:
+            app.exit()
+            return
     if session is None or app.asking_to_quit:
         return
     app.asking_to_quit = True  # a second q while the question is up asks nothing more
