@@ -53,7 +53,7 @@ def test_headless_demo_practice_day_places_and_fills_real_orders(tmp_path):
     assert Decimal(stop["average_price"]) < Decimal(buy["average_price"])
     # Progress went to stderr; the real install got nothing, the practice its own dir.
     assert "TCS SELL 5 (STOPLOSS)" in done.stderr
-    assert sorted(p.name for p in data.iterdir()) == ["practice"]
+    assert sorted(p.name for p in data.iterdir()) == ["practice", "practice.lock"]
 
 
 def test_the_engine_runs_a_trading_day_on_any_calendar_day(tmp_path):

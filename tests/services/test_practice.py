@@ -8,17 +8,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlmodel import select
 
 from tui_trader.db.models import Order, Position, Strategy
 from tui_trader.db.repositories.candles import CandleRepository
 from tui_trader.domain.clock import IST
 from tui_trader.domain.enums import Timeframe
+from tui_trader.domain.errors import StateError
 from tui_trader.domain.practice import plan_practice
 from tui_trader.services.auth import AuthService
 from tui_trader.services.brokers import BrokerAccountService
 from tui_trader.services.demo import SAMPLE_STRATEGIES, sample_stop
-from tui_trader.services.practice import open_practice_day, own_strategies, run_headless
+from tui_trader.services.practice import (
+    hold_practice_lock,
+    open_practice_day,
+    own_strategies,
+    release,
+    run_headless,
+)
 from tui_trader.services.strategies import StrategyService
 
 DAY = date(2026, 11, 20)
@@ -67,6 +75,18 @@ def test_stored_candles_of_the_day_are_replayed_through_the_engine(ctx):
         assert s.exec(select(Order)).all() == []
         assert s.exec(select(Position)).all() == []
         assert s.exec(select(Strategy)).all() == []
+
+
+def test_one_practice_day_at_a_time_per_data_dir(ctx):
+    plan = plan_practice(ctx.calendar, DAY.isoformat(), "60", date(2026, 11, 23))
+    first = open_practice_day(ctx.settings, plan)
+    try:
+        with pytest.raises(StateError, match="already running from this data directory"):
+            open_practice_day(ctx.settings, plan)
+        assert (first.ctx.settings.data_dir / "practice.db").exists()  # left alone
+    finally:
+        first.close()
+    release(hold_practice_lock(ctx.settings.data_dir))  # closing it let the lock go
 
 
 def test_a_traders_own_strategies_are_practised_with_their_stop_distance(ctx):

@@ -18,6 +18,7 @@ stops and paper broker: one path.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import time
@@ -118,6 +119,7 @@ class PracticeDay:
     strategy_names: list[str] = field(default_factory=list)
     last_sell_at: datetime | None = None
     closed: bool = False
+    lock: int | None = None  # the held practice lock's file descriptor
 
     @property
     def user_id(self) -> uuid.UUID:
@@ -190,6 +192,7 @@ class PracticeDay:
             self.engine.stop()
         finally:
             self.ctx.close()
+            release(self.lock)
 
 
 ORDERS = Order.__table__
@@ -268,12 +271,21 @@ def open_practice_day(settings: Settings, plan: PracticePlan, *, seed: int = DEF
     say(f"{plan.label()}: " + ", ".join(f"{s} {source[s]}" for s in symbols))
 
     inner = practice_settings(settings, plan)
-    fresh_dir(inner.data_dir)
+    lock = hold_practice_lock(Path(settings.data_dir))
+    try:
+        fresh_dir(inner.data_dir)
+    except BaseException:
+        release(lock)
+        raise
     # A key file of its own (it seals nothing: practice has no broker credentials), so a
     # practice day never touches the OS keyring the real install may use.
     FileKeyStore(Path(inner.data_dir) / KEY_FILE_NAME).initialize()
     clock = SimulatedClock(plan.starts_at, plan.speed)
-    ctx = bootstrap(inner, clock=clock, store=private_embedded_store())
+    try:
+        ctx = bootstrap(inner, clock=clock, store=private_embedded_store())
+    except BaseException:
+        release(lock)
+        raise
     try:
         opening = {}
         for symbol in symbols:
@@ -299,10 +311,34 @@ def open_practice_day(settings: Settings, plan: PracticePlan, *, seed: int = DEF
         engine = EmbeddedEngine(ctx, feed=feed, consumer="practice")
     except BaseException:
         ctx.close()
+        release(lock)
         raise
     return PracticeDay(plan=plan, ctx=ctx, clock=clock, login=login, engine=engine,
                        source=source, strategy_ids=ids, strategy_names=names,
-                       last_sell_at=max(sells, default=None))
+                       last_sell_at=max(sells, default=None), lock=lock)
+
+
+def hold_practice_lock(data_dir: Path) -> int | None:
+    """One practice day at a time per data dir (each empties the practice dir): a lock
+    beside it, held until the day is closed. StateError when another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no second practice check
+        return None
+    private_dir(data_dir)
+    fd = os.open(data_dir / f"{PRACTICE_DIR}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StateError("A practice day is already running from this data directory (in "
+                         "another console or command); end that one first") from None
+    return fd
+
+
+def release(lock: int | None) -> None:
+    if lock is not None:
+        os.close(lock)  # closing releases the flock
 
 
 def fresh_dir(folder: Path) -> None:
