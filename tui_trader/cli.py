@@ -510,8 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "trading day before today)")
     practice.add_argument("--speed", help="times real time, 1 to 1000 (default 60: a "
                           "market minute a second)")
-    practice.add_argument("--demo", action="store_true", help="practise the demo's sample "
-                          "strategies (the only ones a practice day has so far)")
+    practice.add_argument("--demo", action="store_true", help="practise the demo's practice "
+                          "pair (what a headless practice day trades; the console takes "
+                          "your own strategies)")
     practice.add_argument("--headless", action="store_true", help="no console: progress on "
                           "stderr, the orders and net P&L at the end")
     practice.add_argument("--json", action="store_true", help="with --headless: one JSON "
