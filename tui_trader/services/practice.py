@@ -272,16 +272,12 @@ def open_practice_day(settings: Settings, plan: PracticePlan, *, seed: int = DEF
 
     inner = practice_settings(settings, plan)
     lock = hold_practice_lock(Path(settings.data_dir))
-    try:
-        fresh_dir(inner.data_dir)
-    except BaseException:
-        release(lock)
-        raise
-    # A key file of its own (it seals nothing: practice has no broker credentials), so a
-    # practice day never touches the OS keyring the real install may use.
-    FileKeyStore(Path(inner.data_dir) / KEY_FILE_NAME).initialize()
     clock = SimulatedClock(plan.starts_at, plan.speed)
     try:
+        fresh_dir(inner.data_dir)
+        # A key file of its own (it seals nothing: practice has no broker credentials), so
+        # a practice day never touches the OS keyring the real install may use.
+        FileKeyStore(Path(inner.data_dir) / KEY_FILE_NAME).initialize()
         ctx = bootstrap(inner, clock=clock, store=private_embedded_store())
     except BaseException:
         release(lock)
