@@ -96,3 +96,13 @@ def test_a_simulated_clock_restarts_from_its_start():
     assert clock.now() == datetime(2026, 11, 20, 9, 24, tzinfo=IST)
     clock.restart()
     assert clock.now() == datetime(2026, 11, 20, 9, 15, tzinfo=IST)
+
+
+def test_a_held_simulated_clock_stands_at_its_start_until_restarted():
+    ticks = iter([0.0, 9.0, 10.0])
+    clock = SimulatedClock(datetime(2026, 11, 20, 9, 14, tzinfo=IST), 60,
+                           monotonic=lambda: next(ticks))
+    clock.hold()
+    assert clock.now() == datetime(2026, 11, 20, 9, 14, tzinfo=IST)  # held: time stands
+    clock.restart()  # at 9.0
+    assert clock.now() == datetime(2026, 11, 20, 9, 15, tzinfo=IST)  # 1 s later, 60x

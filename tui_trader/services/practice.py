@@ -129,10 +129,10 @@ class PracticeDay:
         return self.plan.label()
 
     def start(self) -> list[str]:
-        """Start the engine and every practice strategy, then the clock from its lead-in
-        (however long starting took, even at 1000x no leg has gone by); the start notes of
-        the strategies."""
-        self.clock.restart()
+        """Start the engine and every practice strategy with the clock held at its lead-in,
+        then let it run (however long starting took, even at 1000x no leg has gone by);
+        the start notes of the strategies."""
+        self.clock.hold()
         self.engine.start()
         notes = [self.engine.start_strategy(self.user_id, ident).message
                  for ident in self.strategy_ids]
