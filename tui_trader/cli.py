@@ -1,9 +1,9 @@
 """The `tui-trader` command: the console by default, plus engine, db, user, keys, market,
-catalog, risk, notify, maintenance and kite-sandbox subcommands. Every failure a user can
-cause prints one line, never a traceback. Everything printed goes through `say`, and every
-log line through `PrintableFormatter`: both quote text from outside (names, broker replies,
-arguments), and a terminal must not act on an escape sequence in it. Heavy modules are
-imported inside each command so start-up stays fast."""
+catalog, risk, notify, maintenance, practice and kite-sandbox subcommands. Every failure a
+user can cause prints one line, never a traceback. Everything printed goes through `say`, and
+every log line through `PrintableFormatter`: both quote text from outside (names, broker
+replies, arguments), and a terminal must not act on an escape sequence in it. Heavy modules
+are imported inside each command so start-up stays fast."""
 
 from __future__ import annotations
 
@@ -33,10 +33,10 @@ def _settings():
     return load_settings()
 
 
-def _context():
+def _context(settings=None):
     from .services.context import bootstrap
 
-    ctx = bootstrap(_settings())
+    ctx = bootstrap(settings or _settings())
     for notice in ctx.notices:
         say(f"note: {notice}", error=True)
     return ctx
@@ -54,7 +54,10 @@ def cmd_engine(args: argparse.Namespace) -> int:
     from .engine.embedded import EmbeddedEngine
     from .services.live_brokers import make_live_factory
 
-    ctx = _context()
+    settings = _settings()
+    if args.date is not None or args.speed is not None:
+        settings = _on_a_trading_day(settings, args.date, args.speed)
+    ctx = _context(settings)
     notice = calendar_notice(ctx.calendar, ctx.clock.now(), ctx.settings.holidays_file)
     if notice:
         print(f"note: {notice}", file=sys.stderr)
@@ -84,8 +87,14 @@ def cmd_engine(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     jobs = BackgroundJobs(ctx).start()  # system log, alerts out, the daily prune
     engine.start()
+    clock = ""
+    if ctx.settings.clock_start is not None:
+        from .domain.clock import IST
+
+        start = ctx.settings.clock_start.astimezone(IST)
+        clock = f", simulated clock from {start:%Y-%m-%d %H:%M} IST ×{ctx.settings.clock_speed:g}"
     say(f"engine running (consumer {engine.consumer}, store {ctx.settings.store_label()}, "
-        f"feed {args.feed}); Ctrl-C to stop")
+        f"feed {args.feed}{clock}); Ctrl-C to stop")
     try:
         while not done.wait(1.0):
             pass
@@ -96,6 +105,19 @@ def cmd_engine(args: argparse.Namespace) -> int:
     ctx.close()
     say("engine stopped")
     return 0
+
+
+def _on_a_trading_day(settings, day: str | None, speed: str | None):
+    """The settings with a simulated clock from 09:14 IST of a trading day (the practice
+    day's checks and start), `speed` times real time: a trading day on any calendar day."""
+    from .config import load_settings
+    from .domain.calendar import HolidayFile, NseCalendar
+    from .domain.clock import ist_date
+    from .domain.practice import plan_practice
+
+    calendar = NseCalendar(HolidayFile.load(settings.holidays_file))
+    plan = plan_practice(calendar, day, speed, ist_date(settings.make_clock().now()))
+    return load_settings(clock_start=plan.starts_at, clock_speed=plan.speed)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -601,6 +623,42 @@ def cmd_logs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_practice(args: argparse.Namespace) -> int:
+    """A practice day: headless (progress on stderr, with --json one JSON object as the last
+    line of stdout), or in the console."""
+    import json
+
+    from .domain.calendar import HolidayFile, NseCalendar
+    from .domain.clock import ist_date
+    from .domain.practice import plan_practice
+
+    settings = _settings()
+    # Checked before anything is created: bad input writes nothing.
+    calendar = NseCalendar(HolidayFile.load(settings.holidays_file))
+    plan = plan_practice(calendar, args.date, args.speed,
+                         ist_date(settings.make_clock().now()))
+    if not args.headless:
+        from .ui.app import run
+
+        return run(settings, practice=plan)
+    from .services.practice import DEFAULT_SEED, open_practice_day, run_headless
+
+    def progress(text: str) -> None:
+        say(text, error=True)
+
+    day = open_practice_day(settings, plan, say=progress,
+                            seed=DEFAULT_SEED if args.seed is None else args.seed)
+    result = run_headless(day, say=progress)
+    progress(f"{plan.label()} over: {len(result.orders)} orders, net P&L {result.net_pnl}")
+    if args.json:
+        say(json.dumps(result.as_dict()))
+    else:
+        for order in result.orders:
+            say(order.describe())
+        say(f"net P&L {result.net_pnl}")
+    return 0
+
+
 def _group(sub, name: str, help_text: str, dest: str):
     """A command made of subcommands (`db upgrade`): on its own it prints its usage and
     fails, instead of falling through to the console."""
@@ -630,6 +688,9 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--email", help="with --feed kite: the user whose Kite session to use")
     engine.add_argument("--account", help="with --feed kite: the Kite account's label")
     engine.add_argument("--seed", type=int, default=1)
+    engine.add_argument("--date", help="run on a simulated clock from 09:14 IST of this "
+                        "trading day (as TUI_TRADER_CLOCK_START; only paper strategies trade)")
+    engine.add_argument("--speed", help="with --date: times real time, 1 to 1000 (default 60)")
     engine.set_defaults(func=cmd_engine)
 
     db = _group(sub, "db", "database schema", "db_command")
@@ -743,6 +804,22 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("--json", action="store_true",
                          help="one JSON list: kind, description, parameters (JSON Schema)")
     catalog.set_defaults(func=cmd_catalog)
+
+    practice = sub.add_parser("practice", help="replay a trading day through the engine on "
+                              "a fast simulated clock, apart from your real book")
+    practice.add_argument("--date", help="the trading day (YYYY-MM-DD; default: the last "
+                          "trading day before today)")
+    practice.add_argument("--speed", help="times real time, 1 to 1000 (default 60: a "
+                          "market minute a second)")
+    practice.add_argument("--demo", action="store_true", help="practise the demo's practice "
+                          "pair (what a headless practice day trades; the console takes "
+                          "your own strategies)")
+    practice.add_argument("--headless", action="store_true", help="no console: progress on "
+                          "stderr, the orders and net P&L at the end")
+    practice.add_argument("--json", action="store_true", help="with --headless: one JSON "
+                          "object (orders, net_pnl) as the last line of stdout")
+    practice.add_argument("--seed", type=int, help=argparse.SUPPRESS)  # another market
+    practice.set_defaults(func=cmd_practice)
 
     risk = _group(sub, "risk", "a user's risk rules and risk state", "risk_command")
     show = risk.add_parser("show", help="the rules and today's risk state")

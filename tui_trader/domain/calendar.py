@@ -122,6 +122,11 @@ class NseCalendar:
         self._load()
         return self._last
 
+    @property
+    def first_known_session(self) -> date | None:
+        self._load()
+        return self._first
+
     def uses_fallback(self, day: date) -> bool:
         """True when `day` lies outside what exchange-calendars knows."""
         self._load()

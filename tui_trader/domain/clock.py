@@ -63,10 +63,24 @@ class SimulatedClock:
         self.speed = speed
         self._monotonic = monotonic
         self._origin = monotonic()
+        self._held = False
 
     def now(self) -> datetime:
+        if self._held:
+            return self.start
         elapsed = (self._monotonic() - self._origin) * self.speed
         return self.start + timedelta(seconds=elapsed)
+
+    def hold(self) -> None:
+        """Stand at `start` until `restart()`: a practice day's engine and strategies are
+        started on its first instant however long that takes (at 300x a slow start would
+        otherwise miss a 09:16 BUY)."""
+        self._held = True
+
+    def restart(self) -> None:
+        """Go back to `start` and run on from this moment."""
+        self._origin = self._monotonic()
+        self._held = False
 
 
 def ensure_utc(value: datetime) -> datetime:

@@ -17,8 +17,8 @@ import redis
 
 from tui_trader.domain.errors import ConfigError
 
-__all__ = ["SETTING", "StoreKind", "connect_store", "db_number", "reset_embedded_store",
-           "store_kind"]
+__all__ = ["SETTING", "StoreKind", "connect_store", "db_number", "private_embedded_store",
+           "reset_embedded_store", "store_kind"]
 
 SETTING = "TUI_TRADER_REDIS_URL"
 
@@ -43,6 +43,13 @@ def _embedded_server() -> fakeredis.FakeServer:
         if _server is None:
             _server = fakeredis.FakeServer(version=_EMBEDDED_VERSION)
         return _server
+
+
+def private_embedded_store() -> redis.Redis:
+    """A client of a new embedded server of its own, shared with nobody else in the
+    process: a practice day's live state never meets the real one's."""
+    return fakeredis.FakeRedis(server=fakeredis.FakeServer(version=_EMBEDDED_VERSION),
+                               version=_EMBEDDED_VERSION, decode_responses=True)
 
 
 def connect_store(url: str | None) -> redis.Redis:

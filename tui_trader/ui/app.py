@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from ..config import Settings
     from ..domain.clock import Clock
+    from ..domain.practice import PracticePlan
     from ..services.context import AppContext
     from ..services.engine_control import EngineControl
 
@@ -76,9 +77,17 @@ class TraderApp(App[int]):
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
                  ctx: AppContext | None = None, engine: EngineControl | None = None,
-                 event_interval: float = 0.1, health_interval: float = 5.0) -> None:
+                 event_interval: float = 0.1, health_interval: float = 5.0,
+                 practice: PracticePlan | None = None) -> None:
         super().__init__()
         self.settings = settings
+        # A practice day (ui.practice_flow): the one running, the real backend kept aside
+        # meanwhile (backend, session, clock), and the one asked for on the command line.
+        self.practice_day: Any = None
+        self.real_backend: tuple | None = None
+        self.practice_busy = False
+        self.practice_over_told = False
+        self._practice_plan = practice
         # One clock from the first frame on: the status bar before start-up finishes shows
         # the same (possibly simulated) time the engine will run on.
         self.clock: Clock = clock or (ctx.clock if ctx is not None else settings.make_clock())
@@ -131,6 +140,9 @@ class TraderApp(App[int]):
             self.notify(one_line(notice), severity="warning", timeout=10)
         self.set_interval(self._health_interval, self._poll_health)
         self._tick()
+        if self._practice_plan is not None:  # `tui-trader practice`: straight into it
+            self.action_practice(self._practice_plan)
+            self._practice_plan = None
 
     def on_unmount(self) -> None:
         self.backend.stop_listening()
@@ -145,10 +157,16 @@ class TraderApp(App[int]):
         from ..domain.clock import IST
 
         now = now or self.clock.now()
-        simulated = " SIMULATED" if self.settings.clock_start is not None else ""
+        simulated = " SIMULATED" if self.settings.clock_start is not None and \
+            self.practice_day is None else ""  # a practice day says PRACTICE instead
         if self.boot is not None and self.backend.ctx is not None:
             return self.backend.ctx.calendar.market_state(now)[0] + simulated
         return f"NSE {now.astimezone(IST):%H:%M:%S} IST{simulated}"
+
+    def refresh_status(self) -> None:
+        """Read the market line and the engine's health again (after the backend changed)."""
+        self._tick()
+        self._poll_health()
 
     def _tick(self) -> None:
         ctx = self.backend.ctx
@@ -168,6 +186,10 @@ class TraderApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, name="engine-health", group="health")
     def _poll_health(self) -> None:
         self.post_message(EngineHealthChanged(self.backend.engine_health()))
+        if self.practice_day is not None:
+            from .practice_flow import check_practice_over
+
+            check_practice_over(self)
         session = self.user_session
         if session is not None:
             from ..domain.errors import AuthError
@@ -224,9 +246,17 @@ class TraderApp(App[int]):
 
         start_session(self, message.result, demo=message.demo)
 
+    def action_practice(self, plan: PracticePlan | None = None) -> None:
+        from .practice_flow import practise
+
+        practise(self, plan)
+
     def action_logout(self) -> None:
         from .session_flow import end_session
 
+        if self.practice_day is not None:
+            self.notify("Leave the practice day first (p).", title="Practice", timeout=4)
+            return
         if self.user_session is not None:
             self.run_worker(end_session(self), exclusive=True, group="logout")
 
@@ -375,14 +405,17 @@ class TraderApp(App[int]):
         report_worker_errors(self, event)
 
 
-def run(settings: Settings) -> int:
-    """Build and run the console; stop the engine and close connections after it ends."""
+def run(settings: Settings, practice: PracticePlan | None = None) -> int:
+    """Build and run the console (straight into a practice day when `practice` is given);
+    stop the engines and close connections after it ends."""
     from .logsetup import logs_to_file
+    from .practice_flow import close_practice
 
     with logs_to_file(settings.data_dir):
-        app = TraderApp(settings)
+        app = TraderApp(settings, practice=practice)
         try:
             app.run()
         finally:
+            close_practice(app)
             app.backend.close()
     return app.return_code or 0

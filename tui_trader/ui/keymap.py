@@ -34,6 +34,9 @@ APP: list[Binding] = [
             tooltip="Stop every strategy and square off every open position"),
     Binding("ctrl+t", "cycle_theme", "Theme", id="app.theme", show=False),
     Binding("L", "logout", "Log out", id="app.logout", show=False),
+    Binding("p", "practice", "Practice day", id="app.practice", show=False,
+            tooltip="Start a practice day (a past session on a fast clock, apart from your "
+                    "real book), or leave the one running"),
     Binding("q", "quit", "Quit", id="app.quit"),
 ]
 
@@ -158,6 +161,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "app.kill_switch": ("kill", "panic", "square off everything", "stop everything"),
     "app.quit": ("exit", "close"),
     "app.logout": ("sign out",),
+    "app.practice": ("practise a day", "practice day", "replay a day", "leave practice"),
     "app.help": ("keys", "shortcuts"),
     "app.theme": ("colours", "colors", "dark", "light"),
     "nav.notifications": ("notifications", "messages"),

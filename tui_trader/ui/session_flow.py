@@ -23,10 +23,29 @@ if TYPE_CHECKING:
 
 def start_session(app: TraderApp, result: LoginResult, *, demo: bool = False) -> None:
     session = UserSession(app.backend.ctx, result, app.backend.engine)
-    app.user_session = session
-    app.status = replace(app.status, user=result.user.email, events_ok=None, unread=0)
     if result.user.theme:
         app.apply_theme(result.user.theme)
+    show_session(app, session)
+    if demo:
+        app.notify("Demo account ready: a paper broker and two strategies (INFY, TCS). "
+                   "Press 2 to see them.", title="Welcome")
+    offer_practice(app)
+
+
+def offer_practice(app: TraderApp) -> None:
+    """While NSE is closed (and not already practising) say that a practice day is a key
+    away: a newcomer on a weekend evening sees orders fill within a minute."""
+    ctx = app.backend.ctx
+    if app.practice_day is not None or ctx is None or ctx.calendar.is_open(ctx.clock.now()):
+        return
+    app.notify("Market closed: press p to practise a day (a past session at 60x, apart "
+               "from your real book).", title="Practice", timeout=10)
+
+
+def show_session(app: TraderApp, session: UserSession) -> None:
+    """Show a signed-in session's sections and follow its events."""
+    app.user_session = session
+    app.status = replace(app.status, user=session.user.email, events_ok=None, unread=0)
     app.add_sections()
     app.switch_mode("positions")
     app.prebuild_sections()
@@ -34,9 +53,6 @@ def start_session(app: TraderApp, result: LoginResult, *, demo: bool = False) ->
                        on_batch=lambda batch: app.post_message(EngineEventsBatch(batch)),
                        on_health=lambda ok, detail: app.post_message(StoreHealth(ok, detail)))
     load_session_data(app, session)
-    if demo:
-        app.notify("Demo account ready: a paper broker and two strategies (INFY, TCS). "
-                   "Press 2 to see them.", title="Welcome")
 
 
 def load_session_data(app: TraderApp, session: UserSession) -> None:
@@ -170,6 +186,13 @@ def confirm_quit(app: TraderApp) -> None:
     from .screens.confirm import ConfirmScreen
 
     session = app.user_session
+    if app.practice_day is not None:
+        # A practice day ends with the console and nothing of it is real: what quitting
+        # stops is the real session's engine, kept running in the background.
+        session = app.real_backend[1] if app.real_backend else None
+        if session is None:
+            app.exit()
+            return
     if session is None or app.asking_to_quit:
         return
     app.asking_to_quit = True  # a second q while the question is up asks nothing more

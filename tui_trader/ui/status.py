@@ -20,6 +20,7 @@ class StatusInfo:
     events_detail: str = ""
     unread: int = 0
     user: str = ""
+    practice: str = ""  # "PRACTICE 2026-12-04 ×60" while a practice day runs
 
     @property
     def engine_level(self) -> str:

@@ -14,6 +14,9 @@ Thread-free: `next_batch()` (an empty list once the candles are exhausted) and `
 Threaded: `start(sink)` paces batches by their market-time gaps divided by `speed`, each
 wait capped at `max_wait` seconds (overnight gaps do not stall a replay); `speed=math.inf`
 replays as fast as the sink takes it. The thread ends by itself when the candles run out.
+With `follow_clock=True` a batch is instead handed over when `clock` (a simulated clock
+running `speed` times as fast) reaches its time, never before: a practice day's ticks then
+keep step with the engine's scheduler however long the sink takes.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ class ReplayFeed:
         candle_interval: timedelta = timedelta(minutes=1),
         presorted: bool = True,
         max_wait: float = 1.0,
+        follow_clock: bool = False,
     ) -> None:
         if not speed > 0:
             raise ValidationError("speed", "must be greater than 0")
@@ -117,6 +121,7 @@ class ReplayFeed:
         self.speed = speed
         self._clock: Clock = clock or SystemClock()
         self._max_wait = max_wait
+        self._follow_clock = follow_clock
         self._source = _phases(candles, candle_interval)
         self._lock = threading.Lock()
         self._only: set[str] | None = None if symbols is None else set(symbols)
@@ -155,12 +160,13 @@ class ReplayFeed:
             return self._peek() is None
 
     def next_batch(self) -> list[Tick]:
-        """The next non-empty batch, or [] once the candles are exhausted."""
+        """The next non-empty batch, or [] once the candles are exhausted (following the
+        clock: also while the next is not yet due)."""
         while True:
             batch = self._produce()
             if batch is None:
                 return []
-            if batch:
+            if batch or self._follow_clock:
                 return batch
 
     def generate(self, n_batches: int | None = None) -> Iterator[list[Tick]]:
@@ -180,12 +186,14 @@ class ReplayFeed:
         return self._pending
 
     def _produce(self) -> list[Tick] | None:
-        """The next phase as ticks (possibly empty when nothing in it is subscribed), or None
-        when exhausted."""
+        """The next phase as ticks (possibly empty when nothing in it is subscribed, or when
+        following the clock and it is not yet due), or None when exhausted."""
         with self._lock:
             phase = self._peek()
             if phase is None:
                 return None
+            if self._follow_clock and phase.ts > self._clock.now():
+                return []
             self._pending = None
             self._previous_ts = phase.ts
             batch: list[Tick] = []
@@ -200,6 +208,9 @@ class ReplayFeed:
     def _delay_before_next(self) -> float:
         with self._lock:
             phase = self._peek()
+            if phase is not None and self._follow_clock:
+                ahead = (phase.ts - self._clock.now()).total_seconds() / self.speed
+                return min(max(ahead, 0.0), self._max_wait)
             if phase is None or self._previous_ts is None:
                 return 0.0
             gap = (phase.ts - self._previous_ts).total_seconds() / self.speed

@@ -284,7 +284,7 @@ class LoginScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def _demo(self, email: str, password: str, name: str) -> None:
         from ...domain.errors import TuiTraderError
-        from ..demo import create_demo
+        from ...services.demo import create_demo
 
         try:
             result = create_demo(self.app.backend.ctx, email.strip(), password, name or None)  # type: ignore[attr-defined]

@@ -36,6 +36,23 @@ def totals_content(totals: Totals, palette: tuple[str, str, str]) -> Content:
     ])
 
 
+EMPTY_OPEN = "No positions yet. Start a strategy (2, then s); fills appear here."
+EMPTY_CLOSED = ("No positions yet. Market closed: press p to practise a day (a past session "
+                "at 60x, apart from your real book) and watch orders fill within a minute.")
+EMPTY_PRACTICE = ("Practice day: its strategies' fills appear here as its clock reaches "
+                  "their buy times. p leaves the practice.")
+
+
+def empty_text(app) -> str:
+    """What an empty positions table says: while NSE is closed it offers a practice day."""
+    if getattr(app, "practice_day", None) is not None:
+        return EMPTY_PRACTICE
+    ctx = app.backend.ctx
+    if ctx is not None and app.boot is not None and not ctx.calendar.is_open(ctx.clock.now()):
+        return EMPTY_CLOSED
+    return EMPTY_OPEN
+
+
 class PositionsScreen(SectionScreen):
     SECTION: ClassVar[str] = "positions"
     BINDINGS = BACK + POSITIONS
@@ -52,8 +69,7 @@ class PositionsScreen(SectionScreen):
             with Vertical(id="positions-main"):
                 yield PositionsTable(id="positions-table")  # columns fit the width
                 yield Static("", id="positions-totals")
-                yield Static("No positions yet. Start a strategy (2, then s); fills appear "
-                             "here.", id="positions-empty")
+                yield Static(EMPTY_OPEN, id="positions-empty")
             yield PnlChart(id="positions-chart")
 
     def build_body(self) -> None:
@@ -97,7 +113,10 @@ class PositionsScreen(SectionScreen):
             self.query_one("#positions-totals", Static).update(
                 totals_content(totals, table.palette))
             empty = book.loaded and not lines
-            self.query_one("#positions-empty").display = empty
+            notice = self.query_one("#positions-empty", Static)
+            if empty:
+                notice.update(empty_text(self.app))
+            notice.display = empty
             chart.set_class(not book.positions, "-no-data")
         if self.chart_shown and len(book.series) != self._chart_points:
             self._chart_points = len(book.series)

@@ -1,5 +1,6 @@
-"""The one-line status bar: market, IST clock and next open, a note when the NSE calendar has
-run out, engine, where prices come from, live store, events link, unread."""
+"""The one-line status bar: market, IST clock and next open, PRACTICE while a practice day
+runs, a note when the NSE calendar has run out, engine, where prices come from, live store,
+events link, unread."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def status_content(info: StatusInfo, width: int) -> Content:
     # (importance: lower stays longer, the part, joined: follows the one before with " · ")
     parts: list[tuple[float, Content, bool]] = [
         (0, Content.styled(info.market, f"bold {market_style}"), False)]
+    if info.practice:  # never dropped: nothing on screen is the real day's
+        parts.append((0, Content.styled(one_line(info.practice, 40), "bold reverse $warning"),
+                      False))
     if info.market_next:
         parts.append((2.5, Content.styled(info.market_next, market_style), True))
     if info.calendar_note:

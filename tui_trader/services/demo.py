@@ -1,9 +1,15 @@
-"""The first-run demo account: a user, a paper broker account and two sample strategies.
+"""The first-run demo account: a user, a paper broker account and two sample strategies;
+and the practice day's own pair of samples.
 
 Runs in a worker; everything goes through the services, so the same rules apply as in the
 forms. Each sample's stop-loss sits 2% under its symbol's last known price when the demo is
 made (the instruments' reference prices on a fresh install), on the 0.05 tick grid: well
 clear of a quiet day's noise, and never at or above the price it would buy at.
+
+A practice day runs its samples in the session's first 45 minutes (a minute of wall time
+at the default 60x), with tighter stops (1% and 0.5% under the day's opening price), so a
+newcomer sees both BUYs fill, P&L move, a stop-loss fire on the default practice market and
+the other position sold at its time.
 """
 
 from __future__ import annotations
@@ -26,10 +32,18 @@ SAMPLE_STRATEGIES = (
 STOP_BELOW = Decimal("0.02")  # the samples' stop-loss: 2% under the price
 TICK = Decimal("0.05")
 
+# (sample, its stop-loss as a fraction under the opening price)
+PRACTICE_SAMPLES = (
+    ({"name": "INFY morning", "symbol": "INFY", "buy_time": "09:16", "sell_time": "09:50",
+      "quantity": "10", "mode": "PAPER"}, Decimal("0.01")),
+    ({"name": "TCS intraday", "symbol": "TCS", "buy_time": "09:17", "sell_time": "10:00",
+      "quantity": "5", "mode": "PAPER"}, Decimal("0.005")),
+)
 
-def sample_stop(price: Decimal) -> Decimal:
-    """2% under `price`, rounded down onto the tick grid."""
-    return (price * (1 - STOP_BELOW) / TICK).to_integral_value(ROUND_FLOOR) * TICK
+
+def sample_stop(price: Decimal, below: Decimal = STOP_BELOW) -> Decimal:
+    """`below` (a fraction, 2% by default) under `price`, rounded down onto the tick grid."""
+    return (price * (1 - below) / TICK).to_integral_value(ROUND_FLOOR) * TICK
 
 
 def create_demo(ctx: AppContext, email: str, password: str, name: str | None) -> LoginResult:
