@@ -213,3 +213,47 @@ def test_a_kind_the_engine_does_not_run_yet_is_refused_at_the_field(ctx):
         service.create(form)
     assert service.list() == []
     assert service.create({**form, "kind": "scheduled"}).kind.value == "scheduled"
+
+
+def test_rows_say_the_kind_the_open_position_the_last_signal_and_what_comes_next(
+        service, ctx):
+    """The table's words come from services: a running strategy holding 10 INFY bought at
+    09:30 watches its stop; one not started says so; a running flat one says when it buys."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tui_trader.db.models import Order, Position
+    from tui_trader.domain.clock import ist_date
+    from tui_trader.domain.enums import (
+        IntentState,
+        OrderReason,
+        OrderStatus,
+        PositionStatus,
+        Side,
+    )
+
+    held = service.create(GOOD)
+    flat = service.create({**GOOD, "name": "TCS", "symbol": "TCS", "stop_loss": "3000"})
+    service.create({**GOOD, "name": "Idle"})
+    now = ctx.clock.now()
+    bought = now + timedelta(minutes=30)
+    with ctx.session() as s:
+        s.get(Strategy, held.id).status = StrategyStatus.RUNNING
+        s.get(Strategy, flat.id).status = StrategyStatus.RUNNING
+        s.add(Position(user_id=held.user_id, strategy_id=held.id, symbol="INFY", quantity=10,
+                       average_price=Decimal("1520"), status=PositionStatus.OPEN,
+                       opened_at=bought, updated_at=bought))
+        s.add(Order(user_id=held.user_id, strategy_id=held.id, intent_key="k1",
+                    client_tag="t1", intent_state=IntentState.DONE,
+                    trading_day=ist_date(bought), symbol="INFY", side=Side.BUY,
+                    reason=OrderReason.BUY, quantity=10, filled_quantity=10,
+                    average_price=Decimal("1520"), status=OrderStatus.FILLED,
+                    placed_at=bought, created_at=bought, updated_at=bought))
+    rows = {r.name: r for r in service.rows()}
+    infy, tcs, spare = rows["Morning INFY"], rows["TCS"], rows["Idle"]
+    assert (infy.kind, infy.kind_name, infy.held) == ("scheduled", "Scheduled", 10)
+    assert infy.last_signal == "BUY Mon 09:30 @ 1,520.00"
+    assert infy.next_action == "watching stop 1,450.50"
+    # 09:00 IST on Monday 23 Nov 2026, a trading day: its buy is at 09:30 today.
+    assert (tcs.held, tcs.last_signal, tcs.next_action) == (0, "", "buys Mon 09:30")
+    assert spare.next_action == "not started"

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from ..db.models import Position, Strategy
+from ..db.models import Order, Position, Strategy
 from ..db.repositories import BrokerAccountRepository, InstrumentRepository, StrategyRepository
 from ..db.repositories.strategies import to_spec
 from ..domain.calendar import Session as MarketSession
 from ..domain.clock import IST, ist_date, ist_datetime
-from ..domain.enums import BrokerKind, StrategyStatus
+from ..domain.enums import BrokerKind, OrderStatus, PositionStatus, StrategyKind, StrategyStatus
 from ..domain.errors import NotFoundError, StateError, ValidationError
 from ..domain.stop_rule import (
     LAST_KNOWN,
@@ -32,7 +32,34 @@ from ..domain.strategy import StrategySpec
 from ..domain.strategy_rules import StrategyDraft, check_strategy_form, require_valid
 from ..live.state import LiveState
 from .context import AppContext
+from .strategy_words import StrategyFacts, last_signal, next_action
 from .views import StrategyRow
+
+# The kind as the table names it (a column of 10).
+KIND_SHORT = {StrategyKind.SCHEDULED: "Scheduled", StrategyKind.EMA_CROSSOVER: "EMA cross",
+              StrategyKind.RSI_REVERSION: "RSI", StrategyKind.BREAKOUT: "Breakout",
+              StrategyKind.SUPERTREND: "Supertrend"}
+
+
+def kind_settings(row: Strategy) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A strategy's kind parameters, exit rules and product as stored in
+    `strategies.parameters` ({"params": ..., "exits": ..., "product": ...}); a scheduled
+    strategy keeps its times and stop in columns and its exits are the catalog's."""
+    stored = row.parameters or {}
+    return (dict(stored.get("params") or {}), dict(stored.get("exits") or {}),
+            str(stored.get("product") or "MIS"))
+
+
+def facts_of(row: Strategy, position: Position | None) -> StrategyFacts:
+    params, exits, _ = kind_settings(row)
+    return StrategyFacts(
+        kind=row.kind, status=row.status.value, params=params, exits=exits,
+        held=position.quantity if position is not None else 0,
+        entry=position.average_price if position is not None else None,
+        buy_time=row.buy_time, sell_time=row.sell_time,
+        # The stop the engine set on the position, else the strategy's.
+        stop_loss=(position.stop_loss if position is not None and position.stop_loss
+                   else row.stop_loss))
 
 # A price the engine saw this recently is a live one; older, it is the last known.
 LIVE_FOR = timedelta(minutes=1)
@@ -210,10 +237,11 @@ class StrategyService:
             return [to_spec(r) for r in StrategyRepository(s, self.user_id).list()]
 
     def rows(self) -> list[StrategyRow]:
-        """The strategies table: config, status and today's realized + unrealized P&L."""
+        """The strategies table: config, status, open position, last signal, the next
+        planned action in words and today's realized + unrealized P&L."""
         # "Today" is the IST trading day, whatever the server's zone.
-        local = self.ctx.clock.now().astimezone(IST)
-        day_start = ist_datetime(local.date(), time(0, 0))
+        now = self.ctx.clock.now()
+        day_start = ist_datetime(now.astimezone(IST).date(), time(0, 0))
         with self.ctx.session() as s:
             strategies = StrategyRepository(s, self.user_id).list()
             pnl: dict[uuid.UUID, Decimal] = {}
@@ -224,13 +252,43 @@ class StrategyService:
                 if p.strategy_id is not None:
                     pnl[p.strategy_id] = (pnl.get(p.strategy_id, Decimal(0)) + p.realized_pnl
                                           + p.unrealized_pnl)
-            return [StrategyRow(id=r.id, name=r.name, symbol=r.symbol,
-                                buy_time=r.buy_time.strftime("%H:%M:%S"),
-                                sell_time=r.sell_time.strftime("%H:%M:%S"),
-                                stop_loss=r.stop_loss, quantity=r.quantity,
-                                mode=r.execution_mode.value, status=r.status.value,
-                                status_reason=r.status_reason,
-                                pnl_today=pnl.get(r.id, Decimal(0))) for r in strategies]
+            held = self._open_positions(s)
+            last = self._last_orders(s)
+            rows = []
+            for r in strategies:
+                position = held.get(r.id)
+                order = last.get(r.id)
+                facts = facts_of(r, position)
+                rows.append(StrategyRow(
+                    id=r.id, name=r.name, symbol=r.symbol,
+                    buy_time=r.buy_time.strftime("%H:%M:%S"),
+                    sell_time=r.sell_time.strftime("%H:%M:%S"),
+                    stop_loss=r.stop_loss, quantity=r.quantity, mode=r.execution_mode.value,
+                    status=r.status.value, status_reason=r.status_reason,
+                    pnl_today=pnl.get(r.id, Decimal(0)), kind=r.kind.value,
+                    kind_name=KIND_SHORT.get(r.kind, r.kind.value),
+                    held=position.quantity if position is not None else 0,
+                    last_signal=last_signal(order.side.value, order.reason.value,
+                                            order.placed_at or order.created_at,
+                                            order.average_price or order.price, now)
+                    if order is not None else "",
+                    next_action=next_action(facts, now, self.ctx.calendar)))
+            return rows
+
+    def _open_positions(self, s: Session) -> dict[uuid.UUID, Position]:
+        """Each strategy's open position (the latest, should there be more)."""
+        rows = s.exec(select(Position).where(
+            Position.user_id == self.user_id, Position.status == PositionStatus.OPEN,
+            col(Position.strategy_id).is_not(None))
+            .order_by(col(Position.opened_at))).all()
+        return {p.strategy_id: p for p in rows if p.quantity != 0}
+
+    def _last_orders(self, s: Session) -> dict[uuid.UUID, Order]:
+        """Each strategy's last order that reached the broker (its last signal acted on)."""
+        rows = s.exec(select(Order).where(
+            Order.user_id == self.user_id, col(Order.strategy_id).is_not(None),
+            Order.status != OrderStatus.REJECTED).order_by(col(Order.created_at))).all()
+        return {o.strategy_id: o for o in rows}
 
     def count_running(self) -> int:
         with self.ctx.session() as s:
