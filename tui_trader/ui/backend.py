@@ -46,6 +46,9 @@ class UserSession:
         self.engine = acting_as(engine, login)  # a server engine takes signed commands only
         self.symbols: list[str] = []  # instrument symbols, sorted; loaded once per session
         self.book = LiveBook()
+        # Settings of kinds the engine cannot run yet, prepared in the editor and kept (not
+        # saved) until the console closes: kind -> the form's values.
+        self.drafts: dict[str, dict] = {}
 
     def remember_theme(self, name: str) -> None:
         self.user = replace(self.user, theme=name)
@@ -71,6 +74,12 @@ class UserSession:
         from ..services.strategies import StrategyService
 
         return StrategyService(self.ctx, self.user_id)
+
+    @cached_property
+    def charts(self):
+        from ..services.strategy_chart import ChartService
+
+        return ChartService(self.ctx, self.user_id)
 
     @cached_property
     def views(self):

@@ -70,6 +70,7 @@ POSITIONS: list[Binding] = [
 ]
 
 STRATEGIES: list[Binding] = [
+    Binding("enter", "open", "Chart", id="strategies.open"),
     Binding("n", "new", "New", id="strategies.new"),
     Binding("e", "edit", "Edit", id="strategies.edit"),
     Binding("s", "start", "Start", id="strategies.start"),
@@ -105,6 +106,11 @@ NOTIFICATIONS: list[Binding] = [
 EDITOR: list[Binding] = [
     Binding("ctrl+s", "save", "Save", id="editor.save"),
     Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+]
+
+DETAIL: list[Binding] = [
+    Binding("escape", "cancel", "Close", id="detail.close"),
+    Binding("r", "refresh", "Refresh", id="detail.refresh"),
 ]
 
 MODAL: list[Binding] = [
@@ -146,6 +152,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "strategies.duplicate": ("duplicate strategy",),
     "strategies.delete": ("remove strategy",),
     "strategies.start": ("run strategy",),
+    "strategies.open": ("strategy chart", "candles", "strategy details"),
     "brokers.add": ("new broker", "connect broker", "add kite", "add paper"),
     "brokers.remove": ("delete broker",),
     "brokers.kite_login": ("log in to kite", "zerodha login", "kite token"),

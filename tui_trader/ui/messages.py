@@ -3,7 +3,7 @@ only by posting one of these; `post_message` is thread-safe."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -187,3 +187,20 @@ class UnreadChanged(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, UnreadChanged)
+
+
+class StrategyChartLoaded(Message):
+    """A strategy's chart data and its symbol's quote (services.strategy_chart)."""
+
+    def __init__(self, chart: Any, quote: Any) -> None:
+        super().__init__()
+        self.chart = chart
+        self.quote = quote
+
+
+class QuoteLoaded(Message):
+    """A symbol's last known price and today's range, for the quote panel."""
+
+    def __init__(self, quote: Any) -> None:
+        super().__init__()
+        self.quote = quote

@@ -140,6 +140,17 @@ class StrategiesScreen(SectionScreen):
         return self.rows[key]
 
     # -- actions ----------------------------------------------------------------------------
+    def action_open(self) -> None:
+        from .strategy_detail import StrategyDetailScreen
+
+        row = self._selected()
+        if row is not None:
+            self.app.push_screen(StrategyDetailScreen(row))
+
+    @on(KeyedTable.RowSelected, "#strategies-table")
+    def _row_selected(self) -> None:
+        self.action_open()
+
     def action_new(self) -> None:
         from .strategy_editor import StrategyEditor
 
