@@ -17,10 +17,14 @@ from sqlmodel import Session, col, func, select
 from ..db.models import Order, Position, Strategy
 from ..db.repositories import BrokerAccountRepository, InstrumentRepository, StrategyRepository
 from ..db.repositories.strategies import to_spec
+from ..domain.calendar import MARKET_CLOSE
 from ..domain.calendar import Session as MarketSession
+from ..domain.catalog import entry_for
 from ..domain.clock import IST, ist_date, ist_datetime
 from ..domain.enums import BrokerKind, OrderStatus, PositionStatus, StrategyKind, StrategyStatus
 from ..domain.errors import NotFoundError, StateError, ValidationError
+from ..domain.exit_rules import SESSION_OPEN, LevelMode
+from ..domain.labels import label_of
 from ..domain.stop_rule import (
     LAST_KNOWN,
     LIVE,
@@ -29,11 +33,59 @@ from ..domain.stop_rule import (
     stop_rule_broken,
 )
 from ..domain.strategy import StrategySpec
-from ..domain.strategy_rules import StrategyDraft, check_strategy_form, require_valid
+from ..domain.strategy_rules import (
+    KindDraft,
+    StrategyDraft,
+    check_kind_form,
+    check_strategy_form,
+    exit_key,
+    kind_form_keys,
+    require_valid,
+    updatable_keys,
+)
 from ..live.state import LiveState
 from .context import AppContext
 from .strategy_words import StrategyFacts, last_signal, next_action
 from .views import StrategyRow
+
+
+def is_signal_kind(raw: Mapping[str, Any]) -> bool:
+    """The form is of a kind other than scheduled (its settings are parameters)."""
+    return str(raw.get("kind") or StrategyKind.SCHEDULED) != StrategyKind.SCHEDULED
+
+
+def not_runnable(kind: StrategyKind) -> str:
+    """The Kind field's rule while the engine cannot run `kind` (one wording)."""
+    return (f"{kind.value} strategies are in the catalog but the engine does not run them "
+            f"yet; choose scheduled")
+
+
+def _time_text(value: time) -> str:
+    return value.strftime("%H:%M:%S").removesuffix(":00")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, time):
+        return _time_text(value)
+    return str(value)
+
+
+def _same(key: str, now: str, new: Any) -> bool:
+    """Whether a form value says the same as the stored one (09:30 = 09:30:00, 1450.5 =
+    1450.50, infy = INFY)."""
+    text = str(new if new is not None else "").strip()
+    if text.upper() == now.upper():
+        return True
+    try:
+        return Decimal(text) == Decimal(now)
+    except ArithmeticError:
+        pass
+    try:
+        return time.fromisoformat(text) == time.fromisoformat(now)
+    except ValueError:
+        return False
 
 # The kind as the table names it (a column of 10).
 KIND_SHORT = {StrategyKind.SCHEDULED: "Scheduled", StrategyKind.EMA_CROSSOVER: "EMA cross",
@@ -77,6 +129,8 @@ class StrategyService:
 
     def check(self, raw: Mapping[str, Any]) -> dict[str, str]:
         """Every field error of a form, including an unknown symbol (for as-you-type UI)."""
+        if is_signal_kind(raw):
+            return self._check_kind(raw)
         draft, errors = check_strategy_form(raw, self.special_sessions())
         if "symbol" not in errors and raw.get("symbol"):
             with self.ctx.session() as s:
@@ -90,6 +144,38 @@ class StrategyService:
                     if rule is not None:
                         errors["stop_loss"] = rule
         return errors
+
+    def _check_kind(self, raw: Mapping[str, Any]) -> dict[str, str]:
+        draft, errors = check_kind_form(raw)
+        symbol = str(raw.get("symbol") or "").strip().upper()
+        if "symbol" not in errors and symbol:
+            with self.ctx.session() as s:
+                exchange = str(raw.get("exchange") or "NSE")
+                if InstrumentRepository(s).get(symbol, exchange) is None:
+                    errors["symbol"] = "is not in the instruments list"
+                elif draft is not None and draft.exits.stop_mode is LevelMode.PRICE:
+                    rule = stop_rule_broken(draft.exits.stop_loss,
+                                            self._last_known_price(s, symbol, exchange))
+                    if rule is not None:
+                        errors["stop_loss"] = rule
+        return errors
+
+    def _validated_kind(self, raw: Mapping[str, Any]) -> KindDraft:
+        """A signal kind's form, valid as a whole, or the first bad field (form order)
+        raised; then refused at the Kind field while the engine cannot run the kind."""
+        errors = self._check_kind(raw)
+        if errors:
+            params, exits = kind_form_keys(StrategyKind(str(raw.get("kind"))))
+            order = ["name", "symbol", *params, "product", "quantity", *exits, "mode",
+                     "broker_account_id"]
+            field = min(errors, key=lambda f: order.index(f) if f in order else -1)
+            raise ValidationError(field, errors[field])
+        draft, _ = check_kind_form(raw)
+        assert draft is not None
+        entry = entry_for(draft.kind)
+        if entry is None or not entry.runs:
+            raise ValidationError("kind", not_runnable(draft.kind))
+        return draft
 
     def _validated(self, s: Session, raw: Mapping[str, Any]) -> StrategyDraft:
         draft = require_valid(raw, self.special_sessions())
@@ -133,6 +219,8 @@ class StrategyService:
 
     # -- changes -----------------------------------------------------------------------
     def create(self, raw: Mapping[str, Any]) -> StrategySpec:
+        if is_signal_kind(raw):
+            return self._create_kind(raw)
         try:
             with self.ctx.session() as s:
                 draft = self._validated(s, raw)
@@ -149,12 +237,93 @@ class StrategyService:
         except IntegrityError:
             raise ValidationError("name", "is already used by another strategy") from None
 
+    def _create_kind(self, raw: Mapping[str, Any]) -> StrategySpec:
+        """A strategy of a signal kind. Its legs are the session it trades in (09:15 to
+        its square-off) and its stop column the stop's amount; the kind's settings live in
+        `parameters`. Refused at the Kind field while the engine cannot run the kind."""
+        draft = self._validated_kind(raw)
+        try:
+            with self.ctx.session() as s:
+                repo = StrategyRepository(s, self.user_id)
+                if repo.by_name(draft.name) is not None:
+                    raise ValidationError("name", f"'{draft.name}' is already used by another "
+                                                  f"strategy")
+                row = repo.add(Strategy(
+                    user_id=self.user_id, name=draft.name, kind=draft.kind,
+                    symbol=draft.symbol, exchange=draft.exchange, buy_time=SESSION_OPEN,
+                    sell_time=draft.exits.square_off or MARKET_CLOSE,
+                    stop_loss=draft.exits.stop_loss, quantity=draft.quantity,
+                    parameters=draft.parameters(), execution_mode=draft.mode,
+                    broker_account_id=self._broker(s, raw)))
+                return to_spec(row)
+        except IntegrityError:
+            raise ValidationError("name", "is already used by another strategy") from None
+
+    def form_values(self, strategy_id: uuid.UUID | str) -> dict[str, str]:
+        """A saved strategy as its editor's form shows it (every value as text)."""
+        with self.ctx.session() as s:
+            row = StrategyRepository(s, self.user_id).get(strategy_id)
+            values = {"name": row.name, "symbol": row.symbol, "quantity": str(row.quantity),
+                      "kind": row.kind.value, "mode": row.execution_mode.value,
+                      "broker_account_id": str(row.broker_account_id or "")}
+            if row.kind is StrategyKind.SCHEDULED:
+                values.update(buy_time=_time_text(row.buy_time),
+                              sell_time=_time_text(row.sell_time),
+                              stop_loss=f"{row.stop_loss:.2f}")
+                return values
+            params, exits, product = kind_settings(row)
+            values["product"] = product
+            values.update({k: _text(v) for k, v in params.items()})
+            values.update({exit_key(row.kind, k): _text(v) for k, v in exits.items()})
+            return values
+
+    def _update_running(self, s: Session, row: Strategy, raw: Mapping[str, Any]
+                        ) -> StrategySpec:
+        """A running strategy may change only the settings its kind marks updatable: a
+        change to any other is refused at its field, naming what it is now."""
+        current = self.form_values(row.id)
+        allowed = updatable_keys(row.kind)
+        for key, now in current.items():
+            if key in allowed or key not in raw:
+                continue
+            if _same(key, now, raw[key]):
+                continue
+            raise ValidationError(key, f"cannot change while the strategy runs (stop it "
+                                       f"first); {label_of(key)} is {now or 'empty'}")
+        if row.kind is StrategyKind.SCHEDULED:
+            return to_spec(row)  # nothing of a scheduled strategy may change while it runs
+        draft = self._validated_kind({**current, **raw})
+        row.parameters = draft.parameters()
+        s.flush()
+        return to_spec(row)
+
+    def _update_kind(self, s: Session, repo: StrategyRepository, row: Strategy,
+                     raw: Mapping[str, Any]) -> StrategySpec:
+        draft = self._validated_kind({**self.form_values(row.id), **raw})
+        other = repo.by_name(draft.name)
+        if other is not None and other.id != row.id:
+            raise ValidationError("name", f"'{draft.name}' is already used by another "
+                                          f"strategy")
+        self._keep_what_an_open_position_needs(s, row, draft, raw)
+        row.name, row.kind, row.symbol, row.exchange = (draft.name, draft.kind, draft.symbol,
+                                                        draft.exchange)
+        row.buy_time, row.sell_time = SESSION_OPEN, draft.exits.square_off or MARKET_CLOSE
+        row.stop_loss, row.quantity, row.execution_mode = (draft.exits.stop_loss,
+                                                           draft.quantity, draft.mode)
+        row.parameters = draft.parameters()
+        if "broker_account_id" in raw:
+            row.broker_account_id = self._broker(s, raw)
+        s.flush()
+        return to_spec(row)
+
     def update(self, strategy_id: uuid.UUID | str, raw: Mapping[str, Any]) -> StrategySpec:
         with self.ctx.session() as s:
             repo = StrategyRepository(s, self.user_id)
             row = repo.get(strategy_id)
             if row.status == StrategyStatus.RUNNING:
-                raise StateError("Stop the strategy (x) before editing it")
+                return self._update_running(s, row, raw)
+            if row.kind is not StrategyKind.SCHEDULED or is_signal_kind(raw):
+                return self._update_kind(s, repo, row, raw)
             draft = self._validated(s, raw)
             other = repo.by_name(draft.name)
             if other is not None and other.id != row.id:
