@@ -1,7 +1,7 @@
 """The strategy detail screen (Enter on a strategy): the quote, the stored candles drawn
-with the strategy's fills marked, and plain words when no candles are stored. Snapshots at
-80x24 and 160x48 on fixed data and the frozen clock (regenerate with --snapshot-update and
-review)."""
+with the strategy's fills marked, and plain words when no candles are stored. Snapshots of
+it and of the editor's generated kind form at 80x24 and 160x48 on fixed data and the frozen
+clock (regenerate with --snapshot-update and review)."""
 
 from __future__ import annotations
 
@@ -175,6 +175,50 @@ def test_detail_snapshot(snap_compare, detail_showcase, size):
         await settle(pilot)
         app.theme = "trader-dark"
         await open_detail(pilot, "INFY morning")
+        still(app)
+
+    try:
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+    finally:
+        app.backend.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_kind_form_snapshot(snap_compare, detail_showcase, size):
+    """The editor on an EMA crossover: the picker, the generated form with its defaults,
+    a bad Fast EMA named at its field and INFY's quote under the symbol."""
+    from textual.widgets import Input, OptionList
+
+    from tui_trader.ui.app import TraderApp
+    from tui_trader.ui.session_flow import start_session
+
+    settings, ctx, login = detail_showcase
+    app = TraderApp(settings, clock=ctx.clock, ctx=ctx, engine=FakeEngine(),
+                    event_interval=0.05)
+    app.notify = lambda *args, **kwargs: None
+
+    async def run_before(pilot):
+        await wait_until(pilot, lambda: app.boot is not None, what="start-up")
+        start_session(app, login)
+        await settle(pilot)
+        app.theme = "trader-dark"
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("down")
+        await wait_until(pilot, lambda: app.screen.kind == "ema_crossover", what="EMA form")
+        await settle(pilot)
+        app.screen.query_one("#kind-picker", OptionList).focus()
+        for name, value in (("name", "INFY EMA"), ("symbol", "INFY"), ("fast", "1")):
+            field = app.screen.query_one(f"#input-{name}", Input)
+            field.focus()
+            field.value = value
+            await settle(pilot)
+        await wait_until(pilot, lambda: "INFY 1,539.20" in str(
+            app.screen.query_one("#editor-quote").content), what="quote")
+        app.screen.query_one("#input-fast", Input).focus()
+        await settle(pilot)
         still(app)
 
     try:

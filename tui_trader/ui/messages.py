@@ -158,8 +158,10 @@ class StrategyFormLoaded(Message):
     (None for a new one)."""
 
     def __init__(self, accounts: list[BrokerAccountView], spec: StrategySpec | None,
-                 special_sessions: list[MarketSession]) -> None:
+                 special_sessions: list[MarketSession],
+                 values: dict[str, str] | None = None) -> None:
         super().__init__()
+        self.values = values  # the saved strategy as its form shows it
         self.accounts = accounts
         self.spec = spec
         self.special_sessions = special_sessions

@@ -162,9 +162,8 @@ class StrategiesScreen(SectionScreen):
         row = self._selected()
         if row is None:
             return
-        if row.status == "running":
-            self.notify("Stop the strategy (x) before editing it", severity="warning")
-            return
+        # A running strategy opens too: only its updatable fields can change (the editor
+        # shows the others read-only, the service refuses them).
         self.app.push_screen(StrategyEditor(str(row.id)), self._after_edit)
 
     def _after_edit(self, spec) -> None:
