@@ -225,3 +225,28 @@ def test_kind_form_snapshot(snap_compare, detail_showcase, size):
         assert snap_compare(app, terminal_size=size, run_before=run_before)
     finally:
         app.backend.close()
+
+
+async def test_a_name_full_of_markup_is_shown_as_text_on_the_detail_screen(
+        make_app, ctx, user, fake_engine):
+    from tests.hostile_text import MARKUP, raw_in
+    from tui_trader.services.strategies import StrategyService
+
+    StrategyService(ctx, user.id).create(
+        {"name": MARKUP, "symbol": "INFY", "buy_time": "09:30", "sell_time": "15:00",
+         "stop_loss": "1", "quantity": "1"})
+    app = make_app(ctx=ctx, engine=fake_engine)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await log_in(pilot)
+        await pilot.press("2")
+        await wait_until(pilot, lambda: app.screen.query_one("#strategies-table").row_count,
+                         what="strategies")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "StrategyDetailScreen",
+                         what="detail screen")
+        await settle(pilot)
+        lines = screen_text(app)
+        shown = MARKUP[:59] + "…"  # cut at 60 characters, as text
+        assert any(f"{shown} · Scheduled · created" in line for line in lines), lines[:3]
+        assert type(app.screen).__name__ == "StrategyDetailScreen", "no [@click] ran"
+        assert raw_in("\n".join(lines)) == []
