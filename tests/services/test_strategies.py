@@ -257,6 +257,13 @@ def test_rows_say_the_kind_the_open_position_the_last_signal_and_what_comes_next
                     reason=OrderReason.BUY, quantity=10, filled_quantity=10,
                     average_price=Decimal("1520"), status=OrderStatus.FILLED,
                     placed_at=bought, created_at=bought, updated_at=bought))
+        before = bought - timedelta(days=3)  # an older round's exit: not the last signal
+        s.add(Order(user_id=held.user_id, strategy_id=held.id, intent_key="k0",
+                    client_tag="t0", intent_state=IntentState.DONE,
+                    trading_day=ist_date(before), symbol="INFY", side=Side.SELL,
+                    reason=OrderReason.STOPLOSS, quantity=10, filled_quantity=10,
+                    average_price=Decimal("1490"), status=OrderStatus.FILLED,
+                    placed_at=before, created_at=before, updated_at=before))
     rows = {r.name: r for r in service.rows()}
     infy, tcs, spare = rows["Morning INFY"], rows["TCS"], rows["Idle"]
     assert (infy.kind, infy.kind_name, infy.held) == ("scheduled", "Scheduled", 10)

@@ -454,9 +454,15 @@ class StrategyService:
 
     def _last_orders(self, s: Session) -> dict[uuid.UUID, Order]:
         """Each strategy's last order that reached the broker (its last signal acted on)."""
-        rows = s.exec(select(Order).where(
-            Order.user_id == self.user_id, col(Order.strategy_id).is_not(None),
-            Order.status != OrderStatus.REJECTED).order_by(col(Order.created_at))).all()
+        acted = (Order.user_id == self.user_id, col(Order.strategy_id).is_not(None),
+                 Order.status != OrderStatus.REJECTED)
+        # Each strategy's newest order time first (one row a strategy), so the whole order
+        # history is never read for a table.
+        latest = select(Order.strategy_id, func.max(Order.created_at).label("at")) \
+            .where(*acted).group_by(Order.strategy_id).subquery()
+        rows = s.exec(select(Order).join(latest, (Order.strategy_id == latest.c.strategy_id)
+                                         & (Order.created_at == latest.c.at))
+                      .where(*acted).order_by(col(Order.created_at))).all()
         return {o.strategy_id: o for o in rows}
 
     def count_running(self) -> int:
