@@ -89,12 +89,13 @@ def test_duplicate_update_delete(service, ctx):
     assert len(service.list()) == 2
 
 
-def test_running_strategy_cannot_be_edited_or_deleted(service, ctx):
+def test_running_strategy_cannot_be_changed_or_deleted(service, ctx):
     spec = service.create(GOOD)
     with ctx.session() as s:
         s.get(Strategy, spec.id).status = StrategyStatus.RUNNING
-    with pytest.raises(StateError):
-        service.update(spec.id, GOOD)
+    with pytest.raises(ValidationError, match="^Quantity: cannot change while the strategy"):
+        service.update(spec.id, {**GOOD, "quantity": "11"})
+    assert service.get(spec.id).quantity == 10
     with pytest.raises(StateError):
         service.delete(spec.id)
 
@@ -191,9 +192,16 @@ def test_refusals_are_sentences_without_code_prefixes(service, ctx):
     spec = service.create(GOOD)
     with ctx.session() as s:
         s.get(Row, spec.id).status = StrategyStatus.RUNNING
-    with pytest.raises(StateError) as err:
-        service.update(spec.id, GOOD)
-    assert str(err.value) == "Stop the strategy (x) before editing it"
+    # A scheduled strategy has nothing it may change while it runs: a change to any field
+    # is refused at that field, naming what it is now; the same values change nothing.
+    with pytest.raises(ValidationError) as err:
+        service.update(spec.id, {**GOOD, "buy_time": "09:45"})
+    assert str(err.value) == ("Buy at: cannot change while the strategy runs (stop it "
+                              "first); Buy at is 09:30")
+    with pytest.raises(ValidationError, match="^Stop-loss: cannot change while"):
+        service.update(spec.id, {**GOOD, "stop_loss": "1400"})
+    assert service.update(spec.id, GOOD) == service.get(spec.id)
+    assert service.get(spec.id).buy_time.strftime("%H:%M") == "09:30"
     with pytest.raises(StateError) as err:
         service.delete(spec.id)
     assert str(err.value) == "Stop the strategy (x) before deleting it"
@@ -213,3 +221,110 @@ def test_a_kind_the_engine_does_not_run_yet_is_refused_at_the_field(ctx):
         service.create(form)
     assert service.list() == []
     assert service.create({**form, "kind": "scheduled"}).kind.value == "scheduled"
+
+
+def test_rows_say_the_kind_the_open_position_the_last_signal_and_what_comes_next(
+        service, ctx):
+    """The table's words come from services: a running strategy holding 10 INFY bought at
+    09:30 watches its stop; one not started says so; a running flat one says when it buys."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from tui_trader.db.models import Order, Position
+    from tui_trader.domain.clock import ist_date
+    from tui_trader.domain.enums import (
+        IntentState,
+        OrderReason,
+        OrderStatus,
+        PositionStatus,
+        Side,
+    )
+
+    held = service.create(GOOD)
+    flat = service.create({**GOOD, "name": "TCS", "symbol": "TCS", "stop_loss": "3000"})
+    service.create({**GOOD, "name": "Idle"})
+    now = ctx.clock.now()
+    bought = now + timedelta(minutes=30)
+    with ctx.session() as s:
+        s.get(Strategy, held.id).status = StrategyStatus.RUNNING
+        s.get(Strategy, flat.id).status = StrategyStatus.RUNNING
+        s.add(Position(user_id=held.user_id, strategy_id=held.id, symbol="INFY", quantity=10,
+                       average_price=Decimal("1520"), status=PositionStatus.OPEN,
+                       opened_at=bought, updated_at=bought))
+        s.add(Order(user_id=held.user_id, strategy_id=held.id, intent_key="k1",
+                    client_tag="t1", intent_state=IntentState.DONE,
+                    trading_day=ist_date(bought), symbol="INFY", side=Side.BUY,
+                    reason=OrderReason.BUY, quantity=10, filled_quantity=10,
+                    average_price=Decimal("1520"), status=OrderStatus.FILLED,
+                    placed_at=bought, created_at=bought, updated_at=bought))
+        before = bought - timedelta(days=3)  # an older round's exit: not the last signal
+        s.add(Order(user_id=held.user_id, strategy_id=held.id, intent_key="k0",
+                    client_tag="t0", intent_state=IntentState.DONE,
+                    trading_day=ist_date(before), symbol="INFY", side=Side.SELL,
+                    reason=OrderReason.STOPLOSS, quantity=10, filled_quantity=10,
+                    average_price=Decimal("1490"), status=OrderStatus.FILLED,
+                    placed_at=before, created_at=before, updated_at=before))
+    rows = {r.name: r for r in service.rows()}
+    infy, tcs, spare = rows["Morning INFY"], rows["TCS"], rows["Idle"]
+    assert (infy.kind, infy.kind_name, infy.held) == ("scheduled", "Scheduled", 10)
+    assert infy.last_signal == "BUY Mon 09:30 @ 1,520.00"
+    assert infy.next_action == "watching stop 1,450.50"
+    # 09:00 IST on Monday 23 Nov 2026, a trading day: its buy is at 09:30 today.
+    assert (tcs.held, tcs.last_signal, tcs.next_action) == (0, "", "buys Mon 09:30")
+    assert spare.next_action == "not started"
+
+
+EMA = {"kind": "ema_crossover", "name": "INFY EMA", "symbol": "INFY", "quantity": "5",
+       "fast": "9", "slow": "21", "timeframe": "15minute", "product": "MIS",
+       "stop_mode": "percent", "stop_loss": "1.0", "target": "", "trailing": "",
+       "square_off": "15:15", "max_trades_per_day": "3", "reentry": "new_signal",
+       "mode": "PAPER"}
+
+
+def test_a_signal_kind_is_checked_field_by_field_then_refused_at_the_kind(service):
+    """One rule for the CLI and the UI: a bad parameter is named at its field; a form
+    valid in every field is still not saved while the engine cannot run the kind."""
+    assert service.check({**EMA, "fast": "30"}) == {"fast": "must be below Slow EMA (21)"}
+    assert service.check({**EMA, "fast": "1", "square_off": "15:25"}) == {
+        "fast": "must be between 2 and 100 candles",
+        "square_off": "must be after 09:15 and before 15:20 IST, when the broker squares MIS "
+                      "positions off itself"}
+    assert service.check({**EMA, "square_off": "15:25"}) == {
+        "square_off": "must be after 09:15 and before 15:20 IST, when the broker squares MIS "
+                      "positions off itself"}
+    assert service.check({**EMA, "symbol": "NOPE"}) == {
+        "symbol": "is not in the instruments list"}
+    with pytest.raises(ValidationError) as err:
+        service.create({**EMA, "fast": "1"})
+    assert str(err.value) == "Fast EMA: must be between 2 and 100 candles"
+    assert service.check(EMA) == {}
+    with pytest.raises(ValidationError) as err:
+        service.create(EMA)
+    assert str(err.value) == ("Kind: ema_crossover strategies are in the catalog but the "
+                              "engine does not run them yet; choose scheduled")
+    assert service.list() == []
+
+
+def test_a_running_kind_changes_only_its_updatable_settings(service, ctx, monkeypatch):
+    """A running EMA strategy may change its target and its trades a day (the catalog
+    marks them updatable), not its EMAs: refused at the field, nothing changed."""
+    from tui_trader.domain import catalog
+    from tui_trader.domain.enums import StrategyKind
+
+    # The engine runs only scheduled strategies today; this is the rule for when it runs
+    # EMA crossovers, so the catalog entry is marked runnable for this test.
+    entry = catalog.BY_KIND[StrategyKind.EMA_CROSSOVER]
+    monkeypatch.setitem(catalog.BY_KIND, StrategyKind.EMA_CROSSOVER,
+                        __import__("dataclasses").replace(entry, runs=True))
+    spec = service.create(EMA)
+    assert service.form_values(spec.id)["fast"] == "9"
+    with ctx.session() as s:
+        s.get(Strategy, spec.id).status = StrategyStatus.RUNNING
+    with pytest.raises(ValidationError) as err:
+        service.update(spec.id, {**EMA, "fast": "12", "target": "2"})
+    assert str(err.value) == ("Fast EMA: cannot change while the strategy runs (stop it "
+                              "first); Fast EMA is 9")
+    assert service.form_values(spec.id)["target"] == ""
+    service.update(spec.id, {**EMA, "target": "2", "max_trades_per_day": "1"})
+    values = service.form_values(spec.id)
+    assert (values["target"], values["max_trades_per_day"], values["fast"]) == ("2", "1", "9")

@@ -113,7 +113,7 @@ async def test_every_section_shows_hostile_text_as_text(hostile, engine):
         await showing(pilot, "[/] [link=http://x]…", "positions")
         # Strategies: the names as typed, the 2,000 characters cut to the column.
         await pilot.press("2")
-        lines = await showing(pilot, "[/] [link=http://x]click[/link] [@click…", "strategies")
+        lines = await showing(pilot, "[/] [link=http://x]click[/link]…", "strategies")
         assert any("LLLLLLLLLL…" in line for line in lines)
         # Orders: a rejected order's symbol, the strategies' names.
         await pilot.press("3")
@@ -132,7 +132,7 @@ async def test_strategy_dialogs_and_toasts_quote_names_as_text(hostile, engine):
     table = "#strategies-table"
     async with signed_in(app, engine) as pilot:
         await pilot.press("2")
-        await showing(pilot, "[/] [link=http://x]click[/link] [@click…", "strategies")
+        await showing(pilot, "[/] [link=http://x]click[/link]…", "strategies")
         select_row(app, table, HOSTILE)
         await pilot.press("d")  # delete asks, quoting the name
         await on_screen(pilot, "ConfirmScreen")

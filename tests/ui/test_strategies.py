@@ -86,8 +86,8 @@ async def test_bad_stop_loss_then_a_good_one(make_app, user, paper_account):
                          what="editor closed")
         await settle(pilot)
         (row,) = table_text(app, "#strategies-table")
-        assert row == ["○", "INFY morning", "INFY",
-                       "09:30-15:00", "1,500.00", "10", "PAPER", "0.00"]
+        # 80 columns: no room for the kind, the last signal, today's P&L or the quantity.
+        assert row == ["○", "INFY morning", "INFY", "-", "not started", "1,500.00", "PAPER"]
 
 
 async def test_symbol_completes_from_the_instrument_list(make_app, user):
@@ -135,7 +135,7 @@ async def test_copy_edit_and_delete(make_app, ctx, user):
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "StrategiesScreen",
                          what="saved")
         await settle(pilot)
-        assert "25" in [r[5] for r in table_text(app, "#strategies-table")]
+        assert 25 in [r.quantity for r in app.screen.rows.values()]
         await pilot.press("d")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen",
                          what="confirmation asked")

@@ -109,7 +109,7 @@ def test_log_in_and_watch_positions_in_a_real_terminal(seeded_env):
         # realized P&L stays put, with its sign.
         assert "-212.50" in screen and "Strategy" in screen, screen
         pane.keys("2")
-        pane.wait_for("INFY morning", "TCS intraday", "Buy→Sell")
+        pane.wait_for("INFY morning", "TCS intraday", "Next")
         # A strategy runs and positions are open: quitting (which stops the in-process
         # engine) asks first.
         pane.keys("q")

@@ -37,6 +37,7 @@ FIELD_LABELS: dict[str, str] = {
     "max_trades_per_day": "Trades a day",
     "reentry": "Re-entry",
     "cooldown_candles": "Cool-down",
+    "exit_atr_period": "Exit ATR",  # the exits' ATR period, on a kind with its own
     # signing in
     "email": "Email",
     "password": "Password",

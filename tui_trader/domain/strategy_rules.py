@@ -13,9 +13,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import validation as v
-from .catalog import entry_for
-from .enums import ExecutionMode, StrategyKind
+from .catalog import check_exits, check_params, entry_for
+from .enums import ExecutionMode, Product, StrategyKind
 from .errors import ValidationError
+from .exit_rules import ExitRules
+from .settings_schema import SettingsModel
 
 if TYPE_CHECKING:
     from .calendar import Session
@@ -101,3 +103,125 @@ def require_valid(raw: Mapping[str, Any], special: Sequence[Session] = ()) -> St
         field = next(iter(errors))
         raise ValidationError(field, errors[field])
     return draft
+
+
+# -- a strategy of a signal kind (every kind but scheduled) ---------------------------------
+
+@dataclass(frozen=True)
+class KindDraft:
+    """A valid strategy of a signal kind: its common fields, the kind's parameters and the
+    exit rules, as the form (and the CLI) give them."""
+
+    name: str
+    symbol: str
+    quantity: int
+    kind: StrategyKind
+    product: Product
+    params: SettingsModel
+    exits: ExitRules
+    mode: ExecutionMode = ExecutionMode.PAPER
+    exchange: str = "NSE"
+
+    def parameters(self) -> dict[str, Any]:
+        """What `strategies.parameters` keeps for it."""
+        return {"params": self.params.model_dump(mode="json"),
+                "exits": self.exits.model_dump(mode="json"), "product": self.product.value}
+
+
+def exit_key(kind: StrategyKind, name: str) -> str:
+    """The form's key for an exit setting: its own name, unless the kind has a parameter
+    of that name (supertrend's ATR period), then `exit_<name>`."""
+    entry = entry_for(kind)
+    if entry is not None and name in entry.params.model_fields:
+        return f"exit_{name}"
+    return name
+
+
+def kind_form_keys(kind: StrategyKind) -> tuple[list[str], list[str]]:
+    """The form keys of a kind's parameters and of its exit rules, in form order."""
+    entry = entry_for(kind)
+    params = list(entry.params.model_fields) if entry is not None else []
+    return params, [exit_key(kind, name) for name in ExitRules.model_fields]
+
+
+def _settings(model: type[SettingsModel], keys: Mapping[str, str], raw: Mapping[str, Any]
+              ) -> dict[str, Any]:
+    """The form's values for a settings model: an empty optional field is None (none), an
+    empty required one is left out (then reported missing, or the default applies)."""
+    out: dict[str, Any] = {}
+    for name, key in keys.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, str):
+            value = value.strip()
+        if value == "" or value is None:
+            info = model.model_fields[name]
+            if not info.is_required() and info.default is None:
+                out[name] = None
+            continue
+        out[name] = value
+    return out
+
+
+def check_kind_form(raw: Mapping[str, Any]
+                    ) -> tuple[KindDraft | None, dict[str, str]]:
+    """(draft, {}) when a signal kind's form is valid, else (None, {form key: rule}) for
+    every bad field: the common fields, the kind's parameters (their bounds and the rules
+    across them), the product, and the exit rules over the kind's defaults. Whether the
+    engine runs the kind is not judged here (the service refuses to save one it cannot)."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def run(field: str, fn) -> None:
+        try:
+            values[field] = fn()
+        except ValidationError as exc:
+            errors[exc.field] = exc.rule
+
+    run("name", lambda: v.clean_text("name", raw.get("name"), max_len=80))
+    run("symbol", lambda: v.symbol(raw.get("symbol")))
+    run("quantity", lambda: v.quantity(raw.get("quantity")))
+    try:
+        values["mode"] = ExecutionMode(str(raw.get("mode") or ExecutionMode.PAPER).upper())
+    except ValueError:
+        errors["mode"] = "must be PAPER or LIVE"
+    if values.get("mode") is ExecutionMode.LIVE and not raw.get("broker_account_id"):
+        errors["broker_account_id"] = "LIVE needs a Zerodha Kite account (add one under Brokers)"
+    try:
+        values["product"] = Product(str(raw.get("product") or Product.MIS).upper())
+    except ValueError:
+        errors["product"] = "must be one of " + ", ".join(p.value for p in Product)
+    try:
+        kind = StrategyKind(str(raw.get("kind") or ""))
+    except ValueError:
+        errors["kind"] = "must be one of: " + ", ".join(k.value for k in StrategyKind)
+        return None, errors
+    entry = entry_for(kind)
+    if entry is None or kind is StrategyKind.SCHEDULED:
+        errors["kind"] = "a scheduled strategy is written with its buy and sell times"
+        return None, errors
+    values["kind"] = kind
+    param_keys, exit_keys = kind_form_keys(kind)
+    params, param_errors = check_params(
+        kind, _settings(entry.params, {n: n for n in param_keys}, raw),
+        values.get("product", Product.MIS))
+    errors.update(param_errors)
+    exits, exit_errors = check_exits(
+        kind, _settings(ExitRules, dict(zip(ExitRules.model_fields, exit_keys, strict=True)),
+                        raw))
+    errors.update({exit_key(kind, name): rule for name, rule in exit_errors.items()})
+    if errors or params is None or exits is None:
+        return None, errors
+    return KindDraft(params=params, exits=exits, exchange=str(raw.get("exchange") or "NSE"),
+                     **values), {}
+
+
+def updatable_keys(kind: StrategyKind) -> frozenset[str]:
+    """The form keys a running strategy of `kind` may change: the parameters and exits the
+    catalog marks updatable (a scheduled strategy's legs and stop are not)."""
+    entry = entry_for(kind)
+    if entry is None or kind is StrategyKind.SCHEDULED:
+        return frozenset()
+    return frozenset(entry.params.updatable()) | frozenset(
+        exit_key(kind, name) for name in ExitRules.updatable())

@@ -59,6 +59,11 @@ class StrategyRow:
     status: str
     status_reason: str | None
     pnl_today: Decimal
+    kind: str = "scheduled"
+    kind_name: str = "Scheduled"  # the catalog's short name, for the table
+    held: int = 0  # the open position's signed quantity (0: flat)
+    last_signal: str = ""  # "BUY Mon 09:30 @ 1,520.00" (services.strategy_words)
+    next_action: str = ""  # "buys Mon 09:30", "watching stop 1,482.50"
 
     @property
     def missed_buy(self) -> bool:

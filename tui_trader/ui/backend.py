@@ -46,6 +46,9 @@ class UserSession:
         self.engine = acting_as(engine, login)  # a server engine takes signed commands only
         self.symbols: list[str] = []  # instrument symbols, sorted; loaded once per session
         self.book = LiveBook()
+        # Settings of kinds the engine cannot run yet, prepared in the editor and kept (not
+        # saved) until the console closes: kind -> the form's values.
+        self.drafts: dict[str, dict] = {}
         # The user's alert modes (domain.alerts): which notifications toast. Read off the UI
         # thread at sign-in and whenever the Channels screen changes them.
         self.alert_modes: dict = {}
@@ -80,6 +83,12 @@ class UserSession:
         from ..services.strategies import StrategyService
 
         return StrategyService(self.ctx, self.user_id)
+
+    @cached_property
+    def charts(self):
+        from ..services.strategy_chart import ChartService
+
+        return ChartService(self.ctx, self.user_id)
 
     @cached_property
     def views(self):

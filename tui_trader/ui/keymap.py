@@ -73,6 +73,7 @@ POSITIONS: list[Binding] = [
 ]
 
 STRATEGIES: list[Binding] = [
+    Binding("enter", "open", "Chart", id="strategies.open"),
     Binding("n", "new", "New", id="strategies.new"),
     Binding("e", "edit", "Edit", id="strategies.edit"),
     Binding("s", "start", "Start", id="strategies.start"),
@@ -129,6 +130,11 @@ EDITOR: list[Binding] = [
     Binding("escape", "cancel", "Cancel", id="editor.cancel"),
 ]
 
+DETAIL: list[Binding] = [
+    Binding("escape", "cancel", "Close", id="detail.close"),
+    Binding("r", "refresh", "Refresh", id="detail.refresh"),
+]
+
 MODAL: list[Binding] = [
     Binding("escape", "cancel", "Close", id="modal.close"),
 ]
@@ -169,6 +175,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "strategies.duplicate": ("duplicate strategy",),
     "strategies.delete": ("remove strategy",),
     "strategies.start": ("run strategy",),
+    "strategies.open": ("strategy chart", "candles", "strategy details"),
     "brokers.add": ("new broker", "connect broker", "add kite", "add paper"),
     "brokers.remove": ("delete broker",),
     "brokers.kite_login": ("log in to kite", "zerodha login", "kite token"),

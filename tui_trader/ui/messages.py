@@ -3,7 +3,7 @@ only by posting one of these; `post_message` is thread-safe."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -158,8 +158,10 @@ class StrategyFormLoaded(Message):
     (None for a new one)."""
 
     def __init__(self, accounts: list[BrokerAccountView], spec: StrategySpec | None,
-                 special_sessions: list[MarketSession]) -> None:
+                 special_sessions: list[MarketSession],
+                 values: dict[str, str] | None = None) -> None:
         super().__init__()
+        self.values = values  # the saved strategy as its form shows it
         self.accounts = accounts
         self.spec = spec
         self.special_sessions = special_sessions
@@ -206,3 +208,20 @@ class ChannelsLoaded(Message):
         super().__init__()
         self.channels = channels
         self.modes = modes
+
+
+class StrategyChartLoaded(Message):
+    """A strategy's chart data and its symbol's quote (services.strategy_chart)."""
+
+    def __init__(self, chart: Any, quote: Any) -> None:
+        super().__init__()
+        self.chart = chart
+        self.quote = quote
+
+
+class QuoteLoaded(Message):
+    """A symbol's last known price and today's range, for the quote panel."""
+
+    def __init__(self, quote: Any) -> None:
+        super().__init__()
+        self.quote = quote

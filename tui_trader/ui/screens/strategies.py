@@ -1,4 +1,5 @@
-"""The user's strategies: status, schedule, stop-loss and today's P&L; create, edit, copy,
+"""The user's strategies: status, kind, open position, last signal, the next planned action
+(in words, from services), stop-loss and today's P&L; create, edit, copy,
 delete (confirmed), start and stop (LIVE needs a typed confirmation)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ...domain.events import OrderStatusChanged, PositionChanged, StrategyStatusChanged
-from ..formatting import money, one_line, quantity, short_time, sign_of, signed_money
+from ..formatting import money, one_line, quantity, sign_of, signed_money
 from ..glyphs import MISSED_BUY, STRATEGY_STATUS
 from ..keymap import BACK, STRATEGIES
 from ..messages import Done, StrategiesLoaded
@@ -43,16 +44,21 @@ class StrategiesScreen(SectionScreen):
 
     def build_body(self) -> None:
         table = self.query_one(KeyedTable)
-        # The name takes what is left (re-fitted on resize); a narrow terminal hides
-        # today's P&L, then the window, never the PAPER/LIVE mode.
+        # The name takes what is left (re-fitted on resize); a narrow terminal hides the
+        # last signal, the kind, today's P&L, the quantity (the open position says what is
+        # held), the open position, then the next action; never the stop-loss or the
+        # PAPER/LIVE mode. The selected strategy's line below says the next action whole.
         table.add_column("", key="status", width=1)
         table.add_column("Name", key="name", min_width=11, max_width=40)
         table.add_column("Symbol", key="symbol", width=9)
-        table.add_column("Buy→Sell", key="window", width=14, drop=1)
+        table.add_column("Kind", key="kind", width=10, drop=6)
+        table.add_column("Open", key="held", width=6, right=True, drop=3)
+        table.add_column("Last signal", key="last", width=25, drop=7)
+        table.add_column("Next", key="next", width=24, drop=2)
         table.add_column("Stop-loss", key="sl", width=9, right=True)
-        table.add_column("Qty", key="qty", width=5, right=True)
+        table.add_column("Qty", key="qty", width=5, right=True, drop=4)
         table.add_column("Mode", key="mode", width=5)
-        table.add_column("P&L today", key="pnl", width=10, right=True, drop=2)
+        table.add_column("P&L today", key="pnl", width=10, right=True, drop=5)
         self.query_one("#strategies-empty").display = False
         self._colour_pnl()
         self.app.theme_changed_signal.subscribe(self, lambda _t: self._colour_pnl())
@@ -96,9 +102,9 @@ class StrategiesScreen(SectionScreen):
             if r.missed_buy:
                 glyph, role = MISSED
             rows.append((key, (
-                (glyph, role), (r.name, ""), (r.symbol, ""),
-                (f"{short_time(r.buy_time)}-{short_time(r.sell_time)}", ""),
-                (money(r.stop_loss), ""), (quantity(r.quantity), ""),
+                (glyph, role), (r.name, ""), (r.symbol, ""), (r.kind_name, ""),
+                (f"{r.held:+,}" if r.held else "-", ""), (r.last_signal or "-", ""),
+                (r.next_action, ""), (money(r.stop_loss), ""), (quantity(r.quantity), ""),
                 (r.mode, "bold error" if r.mode == "LIVE" else ""),
                 (signed_money(r.pnl_today), pnl_role(sign_of(r.pnl_today))))))
         self.query_one(KeyedTable).set_rows(rows)
@@ -134,6 +140,17 @@ class StrategiesScreen(SectionScreen):
         return self.rows[key]
 
     # -- actions ----------------------------------------------------------------------------
+    def action_open(self) -> None:
+        from .strategy_detail import StrategyDetailScreen
+
+        row = self._selected()
+        if row is not None:
+            self.app.push_screen(StrategyDetailScreen(row))
+
+    @on(KeyedTable.RowSelected, "#strategies-table")
+    def _row_selected(self) -> None:
+        self.action_open()
+
     def action_new(self) -> None:
         from .strategy_editor import StrategyEditor
 
@@ -145,9 +162,8 @@ class StrategiesScreen(SectionScreen):
         row = self._selected()
         if row is None:
             return
-        if row.status == "running":
-            self.notify("Stop the strategy (x) before editing it", severity="warning")
-            return
+        # A running strategy opens too: only its updatable fields can change (the editor
+        # shows the others read-only, the service refuses them).
         self.app.push_screen(StrategyEditor(str(row.id)), self._after_edit)
 
     def _after_edit(self, spec) -> None:
