@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 
 from tui_trader.brokers.feeds.base import Tick
+from tui_trader.engine.config import DEFAULT
 from tui_trader.engine.embedded import EmbeddedEngine
+from tui_trader.engine.faults import NO_FAULTS
 from tui_trader.engine.scheduler import ManualSchedule
 from tui_trader.services.auth import AuthService
 from tui_trader.services.brokers import BrokerAccountService
@@ -20,10 +22,11 @@ FORM = {"name": "INFY morning", "symbol": "INFY", "buy_time": "09:30", "sell_tim
 
 
 class Harness:
-    def __init__(self, ctx, fault=None, consumer="test-engine"):
+    def __init__(self, ctx, faults=NO_FAULTS, consumer="test-engine", config=DEFAULT):
         self.ctx = ctx
         self.runner = ManualSchedule()
-        self.engine = EmbeddedEngine(ctx, runner=self.runner, consumer=consumer, fault=fault)
+        self.engine = EmbeddedEngine(ctx, runner=self.runner, consumer=consumer, faults=faults,
+                                     config=config)
         self.seq = 0
 
     def start(self):
@@ -76,16 +79,16 @@ def resting_stoploss_exit(harness: Harness, paper, trader, strategy):
     return exit_order, working
 
 
-def on_paper(ctx, consumer: str, fault=None, paper=None):
+def on_paper(ctx, consumer: str, faults=NO_FAULTS, paper=None):
     """A started engine trading on one paper broker the test holds (market orders fill at
     once unless the test says otherwise). Returns (harness, paper)."""
     from tui_trader.brokers.paper import PaperBroker
 
     paper = paper or PaperBroker(ctx.clock, fill_market_immediately=True,
                                  starting_cash=Decimal("100000000"))
-    harness = Harness(ctx, fault=fault, consumer=consumer)
+    harness = Harness(ctx, faults=faults, consumer=consumer)
     harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer=consumer,
-                                    fault=fault, paper_factory=lambda _u: paper)
+                                    faults=faults, paper_factory=lambda _u: paper)
     harness.start()
     return harness, paper
 

@@ -59,8 +59,8 @@ def test_events_a_dead_engine_took_are_adopted_by_a_running_one(ctx, trader, str
     dead.engine.stop()
     survivor = Harness(ctx, consumer="survivor").start()
     try:
-        survivor.engine.executor.claim_stale_ms = 1  # the dead one's entry is idle enough
-        assert survivor.engine.executor.adopt_abandoned() == 1
+        # The dead one's entry is idle enough after 1 ms.
+        assert survivor.engine.executor.adopt_abandoned(min_idle_ms=1) == 1
         with ctx.session() as s:
             [buy] = s.exec(select(Order)).all()
         assert buy.reason.value == "BUY"
@@ -142,23 +142,17 @@ def test_an_exit_recorded_before_a_crash_still_moves_the_strategy_on(ctx, trader
     exit filled, and moves the runtime (before, it stayed `bought` for good and the
     strategy never bought again)."""
     from tui_trader.brokers.paper import PaperBroker
-    from tui_trader.engine.executor import SimulatedCrash
+    from tui_trader.engine.faults import CrashAt, SimulatedCrash, Step
 
-    crash_at = {"step": None}
-
-    def fault(step):
-        if step == crash_at["step"]:
-            crash_at["step"] = None
-            raise SimulatedCrash(step)
-
+    fault = CrashAt(None)
     paper = PaperBroker(ctx.clock, fill_market_immediately=True,
                         starting_cash=Decimal("1000000000"))
-    h = Harness(ctx, fault=fault)
+    h = Harness(ctx, faults=fault)
     h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer="crash-after-record",
-                              fault=fault, paper_factory=lambda _u: paper)
+                              faults=fault, paper_factory=lambda _u: paper)
     h.start()
     h.buy_at_930(trader, strategy)
-    crash_at["step"] = "recorded"
+    fault.rearm(Step.RECORDED)
     h.tick("INFY", "1400.00")
     with pytest.raises(SimulatedCrash):
         h.engine.executor.drain()

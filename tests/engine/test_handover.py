@@ -90,11 +90,14 @@ def test_an_idle_executor_waits_instead_of_spinning(ctx, harness):
 
 
 def test_an_idle_engine_does_not_spin_its_threads(ctx):
+    from dataclasses import replace
+
+    from tui_trader.engine.config import DEFAULT
     from tui_trader.engine.embedded import EmbeddedEngine
     from tui_trader.engine.scheduler import ManualSchedule
 
     engine = EmbeddedEngine(ctx, runner=ManualSchedule(), consumer="idle-engine",
-                            maintenance_interval=3600)
+                            config=replace(DEFAULT, maintenance_interval_s=3600))
     polls, reads = [], []
     control_poll, queue_read = engine.control.poll, engine.queue.read
     engine.control.poll = lambda *a, **k: polls.append(1) or control_poll(*a, **k)

@@ -15,6 +15,7 @@ from tui_trader.brokers.base import OrderRejected
 from tui_trader.brokers.paper import PaperBroker
 from tui_trader.db.models import Notification, Order
 from tui_trader.domain.enums import OrderStatus, TriggerEvent
+from tui_trader.engine.faults import OnStep, Step
 from tui_trader.live.order_queue import OrderEvent
 
 from .conftest import on_paper, resting_stoploss_exit
@@ -81,12 +82,12 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
     state = {"arm": False, "taken": 0}
 
     def fault(step):
-        if state["arm"] and step == "taken":
+        if state["arm"] and step is Step.TAKEN:
             state["taken"] += 1
             if state["taken"] == 2:
                 raise RuntimeError("db blinked on the second entry")
 
-    h, paper = on_paper(ctx, "leak", fault=fault)
+    h, paper = on_paper(ctx, "leak", faults=OnStep(fault))
     engine = h.engine
     ex = engine.executor
     try:

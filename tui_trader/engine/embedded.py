@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -59,10 +59,12 @@ from ..live.rebuild import rebuild_from
 from ..live.state import LiveState
 from .answers import ExitAlreadyWorking, Resolution
 from .command_auth import CommandAuthority
+from .config import DEFAULT, EngineConfig
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
-from .executor import MAX_EXIT_ATTEMPTS, EntryGate, OrderExecutor, trading_day
+from .executor import EntryGate, OrderExecutor, trading_day
+from .faults import NO_FAULTS, FaultInjector
 from .intents import IntentDraft, IntentLedger, intent_key, leg_for
 from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier
@@ -73,12 +75,6 @@ from .scheduler import ClockSchedule, JobRunner, LegScheduler
 log = logging.getLogger(__name__)
 
 NOTHING_PLANNED = "nothing planned: no session ahead holds its buy and sell times"
-UNKNOWN_GRACE = timedelta(seconds=60)
-# How often the latest prices are kept in SQL (and once more at stop): the next start goes
-# on from them (see `_remember_prices`).
-REMEMBER_PRICES_EVERY = 30.0  # seconds
-RECONCILE_EVERY = timedelta(seconds=2)
-CONTROL_BLOCK_MS = 500
 STRATEGIES = Strategy.__table__
 ORDERS = Order.__table__
 
@@ -111,9 +107,9 @@ class EmbeddedEngine:
     def __init__(self, ctx: EngineResources, *, feed: Feed | None = None,
                  runner: JobRunner | None = None, consumer: str | None = None,
                  live_factory: LiveBrokerFactory | None = None,
-                 fault: Callable[[str], None] | None = None,
-                 paper_factory: Callable[[uuid.UUID], PaperBroker] | None = None,
-                 maintenance_interval: float = 0.25) -> None:
+                 config: EngineConfig = DEFAULT, faults: FaultInjector = NO_FAULTS,
+                 paper_factory: Callable[[uuid.UUID], PaperBroker] | None = None) -> None:
+        self.config = config
         self.ctx = ctx
         self.clock = ctx.clock
         self.feed = feed
@@ -133,7 +129,7 @@ class EmbeddedEngine:
             ledger=self.ledger, live=self.live, queue=self.queue, brokers=self.brokers,
             strategies=self.strategies, positions=self.positions, router=self.router,
             publisher=self.publisher, notifier=self.notifier, clock=self.clock,
-            calendar=ctx.calendar, gate=self.gate, fault=fault,
+            calendar=ctx.calendar, gate=self.gate, config=config, faults=faults,
             known_price=self.last_known_price)
         self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or ClockSchedule(self.clock), ctx.calendar,
@@ -147,7 +143,6 @@ class EmbeddedEngine:
                                                  uuid.UUID(f["strategy_id"])) or {},
             "kill": lambda f: self._kill_body(uuid.UUID(f["user_id"])),
         }, authorise=CommandAuthority(ctx.db, ctx.store, self.clock).check)
-        self.maintenance_interval = maintenance_interval
         self._last_reconcile: datetime | None = None
         self.state = "stopped"
         self.detail = ""
@@ -188,7 +183,7 @@ class EmbeddedEngine:
         self._remember_prices()
         self.scheduler.runner.shutdown()
         for thread in self._threads:
-            thread.join(timeout=3)
+            thread.join(timeout=self.config.thread_join_s)
         self._threads.clear()
         self.brokers.close()
         self.ledger.close()
@@ -381,7 +376,7 @@ class EmbeddedEngine:
         Found at the broker: adopted. FIRING and not found: the process died before the call
         left, and its stream entry is still pending, so it is re-armed to fire again. UNKNOWN
         and not found: a broker may list a timed-out order late, so it is asked again on
-        every pass; only after UNKNOWN_GRACE is it declared not placed — never re-sent.
+        every pass; only after `config.unknown_grace` is it declared not placed — never re-sent.
         """
         settled = 0
         now = self.clock.now()
@@ -422,14 +417,14 @@ class EmbeddedEngine:
             return 1
         if row["intent_state"] == IntentState.FIRING and \
                 row["id"] not in self.executor.in_flight and \
-                now - row["updated_at"] >= UNKNOWN_GRACE:
+                now - row["updated_at"] >= self.config.unknown_grace:
             # Only long after any call could still be on its way (a slow Kite call, a
             # rate-limit wait): re-arming an intent in flight would let a second exit claim
             # it.
             self.ledger.rearm(row["id"], now, "reconciled: broker has no such order; re-armed")
             return 1
         if row["intent_state"] == IntentState.UNKNOWN and \
-                now - row["updated_at"] >= UNKNOWN_GRACE:
+                now - row["updated_at"] >= self.config.unknown_grace:
             self._declare_not_placed(row, now)
             return 1
         return 0
@@ -460,8 +455,9 @@ class EmbeddedEngine:
             log.info("broker account %s is usable again: entries allowed", account_id)
 
     def _declare_not_placed(self, row, now: datetime) -> None:
+        grace = int(self.config.unknown_grace.total_seconds())
         message = (f"the broker has no order with tag {row['client_tag']} "
-                   f"{int(UNKNOWN_GRACE.total_seconds())} s after a lost answer: not placed")
+                   f"{grace} s after a lost answer: not placed")
         self.ledger.mark_failed(row["id"], now, message, status=OrderStatus.CANCELLED)
         spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
         if spec is not None:
@@ -572,10 +568,10 @@ class EmbeddedEngine:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                if self.control.poll(block_ms=CONTROL_BLOCK_MS) == 0:
+                if self.control.poll(block_ms=self.config.control_block_ms) == 0:
                     # Real Redis blocked for the whole wait; the embedded store answers an
                     # empty read at once, so wait out the rest here instead of spinning.
-                    rest = CONTROL_BLOCK_MS / 1000 - (time.monotonic() - started)
+                    rest = self.config.control_block_ms / 1000 - (time.monotonic() - started)
                     if rest > 0:
                         self._stop.wait(rest)
             except Exception:
@@ -584,7 +580,7 @@ class EmbeddedEngine:
 
     # -- maintenance -----------------------------------------------------------------------
     def _maintenance_loop(self) -> None:
-        while not self._stop.wait(self.maintenance_interval):
+        while not self._stop.wait(self.config.maintenance_interval_s):
             try:
                 self.maintain()
             except Exception:
@@ -600,7 +596,7 @@ class EmbeddedEngine:
                     self.live.set_prices(prices)
                 except Exception:
                     log.debug("price flush skipped: live store unreachable")
-        if time.monotonic() - self._last_remembered >= REMEMBER_PRICES_EVERY:
+        if time.monotonic() - self._last_remembered >= self.config.remember_prices_every_s:
             self._remember_prices()
         self.brokers.push_prices(self.router.last_price, now)
         self.positions.mark_prices(self.router.last_price)
@@ -612,11 +608,10 @@ class EmbeddedEngine:
         runner = self.scheduler.runner
         if hasattr(runner, "run_due"):
             runner.run_due(now)
-        if self._last_reconcile is None or now - self._last_reconcile >= RECONCILE_EVERY:
-            # It only settles intents at least 5 s old: asking 4 times a second gains
-            # nothing, and each pass is a query competing with the next stop-loss.
+        if self._last_reconcile is None or \
+                now - self._last_reconcile >= self.config.reconcile_every:
             self._last_reconcile = now
-            self.reconcile(older_than=now - timedelta(seconds=5))
+            self.reconcile(older_than=now - self.config.reconcile_min_age)
         self._lift_token_blocks(now)
         try:
             if self.live.is_fresh():
@@ -857,7 +852,7 @@ class EmbeddedEngine:
         # An earlier exit that is over (refused, or filled before more was bought) does not
         # stop the kill switch: the next attempt closes what is held.
         draft, claim = self.ledger.claim_next_attempt(
-            draft, now, MAX_EXIT_ATTEMPTS + 1,
+            draft, now, self.config.max_exit_attempts + 1,
             held=lambda: self.positions.held_in_sql(position_id=pos.id))
         if not claim.won:
             if not claim.is_over:  # working (or its outcome unknown): never a second one

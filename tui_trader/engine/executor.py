@@ -54,36 +54,15 @@ from ..live.scripts import (
 )
 from ..live.state import LiveState
 from .answers import BrokerAnswers, Resolution, _snapshot_key
+from .config import DEFAULT, EngineConfig
 from .directory import BrokerDirectory, StrategyDirectory
+from .faults import NO_FAULTS, FaultInjector, SimulatedCrash, Step
 from .intents import Claim, IntentDraft, IntentLedger, intent_key, leg_for
 from .positions import OpenPosition, PositionKeeper
 from .publisher import EventPublisher, Notifier
 from .router import TickRouter
 
 log = logging.getLogger(__name__)
-
-LOCK_TTL_MS = 30_000
-HOLD_RETRY_S = 0.05
-# How often an idle executor looks at the stream for events published by another process
-# (this process's own events are handed over directly by `submit`).
-POLL_MS = 50
-# Exits the broker refused (never placed) are retried under the next intent sequence, on the
-# next trigger, this many times a day in all; then the trader is told to act.
-MAX_EXIT_ATTEMPTS = 3
-# A refused scheduled exit (SELL at sell_time, EXIT) is tried again after this long; a
-# refused stop-loss is tried again by the next tick through the stop.
-EXIT_RETRY_S = 20.0
-# How often a running executor adopts entries a dead engine left pending.
-ADOPT_INTERVAL_S = 30.0
-# A BUY taken later than this after its time (the engine was down) is not placed: the
-# moment it was planned for has passed. Exits are always still worth placing.
-ENTRY_MAX_AGE_S = 120.0
-STEPS = ("taken", "locked", "intent", "broker_called", "recorded", "completed")
-
-
-class SimulatedCrash(BaseException):
-    """Raised by a fault hook to model the process dying at a step (tests only)."""
-
 
 class Outcome(StrEnum):
     PLACED = "placed"
@@ -158,9 +137,8 @@ class OrderExecutor(BrokerAnswers):
                  brokers: BrokerDirectory, strategies: StrategyDirectory,
                  positions: PositionKeeper, router: TickRouter, publisher: EventPublisher,
                  notifier: Notifier, clock: Clock, calendar: NseCalendar, gate: EntryGate,
-                 fault: Callable[[str], None] | None = None,
+                 config: EngineConfig = DEFAULT, faults: FaultInjector = NO_FAULTS,
                  on_broker_call: Callable[[OrderRequest], None] | None = None,
-                 claim_stale_ms: int = LOCK_TTL_MS,
                  known_price: Callable[[str, str], KnownPrice | None] | None = None
                  ) -> None:
         self.ledger = ledger
@@ -175,12 +153,12 @@ class OrderExecutor(BrokerAnswers):
         self.clock = clock
         self.calendar = calendar
         self.gate = gate
-        self.fault = fault or (lambda step: None)
+        self.config = config
+        self.faults = faults
         self.on_broker_call = on_broker_call
         self.counters = ExecutorCounters()
         # The price a BUY's stop-loss is judged against at the moment of the BUY.
         self.known_price = known_price or (lambda symbol, exchange: None)
-        self.claim_stale_ms = claim_stale_ms
         self._held: dict[str, tuple[float, QueuedEvent]] = {}
         self._update_lock = threading.RLock()
         # Entries this process published and took in the same round trip, with the lock
@@ -217,8 +195,9 @@ class OrderExecutor(BrokerAnswers):
         strategy's lock for it. The executor thread is woken in-process rather than through
         a blocked stream read. Exits only: a BUY must pass the entry gate first."""
         pre_lock = event.event is not TriggerEvent.BUY
-        taken = self.queue.publish_and_take(event, count=50,
-                                            lock_ttl_ms=LOCK_TTL_MS if pre_lock else None)
+        taken = self.queue.publish_and_take(
+            event, count=self.config.read_batch,
+            lock_ttl_ms=self.config.lock_ttl_ms if pre_lock else None)
         for queued in taken.entries:
             self._inbox.append((queued, taken.acquired if queued.entry_id == taken.entry_id
                                 else None))
@@ -226,8 +205,9 @@ class OrderExecutor(BrokerAnswers):
         return taken.entry_id
 
     # -- the loop --------------------------------------------------------------------------
-    def run(self, stop: threading.Event, block_ms: int = POLL_MS) -> None:
-        next_adopt = time.monotonic() + ADOPT_INTERVAL_S
+    def run(self, stop: threading.Event, block_ms: int | None = None) -> None:
+        block_ms = self.config.poll_ms if block_ms is None else block_ms
+        next_adopt = time.monotonic() + self.config.adopt_interval_s
         self.running = True
         try:
             self._loop(stop, block_ms, next_adopt)
@@ -245,7 +225,8 @@ class OrderExecutor(BrokerAnswers):
 
     def _loop(self, stop: threading.Event, block_ms: int, next_adopt: float) -> None:
         dropped = False
-        backoff = 0.2
+        first_backoff, last_backoff = self.config.error_backoff_s
+        backoff = first_backoff
         while not stop.is_set():
             try:
                 if self._recovery_requested.is_set():
@@ -253,9 +234,9 @@ class OrderExecutor(BrokerAnswers):
                     dropped = True  # retry_dropped: every unfinished entry, once
                 if dropped:
                     self.retry_dropped()
-                    dropped, backoff = False, 0.2
+                    dropped, backoff = False, first_backoff
                 if time.monotonic() >= next_adopt:
-                    next_adopt = time.monotonic() + ADOPT_INTERVAL_S
+                    next_adopt = time.monotonic() + self.config.adopt_interval_s
                     self.adopt_abandoned()
                 self.run_once(block_ms)
             except SimulatedCrash:
@@ -265,20 +246,23 @@ class OrderExecutor(BrokerAnswers):
                 log.exception("executor error; the unfinished entries are retried")
                 dropped = True
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, last_backoff)
 
-    def adopt_abandoned(self) -> int:
+    def adopt_abandoned(self, min_idle_ms: int | None = None) -> int:
         """Take over entries another consumer read and never finished (an engine that died
-        and did not come back under its name)."""
+        and did not come back under its name), idle at least `min_idle_ms` (default: the
+        configured staleness)."""
+        idle = self.config.claim_stale_ms if min_idle_ms is None else min_idle_ms
         return self._process_idle(
-            self.queue.claim_stale(min_idle_ms=self.claim_stale_ms, count=100),
+            self.queue.claim_stale(min_idle_ms=idle,
+                                  count=self.config.adopt_batch),
             "adopting %d order events an engine left unfinished")
 
     def retry_dropped(self) -> int:
         """Process again the entries this consumer took but never finished because handling
         failed part-way (the database blinked, a bug): without this they would wait in the
         pending list until a restart. Every step is safe to repeat."""
-        return self._process_idle(self.queue.pending_own(count=1000),
+        return self._process_idle(self.queue.pending_own(count=self.config.recover_batch),
                                   "retrying %d unfinished order events")
 
     def _process_idle(self, entries: list[QueuedEvent], message: str) -> int:
@@ -290,10 +274,11 @@ class OrderExecutor(BrokerAnswers):
             log.info(message, len(items))
         return self.process_batch(items)
 
-    def run_once(self, block_ms: int = POLL_MS, *, retry_held_now: bool = False) -> int:
+    def run_once(self, block_ms: int | None = None, *, retry_held_now: bool = False) -> int:
         """Process what is due: held entries, handed-over entries, then new stream entries.
         With nothing to do, waits up to `block_ms` for a hand-over (never spins: the
         embedded store cannot block on a stream read)."""
+        block_ms = self.config.poll_ms if block_ms is None else block_ms
         self._wake.clear()
         now = time.monotonic()
         due = [(queued, None) for entry_id, (at, queued) in list(self._held.items())
@@ -301,9 +286,11 @@ class OrderExecutor(BrokerAnswers):
         for queued, _ in due:
             del self._held[queued.entry_id]
         done = self.process_batch(due) + self._drain_inbox()
-        done += self.process_batch([(q, None) for q in self.queue.read(count=50)])
+        read = self.queue.read(count=self.config.read_batch)
+        done += self.process_batch([(q, None) for q in read])
         if done == 0:
-            wait = block_ms if not self._held else min(block_ms, int(HOLD_RETRY_S * 1000))
+            wait = block_ms if not self._held else \
+                min(block_ms, int(self.config.hold_retry_s * 1000))
             if self._wake.wait(max(wait, 1) / 1000):
                 done += self._drain_inbox()
         return done
@@ -357,10 +344,11 @@ class OrderExecutor(BrokerAnswers):
     def recover(self) -> int:
         """Re-process this consumer's unacknowledged entries and claim dead consumers'."""
         count = 0
-        for queued in self.queue.pending_own(count=1000):
+        for queued in self.queue.pending_own(count=self.config.recover_batch):
             self.process(queued)
             count += 1
-        for queued in self.queue.claim_stale(min_idle_ms=self.claim_stale_ms, count=1000):
+        for queued in self.queue.claim_stale(min_idle_ms=self.config.claim_stale_ms,
+                                             count=self.config.recover_batch):
             self.process(queued)
             count += 1
         return count
@@ -408,7 +396,7 @@ class OrderExecutor(BrokerAnswers):
                     self.in_flight.discard(item.claim.order_id)
                     self._release_leg(item.leg)
                 applied.add(_snapshot_key(item.result))
-                self.fault("recorded")
+                self.faults.at(Step.RECORDED)
                 assert item.queued is not None
                 refused = self._refused(item.claim.order_id)
                 if refused is not None:
@@ -418,7 +406,7 @@ class OrderExecutor(BrokerAnswers):
                                            refused, rejected=True)
                     if outcome is Outcome.RETRY:
                         self.counters.rejected += 1
-                        item = self._hold(item.queued, EXIT_RETRY_S)
+                        item = self._hold(item.queued, self.config.exit_retry_s)
                     else:
                         item = self._finish(item.queued, outcome)
                 elif self.strategies.get(item.spec.id) is None:
@@ -471,7 +459,7 @@ class OrderExecutor(BrokerAnswers):
 
     def _take(self, queued: QueuedEvent, acquired: AcquireResult | None) -> Outcome | Placed:
         self.counters.events += 1
-        self.fault("taken")
+        self.faults.at(Step.TAKEN)
         if queued.malformed:
             self.counters.malformed += 1
             try:
@@ -490,7 +478,7 @@ class OrderExecutor(BrokerAnswers):
             return self._finish(queued, Outcome.IGNORED)
         if event.event is TriggerEvent.BUY:
             late = (self.clock.now() - event.created_at).total_seconds()
-            if late > ENTRY_MAX_AGE_S:
+            if late > self.config.entry_max_age_s:
                 at = event.created_at.astimezone(IST)
                 self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
                                      f"{spec.name}: BUY of {at:%a %d %b %H:%M} IST not placed",
@@ -504,8 +492,9 @@ class OrderExecutor(BrokerAnswers):
                 return self._finish(queued, Outcome.IGNORED)
         owner = event.event_id
         if acquired is None:
-            acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
-        self.fault("locked")
+            acquired = self.live.locks.acquire(spec.id, event.event, owner,
+                                               self.config.lock_ttl_ms)
+        self.faults.at(Step.LOCKED)
         if acquired.status is AcquireStatus.BUSY:
             return self._hold(queued)
         if acquired.status is AcquireStatus.MISSING:
@@ -523,7 +512,8 @@ class OrderExecutor(BrokerAnswers):
                 log.warning("%s: runtime said sold with %d %s held; set back to bought",
                             spec.name, draft.quantity, draft.symbol)
                 self.live.move_runtime(spec.id, RuntimePosition.BOUGHT)
-                acquired = self.live.locks.acquire(spec.id, event.event, owner, LOCK_TTL_MS)
+                acquired = self.live.locks.acquire(spec.id, event.event, owner,
+                                                   self.config.lock_ttl_ms)
                 if acquired.status is AcquireStatus.BUSY:
                     return self._hold(queued)
         if acquired.status is AcquireStatus.NOT_ALLOWED:
@@ -555,7 +545,7 @@ class OrderExecutor(BrokerAnswers):
             return self._hold(queued)
         if outcome is Outcome.RETRY:  # stays pending: a crash meanwhile recovers it too
             self.counters.rejected += 1
-            return self._hold(queued, EXIT_RETRY_S)
+            return self._hold(queued, self.config.exit_retry_s)
         return self._finish(queued, outcome)
 
     def _stop_not_below_price(self, spec: StrategySpec) -> bool:
@@ -574,7 +564,7 @@ class OrderExecutor(BrokerAnswers):
         return True
 
     def _finish(self, queued: QueuedEvent, outcome: Outcome) -> Outcome:
-        self.fault("completed")
+        self.faults.at(Step.COMPLETED)
         self.queue.ack(queued.entry_id)
         name = {Outcome.PLACED: "placed", Outcome.DUPLICATE: "duplicates",
                 Outcome.IGNORED: "ignored", Outcome.REJECTED: "rejected",
@@ -583,14 +573,15 @@ class OrderExecutor(BrokerAnswers):
             setattr(self.counters, name, getattr(self.counters, name) + 1)
         return outcome
 
-    def _hold(self, queued: QueuedEvent, delay: float = HOLD_RETRY_S) -> Outcome:
+    def _hold(self, queued: QueuedEvent, delay: float | None = None) -> Outcome:
+        delay = self.config.hold_retry_s if delay is None else delay
         self.counters.held += 1
         self._held[queued.entry_id] = (time.monotonic() + delay, queued)
         return Outcome.HELD
 
     def _hold_or_drop(self, queued: QueuedEvent, spec: StrategySpec, why: str) -> Outcome:
         age = (self.clock.now() - queued.event.created_at).total_seconds()
-        if age < 60:
+        if age < self.config.hold_max_age_s:
             return self._hold(queued)
         self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
                              f"{spec.name}: {queued.event.event.value} skipped",
@@ -654,9 +645,9 @@ class OrderExecutor(BrokerAnswers):
             claim = self.ledger.claim(draft, now)
         else:  # an exit the broker refused is tried again, a bounded number of times a day
             draft, claim = self.ledger.claim_next_attempt(
-                draft, now, MAX_EXIT_ATTEMPTS,
+                draft, now, self.config.max_exit_attempts,
                 held=lambda: self.positions.held_in_sql(strategy_id=spec.id))
-        self.fault("intent")
+        self.faults.at(Step.INTENT)
         if not claim.won:
             return self._already_claimed(spec, event, draft, claim, owner)
         try:
@@ -678,6 +669,7 @@ class OrderExecutor(BrokerAnswers):
             price = self.router.last_price(draft.symbol)
             if price is not None:
                 broker.on_tick(draft.symbol, price, self.clock.now())
+        self.faults.at(Step.CALLING)
         if self.on_broker_call is not None:
             self.on_broker_call(request)
         self.in_flight.add(claim.order_id)  # until its answer is recorded
@@ -694,22 +686,22 @@ class OrderExecutor(BrokerAnswers):
         try:
             result = broker.place_order(request)
         except OrderRejected as exc:
-            self.fault("broker_called")
+            self.faults.at(Step.BROKER_CALLED)
             if exc.order is not None:
                 self.apply_update(exc.order)
             return self._failed(spec, event, claim, owner, exc.message, rejected=True)
         except OutcomeUnknown as exc:
-            self.fault("broker_called")
+            self.faults.at(Step.BROKER_CALLED)
             return self._unknown(broker, spec, event, claim, owner, exc.message)
         except TokenExpired as exc:
-            self.fault("broker_called")
+            self.faults.at(Step.BROKER_CALLED)
             if spec.broker_account_id is not None:
                 self.gate.block_for_token(spec.broker_account_id, self.clock.now())
             return self._failed(spec, event, claim, owner, exc.message, token_lapsed=True)
         except (BrokerUnavailable, BrokerError) as exc:
-            self.fault("broker_called")
+            self.faults.at(Step.BROKER_CALLED)
             return self._failed(spec, event, claim, owner, exc.message)
-        self.fault("broker_called")
+        self.faults.at(Step.BROKER_CALLED)
         return Placed(spec, event, owner, result, claim)
 
     def _complete(self, spec: StrategySpec, event: OrderEvent, owner: str,
@@ -751,7 +743,8 @@ class OrderExecutor(BrokerAnswers):
             return Outcome.REJECTED
         attempt = 0 if event.event is TriggerEvent.BUY else \
             self.ledger.exit_refusals(spec.id, row["trading_day"])
-        exhausted = event.event is not TriggerEvent.BUY and attempt >= MAX_EXIT_ATTEMPTS
+        exhausted = event.event is not TriggerEvent.BUY and \
+            attempt >= self.config.max_exit_attempts
         retry = event.event is not TriggerEvent.BUY and not token_lapsed and not exhausted
         if retry:
             # The exit was refused: keep watching, the next trigger tries again. (With a
@@ -772,7 +765,7 @@ class OrderExecutor(BrokerAnswers):
         else:
             again = ""
             if retry and event.event is not TriggerEvent.STOPLOSS:
-                again = f" Trying again in {EXIT_RETRY_S:.0f} s."
+                again = f" Trying again in {self.config.exit_retry_s:.0f} s."
             elif retry:
                 again = " Trying again on the next tick through the stop."
             self.notifier.notify(spec.user_id, NotificationKind.REJECTION, Severity.ERROR,
