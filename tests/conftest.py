@@ -3,12 +3,14 @@ and, when TUI_TRADER_TEST_REDIS_URL / TUI_TRADER_TEST_DATABASE_URL are set, on t
 servers too. With TUI_TRADER_REQUIRE_SERVERS=1 (CI) a missing server fails, never skips.
 
 Each xdist worker gets its own Redis db number and its own PostgreSQL database, so workers
-never see each other's data.
+never see each other's data; runs from two checkouts (git worktrees) on one machine get their
+own too, so one run never drops the tables another is using.
 """
 
 from __future__ import annotations
 
 import os
+import zlib
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -23,6 +25,11 @@ def worker_index(request: pytest.FixtureRequest) -> int:
     return int(worker.removeprefix("gw") or 0)
 
 
+def checkout_tag(request: pytest.FixtureRequest) -> str:
+    """A short, stable name for this checkout (its root path), to keep runs apart."""
+    return f"{zlib.crc32(str(request.config.rootpath).encode()):08x}"
+
+
 def _missing(what: str) -> None:
     if REQUIRE:
         pytest.fail(f"{what} is required in CI but its URL is not set")
@@ -35,7 +42,31 @@ def redis_url_for_worker(request: pytest.FixtureRequest) -> str:
     parts = urlsplit(REDIS_URL)
     # Counting down from the URL's db: two runs given different dbs never share one.
     db = int(parts.path.strip("/") or 15) - worker_index(request)
+    blocks = (_redis_databases(REDIS_URL) - 16) // 8
+    if blocks > 0:
+        # A server started with more than the 16 default dbs (a shared development box):
+        # each checkout gets its own block of 8 above them.
+        block = int(checkout_tag(request), 16) % blocks
+        db = 16 + 8 * block + worker_index(request) % 8
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+_DATABASES: dict[str, int] = {}
+
+
+def _redis_databases(url: str) -> int:
+    """How many numbered dbs the server has (16 unless it was started with more)."""
+    if url not in _DATABASES:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        try:
+            _DATABASES[url] = int(client.config_get("databases").get("databases", 16))
+        except redis.RedisError:
+            _DATABASES[url] = 16
+        finally:
+            client.close()
+    return _DATABASES[url]
 
 
 @pytest.fixture(params=["embedded", "redis"])
@@ -70,8 +101,10 @@ def pg_url_for_worker(request: pytest.FixtureRequest) -> str:
     base = make_url(DATABASE_URL)
     if base.drivername == "postgresql":
         base = base.set(drivername="postgresql+psycopg")
-    # Named after the URL's database, so two runs given different ones never share one.
-    name = f"tui_trader_{base.database or 'test'}_{worker_index(request)}"
+    # Named after the URL's database and the checkout, so two runs given different ones
+    # (or run from two worktrees) never share one.
+    name = (f"tui_trader_{base.database or 'test'}_{checkout_tag(request)}_"
+            f"{worker_index(request)}")
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -90,14 +90,9 @@ def test_a_lock_that_aged_out_during_the_call_still_records_the_position(
     harness.start()
     harness.engine.start_strategy(trader.id, strategy.id)
     harness.tick("INFY", "1520.00")
-    executor = harness.engine.executor
-    real_call = executor._call_broker
-
-    def slow_call(broker, spec, event, draft, claim, owner):
-        ctx.store.delete(f"runtime:{spec.id}:lock")  # the TTL ran out while we waited
-        return real_call(broker, spec, event, draft, claim, owner)
-
-    executor._call_broker = slow_call
+    # The TTL ran out while the call was on its way.
+    harness.engine.placement.on_broker_call = \
+        lambda request: ctx.store.delete(f"runtime:{strategy.id}:lock")
     harness.advance_to(9, 30)
     harness.settle()
     assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.BOUGHT
@@ -116,7 +111,7 @@ def test_one_event_handled_twice_at_once_places_one_exit(ctx, trader, strategy):
         ctx.store.flushdb()  # Redis restarted empty
         h.tick("INFY", "1400.00")  # the stop-loss finds no live state: held
         engine.executor.run_once(block_ms=1)
-        assert len(engine.executor._held) == 1
+        assert engine.executor.held_count == 1
         calls = []
 
         def meanwhile(request):
@@ -124,7 +119,7 @@ def test_one_event_handled_twice_at_once_places_one_exit(ctx, trader, strategy):
             if len(calls) == 1:  # the held retry runs while the recovery's call is out
                 engine.executor.run_once(block_ms=1, retry_held_now=True)
 
-        engine.executor.on_broker_call = meanwhile
+        engine.placement.on_broker_call = meanwhile
         engine.maintain()  # sees the empty store: rebuild, reconcile, recover
         engine.executor.drain()
         sells = [o for o in paper.orders() if o.side.value == "SELL"]

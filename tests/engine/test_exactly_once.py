@@ -95,7 +95,7 @@ def test_crash_at_every_step_places_exactly_one_order(ctx, exchange):
             survivor = _engine(ctx, exchange)
             survivor.start(threads=False)  # fail-closed start: reconcile, then pending
             survivor.executor.drain()
-            assert not survivor.executor._held, (step, survivor.executor.counters)
+            assert survivor.executor.held_count == 0, (step, survivor.executor.counters)
             survivor.brokers.detach()
             survivor.ledger.close()
             _set_status(ctx, strategy_id, StrategyStatus.STOPPED)

@@ -73,7 +73,7 @@ def test_a_refused_scheduled_sell_is_tried_again_later(ctx, trader, strategy, ha
     executor.run_once(block_ms=1)
     assert _exits(ctx) == [("1", OrderStatus.REJECTED)]
     # Still pending (a crash now recovers it) and held for a later retry, not dropped.
-    assert harness.engine.queue.pending_count() == 1 and len(executor._held) == 1
+    assert harness.engine.queue.pending_count() == 1 and executor.held_count == 1
     assert EXIT_RETRY_S >= 5
     executor.drain()  # retries held entries now instead of waiting EXIT_RETRY_S
     assert _exits(ctx) == [("1", OrderStatus.REJECTED), ("2", OrderStatus.FILLED)]

@@ -55,7 +55,7 @@ def _stoploss_on_a_running_executor(harness, block_ms: int) -> None:
             time.sleep(0.005)  # polling a condition with a deadline, not timing it
     finally:
         stop.set()
-        engine.executor._wake.set()
+        engine.executor.wake()
         worker.join(timeout=10)
 
 
@@ -127,9 +127,10 @@ def test_a_burst_of_stoplosses_calls_the_broker_before_any_bookkeeping(ctx, trad
     harness.settle()
     executor = harness.engine.executor
     steps: list[str] = []
-    executor.on_broker_call = lambda request: steps.append("call")
-    record = executor.apply_update
-    executor.apply_update = lambda update: steps.append("record") or record(update)
+    harness.engine.placement.on_broker_call = lambda request: steps.append("call")
+    answers = harness.engine.answers
+    record = answers.apply_update
+    answers.apply_update = lambda update: steps.append("record") or record(update)
     harness.tick("INFY", "1499.00")  # all four stops at once
     executor.drain()
     assert steps[:4] == ["call"] * 4 and set(steps[4:]) == {"record"}
@@ -198,7 +199,7 @@ def test_a_stop_crossed_while_the_buy_was_recorded_still_exits(ctx, trader, stra
     harness.advance_to(9, 30)
     engine = harness.engine
     # The BUY goes out; before its bookkeeping arms the stop, the price falls through it.
-    original = engine.executor.apply_update
+    original = engine.answers.apply_update
     seen = []
 
     def fall_during_record(update):
@@ -207,7 +208,7 @@ def test_a_stop_crossed_while_the_buy_was_recorded_still_exits(ctx, trader, stra
             harness.tick("INFY", "1495.00")  # not armed yet: the router cannot fire here
         return original(update)
 
-    engine.executor.apply_update = fall_during_record
+    engine.answers.apply_update = fall_during_record
     harness.settle()
     harness.settle()
     with ctx.session() as s:

@@ -106,7 +106,7 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
                              trigger_price=None, created_at=ctx.clock.now()))
         with pytest.raises(RuntimeError, match="db blinked"):
             ex.run_once(block_ms=1)
-        assert not ex._firing and not ex.in_flight  # nothing left holding the leg
+        assert engine.placement.idle  # nothing left holding the leg
         state["arm"] = False
         ex.retry_dropped()  # what the loop does next
         for _ in range(200):
@@ -119,7 +119,7 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
                                                 message="RMS"))
         for _ in range(200):
             ex.run_once(block_ms=1, retry_held_now=True)
-        assert not ex._firing, "leg guard leaked"
+        assert engine.placement.idle, "leg guard leaked"
     finally:
         engine.stop()
 
@@ -189,7 +189,7 @@ def test_a_stop_loss_exit_refused_after_the_kill_switch_is_replaced(ctx, trader,
                 reports.append(engine.kill_switch(trader.id))
                 paper.fail_next(1, OrderRejected)  # the stop-loss exit is refused (RMS)
 
-        ex.on_broker_call = kill_now
+        engine.placement.on_broker_call = kill_now
         engine.router.forget_prices()
         h.tick("INFY", "1400.00")
         ex.drain()

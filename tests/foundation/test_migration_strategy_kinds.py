@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import zlib
 from datetime import UTC, date, datetime
 
 import pytest
@@ -29,7 +30,8 @@ def empty_engine(request, tmp_path):
             pytest.skip("TUI_TRADER_TEST_DATABASE_URL not configured")
         base = sa.engine.make_url(url).set(drivername="postgresql+psycopg")
         worker = getattr(request.config, "workerinput", {}).get("workerid", "gw0")
-        name = f"tui_trader_{base.database}_kinds_migration_{worker}"
+        checkout = f"{zlib.crc32(str(request.config.rootpath).encode()):08x}"
+        name = f"tui_trader_{base.database}_kinds_migration_{checkout}_{worker}"
         admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))

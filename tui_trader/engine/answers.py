@@ -3,35 +3,45 @@ or what reconciling by tag finds) recorded with the position it moves in one tra
 and what follows from it: the strategy moved, or its move undone when the broker refuses
 after accepting, the trader told, a killed strategy's leftovers squared off.
 
-`BrokerAnswers` is a part of `OrderExecutor` (it uses the executor's ledger, positions, live
-state, router, notifier and publisher); it lives here so that placing orders and reading
-their answers change apart.
+`Answers` is the interface the rest of the engine uses (placement, the executor, the
+reconciler); `BrokerAnswers` implements it. Placing orders and reading their answers change
+apart: this module never sends an order itself (a killed strategy's leftovers go through
+`square_off`, the placement path, and a refused scheduled exit is sent again through
+`submit`, the order stream).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from ..brokers.base import Broker, BrokerOrder
-from ..domain.clock import IST, ist_date
+from ..domain.clock import IST, Clock, ist_date
 from ..domain.enums import (
     IntentState,
-    NotificationKind,
     OrderReason,
     OrderStatus,
     RuntimePosition,
-    Severity,
     Side,
     TriggerEvent,
 )
 from ..domain.errors import BrokerError
 from ..domain.strategy import StrategySpec
 from ..live.order_queue import OrderEvent
+from ..live.state import LiveState
+from .alerts import Alerts
+from .directory import BrokerDirectory, StrategyDirectory
 from .events import OrderStatusChanged
+from .intents import IntentLedger
+from .positions import OpenPosition, PositionKeeper
+from .publisher import EventPublisher
+from .router import TickRouter
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +58,49 @@ class Resolution(StrEnum):
     NOT_FOUND = "not_found"
 
 
-class BrokerAnswers:
-    """Applying broker snapshots and settling what they say (mixed into OrderExecutor)."""
+class Answers(Protocol):
+    """What the rest of the engine asks of the broker's answers."""
 
-    def _refused(self, order_id: uuid.UUID) -> str | None:
+    def apply_update(self, update: BrokerOrder) -> None: ...
+    def refused(self, order_id: uuid.UUID) -> str | None: ...
+    def resolve(self, order_id: uuid.UUID, broker: Broker | None = None) -> Resolution: ...
+    def settle_refusal(self, order_id: uuid.UUID) -> None: ...
+    def exit_again(self, spec: StrategySpec, reason: OrderReason, now: datetime) -> None: ...
+    def force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
+                      reason: OrderReason, owner: str | None) -> None: ...
+    def watch_as(self, spec: StrategySpec, position: RuntimePosition) -> None: ...
+    def publish_order(self, order_id: uuid.UUID, row=None) -> None: ...
+    def square_off_killed(self, strategy_id: uuid.UUID) -> None: ...
+
+
+class BrokerAnswers:
+    """Applies broker snapshots and settles what they say (see the module docstring).
+
+    `killed` is the kill switch's set of stopped strategies (shared with it); `submit` puts
+    an order event on the stream; `square_off` is the placement path's one exit of a
+    position (raising `ExitAlreadyWorking` when one is at the broker already)."""
+
+    def __init__(self, *, ledger: IntentLedger, live: LiveState, brokers: BrokerDirectory,
+                 strategies: StrategyDirectory, positions: PositionKeeper, router: TickRouter,
+                 publisher: EventPublisher, alerts: Alerts, clock: Clock,
+                 killed: set[uuid.UUID], submit: Callable[[OrderEvent], object],
+                 square_off: Callable[[OpenPosition], object]) -> None:
+        self.ledger = ledger
+        self.live = live
+        self.brokers = brokers
+        self.strategies = strategies
+        self.positions = positions
+        self.router = router
+        self.publisher = publisher
+        self.alerts = alerts
+        self.clock = clock
+        self.killed = killed
+        self.submit = submit
+        self.square_off = square_off
+        # One snapshot at a time: the broker's listener thread and the executor both apply.
+        self._update_lock = threading.RLock()
+
+    def refused(self, order_id: uuid.UUID) -> str | None:
         """Why the broker refused this order, if it did: rejected or cancelled unfilled, or,
         for an exit, with part of the position still held."""
         row = self.ledger.get(order_id)
@@ -80,7 +129,7 @@ class BrokerAnswers:
         if not found:
             return Resolution.NOT_FOUND
         self.apply_update(found[-1])
-        if self._refused(order_id) is not None:
+        if self.refused(order_id) is not None:
             return Resolution.REFUSED
         spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
         # Move the strategy unless it already moved on this very order (then the reconciler
@@ -91,7 +140,7 @@ class BrokerAnswers:
             reason = OrderReason(row["reason"])
             position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
                 RuntimePosition.SOLD
-            self._force_runtime(spec, position, found[-1].broker_order_id, reason,
+            self.force_runtime(spec, position, found[-1].broker_order_id, reason,
                                 row["event_id"])
         return Resolution.PLACED
 
@@ -100,7 +149,7 @@ class BrokerAnswers:
         (the reconciler): free the strategy, keep watching a held position, tell the
         trader."""
         row = self.ledger.get(order_id)
-        message = self._refused(order_id) or "refused by the broker"
+        message = self.refused(order_id) or "refused by the broker"
         spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
         if spec is not None:
             if row["event_id"]:
@@ -108,17 +157,30 @@ class BrokerAnswers:
             reason = OrderReason(row["reason"])
             if reason is not OrderReason.BUY:
                 self.router.arm(spec.id)  # still holding: the stop watches again
-            if reason in (OrderReason.SELL, OrderReason.EXIT):  # and the exit goes again
-                self.submit(OrderEvent(
-                    strategy_id=spec.id, user_id=spec.user_id,
-                    event=TriggerEvent.SELL if reason is OrderReason.SELL
-                    else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
-                    created_at=self.clock.now()))
-        self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
-                             f"{spec.name if spec else row['symbol']}: {row['reason']} order "
-                             f"rejected", message, self.clock.now())
+            self.exit_again(spec, reason, self.clock.now())  # a scheduled exit goes again
+        self.alerts.refused_found_later(row["user_id"], spec.name if spec else row["symbol"],
+                                        row["reason"], message)
 
-    def _force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
+    def exit_again(self, spec: StrategySpec, reason: OrderReason, now: datetime) -> None:
+        """A scheduled exit (SELL, EXIT) that did not go through is still wanted: it goes on
+        the stream again, to be placed under the next attempt. A stop-loss is not: the
+        next tick through the stop fires it."""
+        if reason not in (OrderReason.SELL, OrderReason.EXIT):
+            return
+        self.submit(OrderEvent(
+            strategy_id=spec.id, user_id=spec.user_id,
+            event=TriggerEvent.SELL if reason is OrderReason.SELL else TriggerEvent.EXIT,
+            symbol=spec.symbol, trigger_price=None, created_at=now))
+
+    def watch_as(self, spec: StrategySpec, position: RuntimePosition) -> None:
+        """Watch the stop-loss of a bought position (firing at once if the price is already
+        through it); stop watching anything else."""
+        if position is RuntimePosition.BOUGHT:
+            self.router.arm(spec.id)
+        else:
+            self.router.set_armed(spec.id, False)
+
+    def force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
                        reason: OrderReason, owner: str | None) -> None:
         """Move the runtime to what the broker says happened; release the lock only if it
         is still this intent's (another event may hold it by now)."""
@@ -126,7 +188,7 @@ class BrokerAnswers:
         self.live.move_runtime(spec.id, position, field_name, order_id)
         if owner:
             self.live.locks.release(spec.id, owner)
-        self._watch_as(spec, position)
+        self.watch_as(spec, position)
 
     def apply_update(self, update: BrokerOrder) -> None:
         """Apply a broker snapshot (return value, listener or reconciliation): idempotent."""
@@ -159,7 +221,7 @@ class BrokerAnswers:
                 if row["strategy_id"] in self.killed and not outcome.closed:
                     # Still open after a fill of a killed strategy's order: a BUY that was
                     # at the broker bought more, or an exit closed only part of it.
-                    self._square_off_killed(row["strategy_id"])
+                    self.square_off_killed(row["strategy_id"])
                     followed_up = True
                 elif not outcome.closed and row["strategy_id"] is not None and (
                         OrderReason(row["reason"]) is OrderReason.BUY
@@ -169,7 +231,7 @@ class BrokerAnswers:
                     self._watch_what_is_still_held(row, now)
             status = update.status
             if status != before_status or delta > 0:
-                self._publish_order(row["id"], merged)
+                self.publish_order(row["id"], merged)
                 if not followed_up:
                     self._notify_status(row, update, before_status)
 
@@ -192,33 +254,26 @@ class BrokerAnswers:
             return
         self.live.move_runtime(spec.id, RuntimePosition.BOUGHT)
         past_sell = now.astimezone(IST).time() >= spec.sell_time
-        self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.WARNING,
-                             f"{spec.name}: more {spec.symbol} bought after the exit",
-                             f"The rest of the BUY filled after the strategy had sold: {held} "
-                             f"held, " + ("being sold now (past the sell time)." if past_sell
-                                         else "watched by the stop-loss again."), now)
+        self.alerts.bought_after_exit(spec, held, past_sell, now)
         self.router.arm(spec.id)
         if past_sell:
             self.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id,
                                    event=TriggerEvent.SELL, symbol=spec.symbol,
                                    trigger_price=None, created_at=now))
 
-    def _square_off_killed(self, strategy_id: uuid.UUID) -> None:
+    def square_off_killed(self, strategy_id: uuid.UUID) -> None:
         """A position of a strategy the kill switch stopped is open again or still: a BUY
         at the broker when K was pressed filled, or an exit that was there was refused.
         Close it, or tell the trader loudly why it could not be."""
         held = self.positions.open_for_strategy(strategy_id)
-        if held is None or self.square_off is None:
+        if held is None:
             return
         try:
             self.square_off(held)
         except ExitAlreadyWorking:
             return  # the kill switch's own exit (or a stop-loss) is at the broker already
         except Exception as exc:
-            self.notifier.notify(held.user_id, NotificationKind.RISK, Severity.CRITICAL,
-                                 f"{held.symbol}: still open after the kill switch",
-                                 f"{held.quantity} held; squaring it off failed: {exc}. "
-                                 f"Close it at the broker.", self.clock.now())
+            self.alerts.open_after_kill(held.user_id, held.symbol, held.quantity, exc)
 
     def _record_trade(self, row, realized: Decimal, now: datetime) -> None:
         try:
@@ -235,17 +290,9 @@ class BrokerAnswers:
         name = spec.name if spec else row["symbol"]
         now = self.clock.now()
         if update.status is OrderStatus.FILLED:
-            reason = OrderReason(row["reason"])
-            kind = NotificationKind.STOPLOSS if reason is OrderReason.STOPLOSS else \
-                NotificationKind.FILL
-            title = (f"{name}: stop-loss hit, sold {update.filled_quantity} {row['symbol']}"
-                     if reason is OrderReason.STOPLOSS else
-                     f"{name}: {row['side'].lower()} {update.filled_quantity} {row['symbol']} "
-                     f"filled")
-            # A stop-loss hit is a loss taken: it is a warning, not one fill among others.
-            severity = Severity.WARNING if reason is OrderReason.STOPLOSS else Severity.INFO
-            self.notifier.notify(row["user_id"], kind, severity, title,
-                                 f"at {update.average_price}", now)
+            self.alerts.filled(row["user_id"], name, OrderReason(row["reason"]), row["side"],
+                               update.filled_quantity, row["symbol"], update.average_price,
+                               now)
         elif spec is None and row["strategy_id"] in self.killed and \
                 row["intent_state"] == IntentState.SENT and \
                 OrderReason(row["reason"]) is not OrderReason.BUY and \
@@ -254,7 +301,7 @@ class BrokerAnswers:
             # An exit of a strategy the kill switch stopped, refused after acceptance (one
             # refused in its call's own answer is its caller's to handle): the kill
             # switch's exit goes instead.
-            self._square_off_killed(row["strategy_id"])
+            self.square_off_killed(row["strategy_id"])
         elif _short_of(row, update.status, update.filled_quantity) and before is not None \
                 and not before.is_final and spec is not None:
             # Refused after the strategy had moved on its acceptance: tell the trader, undo
@@ -265,15 +312,10 @@ class BrokerAnswers:
                 return  # refused in the call's own answer: its caller deals with it
             reason = OrderReason(row["reason"])
             back = RuntimePosition.NONE if reason is OrderReason.BUY else RuntimePosition.BOUGHT
-            partly = (f" ({update.filled_quantity} of {row['quantity']} filled)"
-                      if update.filled_quantity else "")
             # First: whatever fails below, the trader hears of it.
-            self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
-                                 f"{name}: {reason.value} order {update.status.value.lower()}"
-                                 f" by the broker{partly}",
-                                 (update.message or "") + (
-                                     " The position is still open and watched."
-                                     if back is RuntimePosition.BOUGHT else ""), now)
+            self.alerts.refused_after_acceptance(
+                row["user_id"], name, reason, update.status, update.filled_quantity,
+                row["quantity"], update.message, back is RuntimePosition.BOUGHT, now)
             try:
                 self.live.move_runtime(spec.id, back)
             except Exception:  # the next exit event (or a restart) puts it right from SQL
@@ -281,12 +323,7 @@ class BrokerAnswers:
                             spec.name, back.value)
             if back is RuntimePosition.BOUGHT:
                 self.router.arm(spec.id)
-                if reason in (OrderReason.SELL, OrderReason.EXIT):
-                    self.submit(OrderEvent(
-                        strategy_id=spec.id, user_id=spec.user_id,
-                        event=TriggerEvent.SELL if reason is OrderReason.SELL
-                        else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
-                        created_at=now))
+                self.exit_again(spec, reason, now)
             else:
                 self.router.set_armed(spec.id, False)
 
@@ -300,7 +337,7 @@ class BrokerAnswers:
         except Exception:  # live store unreachable: SQL settles the runtime later
             return None
 
-    def _publish_order(self, order_id: uuid.UUID, row=None) -> None:
+    def publish_order(self, order_id: uuid.UUID, row=None) -> None:
         row = row or self.ledger.get(order_id)
         self.publisher.publish(OrderStatusChanged(
             user_id=str(row["user_id"]), order_id=str(row["id"]),

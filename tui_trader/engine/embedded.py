@@ -21,7 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import select
 
-from ..brokers.base import AccountUnusable, BrokerError, OrderRequest, OutcomeUnknown
+from ..brokers.base import AccountUnusable, BrokerError
 from ..brokers.feeds.base import Feed, Tick
 from ..brokers.paper import PaperBroker
 from ..db.models import BrokerAccount, Order, Position, Strategy, User
@@ -31,14 +31,10 @@ from ..domain.enums import (
     BrokerKind,
     ExecutionMode,
     IntentState,
-    NotificationKind,
-    OrderKind,
     OrderReason,
     OrderStatus,
     PositionStatus,
     RuntimePosition,
-    Severity,
-    Side,
     StrategyStatus,
     TriggerEvent,
 )
@@ -57,15 +53,19 @@ from ..domain.universe import BY_SYMBOL
 from ..live.order_queue import OrderEvent, OrderQueue
 from ..live.rebuild import rebuild_from
 from ..live.state import LiveState
-from .answers import ExitAlreadyWorking, Resolution
+from .alerts import Alerts
+from .answers import BrokerAnswers, Resolution
 from .command_auth import CommandAuthority
 from .config import DEFAULT, EngineConfig
 from .control import EngineHealth, EngineResources, KillReport, StartResult
 from .directory import BrokerDirectory, LiveBrokerFactory, StrategyDirectory
 from .events import EngineStatus, StrategyStatusChanged
-from .executor import EntryGate, OrderExecutor, trading_day
+from .executor import OrderExecutor
+from .exit_policy import ExitPolicy
 from .faults import NO_FAULTS, FaultInjector
-from .intents import IntentDraft, IntentLedger, intent_key, leg_for
+from .gate import EntryGate
+from .intents import IntentLedger
+from .placement import Placement, trading_day
 from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier
 from .remote import ControlListener
@@ -125,13 +125,28 @@ class EmbeddedEngine:
         self.positions = PositionKeeper(ctx.db, self.publisher.publish)
         self.brokers = BrokerDirectory(self.clock, self._on_broker_update, live_factory,
                                        paper_factory)
-        self.executor = OrderExecutor(
-            ledger=self.ledger, live=self.live, queue=self.queue, brokers=self.brokers,
+        self.alerts = Alerts(self.notifier, self.clock)
+        # Strategies the kill switch stopped: whatever their orders still at the broker buy
+        # is squared off as soon as it fills.
+        self.killed: set[uuid.UUID] = set()
+        self.answers = BrokerAnswers(
+            ledger=self.ledger, live=self.live, brokers=self.brokers,
             strategies=self.strategies, positions=self.positions, router=self.router,
-            publisher=self.publisher, notifier=self.notifier, clock=self.clock,
-            calendar=ctx.calendar, gate=self.gate, config=config, faults=faults,
+            publisher=self.publisher, alerts=self.alerts, clock=self.clock,
+            killed=self.killed, submit=lambda event: self.executor.submit(event),
+            square_off=lambda pos: self.placement.square_off(pos))
+        self.placement = Placement(
+            ledger=self.ledger, live=self.live, brokers=self.brokers,
+            positions=self.positions, router=self.router, gate=self.gate,
+            answers=self.answers, alerts=self.alerts,
+            policy=ExitPolicy(config, self.ledger), clock=self.clock, faults=faults,
+            killed=self.killed)
+        self.executor = OrderExecutor(
+            ledger=self.ledger, live=self.live, queue=self.queue,
+            strategies=self.strategies, positions=self.positions, placement=self.placement,
+            answers=self.answers, alerts=self.alerts, clock=self.clock, gate=self.gate,
+            config=config, faults=faults, killed=self.killed,
             known_price=self.last_known_price)
-        self.executor.square_off = self._square_off
         self.scheduler = LegScheduler(runner or ClockSchedule(self.clock), ctx.calendar,
                                       self.clock, self._on_leg, alert=self._leg_not_queued,
                                       no_session=self._no_session_ahead)
@@ -312,18 +327,13 @@ class EmbeddedEngine:
         return days
 
     def _tell_missed_buy(self, spec: StrategySpec, days: list, now: datetime) -> None:
-        last = days[-1]
-        what = (f"BUY of {last:%a %d %b} {spec.buy_time:%H:%M} IST" if len(days) == 1
-                else f"{len(days)} BUYs, the last on {last:%a %d %b} {spec.buy_time:%H:%M} IST")
+        what = self.alerts.missed_what(days, spec.buy_time)
         plan = self.scheduler.plan_for(spec.id)
         upcoming = (f"next buy {plan.day:%a %d %b} {spec.buy_time:%H:%M} IST" if plan
                     else "no next buy planned")
         note = f"{MISSED_NOTE}{what} (console closed); {upcoming}"
         self._set_status_line(spec.id, note, last_run=now)  # told once: handled now
-        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
-                             f"{spec.name}: {what} missed",
-                             f"No engine was running at the time (the console was closed), "
-                             f"so nothing was bought then; {upcoming}.", now)
+        self.alerts.missed_buy(spec, what, upcoming, now)
         self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
                                                      "running", note))
 
@@ -408,15 +418,15 @@ class EmbeddedEngine:
             return 0
         self._usable_again(row["user_id"], row["broker_account_id"])
         if found:
-            refused = self.executor.resolve(row["id"], broker) is Resolution.REFUSED
+            refused = self.answers.resolve(row["id"], broker) is Resolution.REFUSED
             # A SENT one moved its strategy on acceptance: the broker update applied in
             # `resolve` has undone that and said so. FIRING or UNKNOWN ones moved nothing
             # yet: the refusal is settled here.
             if refused and row["intent_state"] != IntentState.SENT:
-                self.executor.settle_refusal(row["id"])
+                self.answers.settle_refusal(row["id"])
             return 1
         if row["intent_state"] == IntentState.FIRING and \
-                row["id"] not in self.executor.in_flight and \
+                row["id"] not in self.placement.in_flight and \
                 now - row["updated_at"] >= self.config.unknown_grace:
             # Only long after any call could still be on its way (a slow Kite call, a
             # rate-limit wait): re-arming an intent in flight would let a second exit claim
@@ -442,11 +452,7 @@ class EmbeddedEngine:
             self.gate.blocked_accounts[row["broker_account_id"]] = exc.message
         log.error("order %s of user %s left unreconciled: %s", row["client_tag"],
                   row["user_id"], exc.message)
-        self.notifier.notify(row["user_id"], NotificationKind.SYSTEM, Severity.ERROR,
-                             "Broker account unusable",
-                             f"{exc.message}. The {row['symbol']} {row['reason']} order "
-                             f"{row['client_tag']} is checked with the broker once it is "
-                             f"fixed; nothing else of yours is held up.", now)
+        self.alerts.account_unusable(row, exc.message, now)
 
     def _usable_again(self, user_id: uuid.UUID, account_id: uuid.UUID | None) -> None:
         reason = self._unusable.pop((user_id, account_id), None)
@@ -455,9 +461,8 @@ class EmbeddedEngine:
             log.info("broker account %s is usable again: entries allowed", account_id)
 
     def _declare_not_placed(self, row, now: datetime) -> None:
-        grace = int(self.config.unknown_grace.total_seconds())
-        message = (f"the broker has no order with tag {row['client_tag']} "
-                   f"{grace} s after a lost answer: not placed")
+        message = self.alerts.lost_answer_message(
+            row["client_tag"], int(self.config.unknown_grace.total_seconds()))
         self.ledger.mark_failed(row["id"], now, message, status=OrderStatus.CANCELLED)
         spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
         if spec is not None:
@@ -465,15 +470,10 @@ class EmbeddedEngine:
                 self.live.locks.release(spec.id, row["event_id"])
             if row["reason"] != OrderReason.BUY:
                 self.router.set_armed(spec.id, True)  # still holding: keep watching
-            if row["reason"] in (OrderReason.SELL, OrderReason.EXIT):
-                # A scheduled exit is still wanted: send it again, under the next attempt.
-                self.executor.submit(OrderEvent(
-                    strategy_id=spec.id, user_id=spec.user_id,
-                    event=TriggerEvent.SELL if row["reason"] == OrderReason.SELL
-                    else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
-                    created_at=now))
-        self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
-                             f"{row['symbol']}: {row['reason']} order not placed", message, now)
+            # A scheduled exit is still wanted: send it again, under the next attempt.
+            self.answers.exit_again(spec, OrderReason(row["reason"]), now)
+        self.alerts.not_placed_after_grace(row["user_id"], row["symbol"], row["reason"],
+                                           message, now)
 
     # -- the feed and the legs -------------------------------------------------------------
     def on_ticks(self, batch: list[Tick]) -> None:
@@ -492,9 +492,7 @@ class EmbeddedEngine:
                                       symbol=spec.symbol, trigger_price=None, created_at=now))
 
     def _leg_not_queued(self, spec: StrategySpec, leg: TriggerEvent, why: str) -> None:
-        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
-                             f"{spec.name}: {leg.value} at {spec.symbol} delayed", why,
-                             self.clock.now())
+        self.alerts.leg_delayed(spec, leg, why)
 
     def _no_session_ahead(self, spec: StrategySpec, why: str) -> None:
         """Nothing more can be planned (its special session has passed, say): the strategy
@@ -507,8 +505,7 @@ class EmbeddedEngine:
                     row.status_reason = reason
         except Exception:  # the notice below still reaches the trader
             log.warning("status of %s not updated", spec.id, exc_info=True)
-        self.notifier.notify(spec.user_id, NotificationKind.SYSTEM, Severity.WARNING,
-                             f"{spec.name}: nothing more planned", why, self.clock.now())
+        self.alerts.nothing_planned(spec, why)
         self.publisher.publish(StrategyStatusChanged(str(spec.user_id), str(spec.id),
                                                      "running", reason))
 
@@ -672,7 +669,7 @@ class EmbeddedEngine:
                 if row.status == StrategyStatus.RUNNING and strategy_id in \
                         {x.id for x in self.strategies.all()}:
                     raise StateError("The strategy is already running")
-                self.executor.killed.discard(strategy_id)  # started again: trades again
+                self.killed.discard(strategy_id)  # started again: trades again
                 # Nights and weekends have no live price: the stored one judges the stop.
                 require_stop_below(row.stop_loss,
                                    self.last_known_price(row.symbol, row.exchange, s))
@@ -819,7 +816,7 @@ class EmbeddedEngine:
                 targets = [(r.id, r.symbol) for r in rows]
             # Before they are forgotten: an order of theirs still at the broker (a BUY in
             # flight) is squared off when it fills.
-            self.executor.killed.update(strategy_id for strategy_id, _ in targets)
+            self.killed.update(strategy_id for strategy_id, _ in targets)
             for strategy_id, symbol in targets:
                 self._forget(strategy_id, symbol)
                 stopped += 1
@@ -828,77 +825,8 @@ class EmbeddedEngine:
             exits = 0
             for pos in self.positions.open_for_user(user_id):
                 try:
-                    if self._square_off(pos):
+                    if self.placement.square_off(pos):
                         exits += 1
                 except Exception as exc:
                     errors.append(f"{pos.symbol}: {exc}")
         return KillReport(stopped, exits, errors)
-
-    def _square_off(self, pos) -> bool:
-        """One market exit for an open position, at the broker that holds it (the account of
-        the order that opened it: a LIVE position is closed at Kite, a paper one on paper)."""
-        now = self.clock.now()
-        owner = pos.strategy_id or pos.id
-        held = self.positions.held_in_sql(position_id=pos.id)  # memory may lag a fill
-        if held == 0:
-            return False
-        account = self._account_of(pos)
-        draft = IntentDraft(
-            user_id=pos.user_id, strategy_id=pos.strategy_id, broker_account_id=account,
-            key=intent_key(owner, leg_for(OrderReason.EXIT), trading_day(now)),
-            event_id=None, trading_day=trading_day(now), symbol=pos.symbol,
-            exchange=pos.exchange, side=Side.SELL if pos.quantity > 0 else Side.BUY,
-            kind=OrderKind.MARKET, reason=OrderReason.EXIT, quantity=held)
-        # An earlier exit that is over (refused, or filled before more was bought) does not
-        # stop the kill switch: the next attempt closes what is held.
-        draft, claim = self.ledger.claim_next_attempt(
-            draft, now, self.config.max_exit_attempts + 1,
-            held=lambda: self.positions.held_in_sql(position_id=pos.id))
-        if not claim.won:
-            if not claim.is_over:  # working (or its outcome unknown): never a second one
-                raise ExitAlreadyWorking(f"an exit is already {claim.status.value.lower()} "
-                                         f"at the broker; not sending another")
-            if self.positions.held_in_sql(position_id=pos.id) == 0:
-                return False  # closed meanwhile (a stop-loss got there first)
-            refusals = self.ledger.exit_refusals(owner, trading_day(now))
-            raise BrokerError(f"no more exits today (refused {refusals} times); square "
-                              f"off {pos.symbol} at the broker")
-        try:
-            broker = self.brokers.for_account(pos.user_id, account)
-        except BrokerError as exc:
-            self.ledger.mark_failed(claim.order_id, now, exc.message)
-            raise
-        if hasattr(broker, "on_tick"):  # paper: fill against the engine's latest price
-            price = self.router.last_price(pos.symbol) or pos.ltp
-            if price is not None:
-                broker.on_tick(pos.symbol, price, now)
-        try:
-            result = broker.place_order(OrderRequest(
-                client_tag=claim.client_tag, symbol=pos.symbol, side=draft.side,
-                kind=OrderKind.MARKET, quantity=draft.quantity, exchange=pos.exchange))
-        except OutcomeUnknown as exc:
-            # It may well be at the broker: never "failed" (pressing K again would send a
-            # second exit). The reconciler settles it by its tag.
-            self.ledger.mark_unknown(claim.order_id, now, f"outcome unknown: {exc.message}")
-            raise BrokerError(f"exit sent, outcome unknown ({exc.message}): being checked "
-                              f"with the broker, do not send another") from None
-        except BrokerError as exc:
-            self.ledger.mark_failed(claim.order_id, now, exc.message)
-            raise
-        self.executor.apply_update(result)
-        if result.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED) and \
-                not result.filled_quantity:
-            raise BrokerError(f"exit refused by the broker: {result.message or 'rejected'}")
-        return True
-
-    def _account_of(self, pos) -> uuid.UUID | None:
-        """The broker account of the latest filled order of the position's strategy and
-        symbol (None: the paper broker)."""
-        if pos.strategy_id is None:
-            return None
-        with self.ctx.db.connect() as conn:
-            return conn.execute(
-                sa.select(ORDERS.c.broker_account_id)
-                .where(ORDERS.c.strategy_id == pos.strategy_id,
-                       ORDERS.c.symbol == pos.symbol, ORDERS.c.filled_quantity > 0)
-                .order_by(ORDERS.c.created_at.desc()).limit(1)).scalar()

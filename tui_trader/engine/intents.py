@@ -455,6 +455,19 @@ class IntentLedger:
             return None
         return dict(exit_row)
 
+    def account_of_position(self, strategy_id: uuid.UUID | None,
+                            symbol: str) -> uuid.UUID | None:
+        """The broker account of the latest filled order of a strategy's position in
+        `symbol` (None: the paper broker, or a position no strategy opened)."""
+        if strategy_id is None:
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(
+                sa.select(ORDERS.c.broker_account_id)
+                .where(ORDERS.c.strategy_id == strategy_id, ORDERS.c.symbol == symbol,
+                       ORDERS.c.filled_quantity > 0)
+                .order_by(ORDERS.c.created_at.desc()).limit(1)).scalar()
+
     def get(self, order_id: uuid.UUID) -> dict[str, Any]:
         with self.engine.connect() as conn:
             return dict(conn.execute(sa.select(ORDERS).where(ORDERS.c.id == order_id)
