@@ -69,7 +69,7 @@ def resting_stoploss_exit(harness: Harness, paper, trader, strategy):
     from tui_trader.db.models import Order
 
     harness.buy_at_930(trader, strategy)
-    paper._fill_market_immediately = False
+    paper.fill_market_immediately = False
     harness.engine.router.forget_prices()
     harness.tick("INFY", "1400.00")
     harness.engine.executor.drain()

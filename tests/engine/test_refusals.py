@@ -117,7 +117,6 @@ def test_a_live_strategy_without_its_account_never_trades_on_paper(ctx, trader, 
         row.status = StrategyStatus.RUNNING  # and running: the engine restores it at start
         assert row.execution_mode == ExecutionMode.LIVE
     harness.engine.start(threads=False)
-    harness.engine._simulated_feed = lambda: False  # as on live market data
     harness.tick("INFY", "1520.00")
     harness.advance_to(9, 30)
     harness.settle()
@@ -231,7 +230,7 @@ def test_an_exit_cancelled_after_a_partial_fill_exits_the_rest(ctx, trader, stra
         assert [(p.status.value, p.quantity) for p in positions] == [("OPEN", 6)]
         assert any("cancelled by the broker (4 of 10 filled)" in t for t in titles), titles
         paper.cancel_order(working.broker_order_id)  # the exchange side agrees
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         harness.tick("INFY", "1390.00")  # still through the stop: the rest goes
         harness.settle()
         with ctx.session() as s:
@@ -262,8 +261,8 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
             raise ConnectionError("live store unreachable")
 
         engine.live.move_runtime = blinks
-        engine._on_broker_update(dataclasses.replace(working, status=OrderStatus.REJECTED,
-                                                     message="RMS: margin"))
+        engine.on_broker_update(dataclasses.replace(working, status=OrderStatus.REJECTED,
+                                                    message="RMS: margin"))
         engine.live.move_runtime = move_runtime
         assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
         with ctx.session() as s:
@@ -278,7 +277,7 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
         assert again.engine.router.get(strategy.id).armed
         again.engine.stop()
 
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         harness.tick("INFY", "1390.00")
         harness.advance_to(15, 0)
         harness.settle()
