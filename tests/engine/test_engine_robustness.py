@@ -142,9 +142,8 @@ def test_an_exit_recorded_before_a_crash_still_moves_the_strategy_on(ctx, trader
     fault = CrashAt(None)
     paper = PaperBroker(ctx.clock, fill_market_immediately=True,
                         starting_cash=Decimal("1000000000"))
-    h = Harness(ctx, faults=fault)
-    h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer="crash-after-record",
-                              faults=fault, paper_factory=lambda _u: paper)
+    h = Harness(ctx, consumer="crash-after-record", faults=fault,
+                paper_factory=lambda _u: paper)
     h.start()
     h.buy_at_930(trader, strategy)
     fault.rearm(Step.RECORDED)

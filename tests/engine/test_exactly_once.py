@@ -19,14 +19,12 @@ from tui_trader.db.repositories.strategies import to_spec
 from tui_trader.domain.enums import OrderStatus, RuntimePosition, StrategyStatus, TriggerEvent
 from tui_trader.domain.strategy import RuntimeSnapshot
 from tui_trader.engine.config import DEFAULT
-from tui_trader.engine.embedded import EmbeddedEngine
 from tui_trader.engine.faults import CRASH_STEPS, NO_FAULTS, CrashAt, SimulatedCrash
-from tui_trader.engine.scheduler import ManualSchedule
 from tui_trader.live.order_queue import OrderEvent
 from tui_trader.live.state import LiveState
 from tui_trader.services.auth import AuthService
 
-from .conftest import FORM
+from .conftest import FORM, Harness
 
 
 @pytest.fixture
@@ -39,9 +37,9 @@ def exchange(ctx):
 
 
 def _engine(ctx, exchange, faults=NO_FAULTS, consumer="engine-1"):
-    return EmbeddedEngine(ctx, runner=ManualSchedule(), consumer=consumer, faults=faults,
-                          paper_factory=lambda user_id: exchange,
-                          config=replace(DEFAULT, claim_stale_ms=0))
+    return Harness(ctx, consumer=consumer, faults=faults,
+                   paper_factory=lambda user_id: exchange,
+                   config=replace(DEFAULT, claim_stale_ms=0)).engine
 
 
 def _strategies(ctx, user_id, n: int, status=StrategyStatus.RUNNING) -> list[uuid.UUID]:

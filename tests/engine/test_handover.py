@@ -12,7 +12,7 @@ from tui_trader.db.models import Order
 from tui_trader.domain.enums import OrderStatus, RuntimePosition
 from tui_trader.live.state import LiveState
 
-from .conftest import Harness
+from .conftest import Harness, wait_until
 
 
 def _bought(ctx, trader, strategy, harness: Harness) -> None:
@@ -41,18 +41,21 @@ def test_stoploss_is_taken_and_locked_by_the_publisher(ctx, trader, strategy, ha
     assert reasons == ["BUY", "STOPLOSS"]
 
 
-def _stoploss_on_a_running_executor(harness, block_ms: int) -> None:
+def _stoploss_on_a_running_executor(harness, block_ms: int, done=None, what: str = "") -> None:
     """Run the executor loop on its own thread, send a tick through the stop, and wait
-    (bounded) until the exit is placed (the BUY is the first placement)."""
+    until `done()` holds (by default: the exit is placed, the BUY being the first
+    placement); fails at the deadline."""
     engine = harness.engine
+    if done is None:
+        def done():
+            return engine.executor.counters.placed >= 2
+        what = what or "the stop-loss exit placed"
     stop = threading.Event()
     worker = threading.Thread(target=engine.executor.run, args=(stop, block_ms), daemon=True)
     worker.start()
     try:
         harness.tick("INFY", "1499.00")
-        deadline = time.monotonic() + 30
-        while engine.executor.counters.placed < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)  # polling a condition with a deadline, not timing it
+        wait_until(done, what)
     finally:
         stop.set()
         engine.executor.wake()
@@ -236,12 +239,22 @@ def test_a_fill_whose_position_write_fails_is_applied_once_on_the_retry(ctx, tra
             raise sa.exc.OperationalError(statement, parameters,
                                           Exception("server closed the connection"))
 
+    engine = harness.engine
+
+    def settled():
+        # The retried exit is a duplicate of the first (placed) attempt, so `placed` stays
+        # at 1: wait for what the retry does instead — the entry acknowledged and the
+        # position closed once.
+        return bool(failures) and engine.executor.counters.errors == 1 and \
+            engine.queue.pending_count() == 0 and \
+            engine.positions.open_for_strategy(strategy.id) is None
+
     sa.event.listen(ctx.db, "before_cursor_execute", blink)
     try:
-        _stoploss_on_a_running_executor(harness, block_ms=20)
+        _stoploss_on_a_running_executor(harness, block_ms=20, done=settled,
+                                        what="the failed fill applied on the retry")
     finally:
         sa.event.remove(ctx.db, "before_cursor_execute", blink)
-    engine = harness.engine
     assert failures and engine.executor.counters.errors == 1
     assert engine.queue.pending_count() == 0
     with ctx.session() as s:

@@ -13,7 +13,6 @@ from tui_trader.brokers.base import OrderRejected
 from tui_trader.brokers.paper import PaperBroker
 from tui_trader.db.models import Notification, Order, Position
 from tui_trader.domain.enums import OrderStatus, RuntimePosition
-from tui_trader.engine.embedded import EmbeddedEngine
 from tui_trader.live.state import LiveState
 
 from .conftest import Harness, on_paper, resting_stoploss_exit
@@ -44,11 +43,8 @@ def _assert_closed_and_sold(ctx, strategy) -> None:
 
 
 def test_a_buy_refused_in_the_answer_is_not_a_position(ctx, trader, strategy):
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="refusals",
-                                    paper_factory=lambda _u: AnswersRejections(
-                                        ctx.clock, starting_cash=Decimal("1000"),
-                                        fill_market_immediately=True))
+    harness = Harness(ctx, consumer="refusals", paper_factory=lambda _u: AnswersRejections(
+        ctx.clock, starting_cash=Decimal("1000"), fill_market_immediately=True))
     harness.start()
     try:
         harness.engine.start_strategy(trader.id, strategy.id)
@@ -70,10 +66,8 @@ def test_a_buy_refused_in_the_answer_is_not_a_position(ctx, trader, strategy):
 
 
 def test_a_buy_refused_after_acceptance_undoes_the_move(ctx, trader, strategy):
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="refusals",
-                                    paper_factory=lambda _u: PaperBroker(
-                                        ctx.clock, fill_market_immediately=False))
+    harness = Harness(ctx, consumer="refusals", paper_factory=lambda _u: PaperBroker(
+        ctx.clock, fill_market_immediately=False))
     harness.start()
     try:
         harness.engine.start_strategy(trader.id, strategy.id)
@@ -270,9 +264,7 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
         assert "INFY morning: STOPLOSS order rejected by the broker" in titles, titles
 
         # A restart arms the stop from the position SQL holds, whatever the runtime says.
-        again = Harness(ctx, consumer="lost-undo-2")
-        again.engine = EmbeddedEngine(ctx, runner=again.runner, consumer="lost-undo-2",
-                                      paper_factory=lambda _u: paper)
+        again = Harness(ctx, consumer="lost-undo-2", paper_factory=lambda _u: paper)
         again.start()
         assert again.engine.router.get(strategy.id).armed
         again.engine.stop()

@@ -31,6 +31,9 @@ class EngineConfig:
     # Entries re-taken at once by a recovery or an adoption.
     recover_batch: int = 1000
     adopt_batch: int = 100
+    # A trigger submitted while the loop is idle is handled on the submitting thread (the
+    # ticker's, for a stop-loss) instead of waking the loop's: no thread hand-over.
+    fire_on_submitting_thread: bool = True
     # An event held because its strategy is busy is tried again after this long ...
     hold_retry_s: float = 0.05
     # ... and dropped (the trader told) once it is this old.
@@ -61,6 +64,11 @@ class EngineConfig:
     maintenance_interval_s: float = 0.25
     # The control channel's blocking read.
     control_block_ms: int = 500
+    # Once started, move everything alive to the collector's permanent generation: the
+    # objects of a started engine (and the app around it) live for the whole run, and a
+    # full collection then walks only what was made since, not pausing a stop-loss for
+    # the whole heap.
+    gc_freeze_at_start: bool = True
     # How long `stop()` waits for each engine thread.
     thread_join_s: float = 3.0
 

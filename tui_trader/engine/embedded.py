@@ -9,6 +9,7 @@ retries unknown outcomes, and watches for Redis losing its data.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -81,6 +82,22 @@ def stable_consumer(ctx: EngineResources) -> str:
         except OSError:  # read-only data dir: a fresh name, adopted by claim_stale later
             log.warning("engine id not saved in %s", path)
     return f"{host}-{engine_id}"
+
+
+_frozen = threading.Lock()
+_frozen_done = False
+
+
+def _freeze_heap_once() -> None:
+    """See `EngineConfig.gc_freeze_at_start`. Once per process: what later starts create
+    (an engine started again) is short-lived enough to be collected as usual."""
+    global _frozen_done
+    with _frozen:
+        if _frozen_done:
+            return
+        _frozen_done = True
+        gc.collect()
+        gc.freeze()
 
 
 class EmbeddedEngine:
@@ -186,6 +203,8 @@ class EmbeddedEngine:
             self._spawn("control", self._control_loop)
         self.gate.allowed = True
         self.gate.reason = ""
+        if self.config.gc_freeze_at_start:
+            _freeze_heap_once()
         self._set_state("running", "")
 
     def stop(self) -> None:

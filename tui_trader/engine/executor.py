@@ -17,7 +17,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..brokers.base import BrokerOrder
@@ -92,6 +93,10 @@ class OrderExecutor:
         # consumer's unfinished entries itself, so no entry is handled on two threads.
         self._recovery_requested = threading.Event()
         self.running = False
+        # Held by whichever thread is handling entries (the loop, or a submitter firing its
+        # own stop-loss); `_turn_holder` is that thread.
+        self._turn = threading.RLock()
+        self._turn_holder: int | None = None
 
     @property
     def held_count(self) -> int:
@@ -117,8 +122,46 @@ class OrderExecutor:
         for queued in taken.entries:
             self._inbox.append((queued, taken.acquired if queued.entry_id == taken.entry_id
                                 else None))
-        self._wake.set()
+        if not self._fire_here():
+            self._wake.set()
         return taken.entry_id
+
+    def _fire_here(self) -> bool:
+        """Handle the inbox on this (the submitting) thread when the loop is running and
+        idle: waking another thread costs a scheduler round trip, which on a loaded machine
+        is the largest part of a stop-loss's worst cases. Never nested inside a handling on
+        this thread (what that submits joins its batch, as before), and never while another
+        thread handles: then the loop is woken instead. A failure is the loop's to retry."""
+        if not (self.running and self.config.fire_on_submitting_thread) or \
+                self._turn_holder == threading.get_ident() or \
+                not self._turn.acquire(blocking=False):
+            return False
+        try:
+            self._turn_holder = threading.get_ident()
+            try:
+                self._drain_inbox()
+            except SimulatedCrash:
+                raise
+            except Exception:
+                self.counters.errors += 1
+                log.exception("executor error; the unfinished entries are retried")
+                self._recovery_requested.set()
+                self._wake.set()
+        finally:
+            self._turn_holder = None
+            self._turn.release()
+        return True
+
+    @contextmanager
+    def _turn_taken(self) -> Iterator[None]:
+        """One handling at a time, whichever thread it runs on (re-entrant: a handling may
+        run a round of its own, as tests do from inside a broker call)."""
+        with self._turn:
+            outer, self._turn_holder = self._turn_holder, threading.get_ident()
+            try:
+                yield
+            finally:
+                self._turn_holder = outer
 
     # -- the loop --------------------------------------------------------------------------
     def run(self, stop: threading.Event, block_ms: int | None = None) -> None:
@@ -149,11 +192,13 @@ class OrderExecutor:
                     self._recovery_requested.clear()
                     dropped = True  # retry_dropped: every unfinished entry, once
                 if dropped:
-                    self.retry_dropped()
+                    with self._turn_taken():
+                        self.retry_dropped()
                     dropped, backoff = False, first_backoff
                 if time.monotonic() >= next_adopt:
                     next_adopt = time.monotonic() + self.config.adopt_interval_s
-                    self.adopt_abandoned()
+                    with self._turn_taken():
+                        self.adopt_abandoned()
                 self.run_once(block_ms)
             except SimulatedCrash:
                 raise
@@ -195,20 +240,22 @@ class OrderExecutor:
         With nothing to do, waits up to `block_ms` for a hand-over (never spins: the
         embedded store cannot block on a stream read)."""
         block_ms = self.config.poll_ms if block_ms is None else block_ms
-        self._wake.clear()
-        now = time.monotonic()
-        due = [(queued, None) for entry_id, (at, queued) in list(self._held.items())
-               if at <= now or retry_held_now]
-        for queued, _ in due:
-            del self._held[queued.entry_id]
-        done = self.process_batch(due) + self._drain_inbox()
-        read = self.queue.read(count=self.config.read_batch)
-        done += self.process_batch([(q, None) for q in read])
+        with self._turn_taken():
+            self._wake.clear()
+            now = time.monotonic()
+            due = [(queued, None) for entry_id, (at, queued) in list(self._held.items())
+                   if at <= now or retry_held_now]
+            for queued, _ in due:
+                del self._held[queued.entry_id]
+            done = self.process_batch(due) + self._drain_inbox()
+            read = self.queue.read(count=self.config.read_batch)
+            done += self.process_batch([(q, None) for q in read])
         if done == 0:
             wait = block_ms if not self._held else \
                 min(block_ms, int(self.config.hold_retry_s * 1000))
             if self._wake.wait(max(wait, 1) / 1000):
-                done += self._drain_inbox()
+                with self._turn_taken():
+                    done += self._drain_inbox()
         return done
 
     def _drain_inbox(self) -> int:
