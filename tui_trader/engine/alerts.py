@@ -9,14 +9,13 @@ symbol when no strategy is left) first, so a list of them reads as a log.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
 
 from ..domain.clock import IST, Clock
 from ..domain.enums import NotificationKind, OrderReason, OrderStatus, Severity, TriggerEvent
 from ..domain.strategy import StrategySpec
+from .order_row import OrderRow
 from .publisher import Notifier
 
 _SQUARE_OFF_YOURSELF = "(K, the kill switch, or at the broker)"
@@ -142,10 +141,10 @@ class Alerts:
                   f"{quantity} held; squaring it off failed: {error}. Close it at the broker.")
 
     # -- accounts ---------------------------------------------------------------------------
-    def account_unusable(self, row: Mapping[str, Any], message: str, now: datetime) -> None:
-        self._say(row["user_id"], NotificationKind.SYSTEM, Severity.ERROR,
+    def account_unusable(self, row: OrderRow, message: str, now: datetime) -> None:
+        self._say(row.user_id, NotificationKind.SYSTEM, Severity.ERROR,
                   "Broker account unusable",
-                  f"{message}. The {row['symbol']} {row['reason']} order {row['client_tag']} "
+                  f"{message}. The {row.symbol} {row.reason} order {row.client_tag} "
                   f"is checked with the broker once it is fixed; nothing else of yours is "
                   f"held up.", now)
 

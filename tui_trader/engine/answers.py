@@ -28,7 +28,6 @@ from ..domain.enums import (
     OrderReason,
     OrderStatus,
     RuntimePosition,
-    Side,
     TriggerEvent,
 )
 from ..domain.errors import BrokerError
@@ -39,6 +38,7 @@ from .alerts import Alerts
 from .directory import BrokerDirectory, StrategyDirectory
 from .events import OrderStatusChanged
 from .intents import IntentLedger
+from .order_row import OrderRow
 from .positions import OpenPosition, PositionKeeper
 from .publisher import EventPublisher
 from .router import TickRouter
@@ -69,7 +69,7 @@ class Answers(Protocol):
     def force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
                       reason: OrderReason, owner: str | None) -> None: ...
     def watch_as(self, spec: StrategySpec, position: RuntimePosition) -> None: ...
-    def publish_order(self, order_id: uuid.UUID, row=None) -> None: ...
+    def publish_order(self, order_id: uuid.UUID, row: OrderRow | None = None) -> None: ...
     def square_off_killed(self, strategy_id: uuid.UUID) -> None: ...
 
 
@@ -104,10 +104,10 @@ class BrokerAnswers:
         """Why the broker refused this order, if it did: rejected or cancelled unfilled, or,
         for an exit, with part of the position still held."""
         row = self.ledger.get(order_id)
-        if _short_of(row, OrderStatus(row["status"]), row["filled_quantity"]):
-            why = row["error"] or f"{str(row['status']).lower()} by the broker"
-            if row["filled_quantity"]:
-                why += f" after {row['filled_quantity']} of {row['quantity']} filled"
+        if _short_of(row, row.status, row.filled_quantity):
+            why = row.error or f"{str(row.status).lower()} by the broker"
+            if row.filled_quantity:
+                why += f" after {row.filled_quantity} of {row.quantity} filled"
             return why
         return None
 
@@ -120,28 +120,28 @@ class BrokerAnswers:
         nothing moved, and `refusal` says why; the caller deals with it. NOT_FOUND: not
         there (yet)."""
         row = self.ledger.get(order_id)
-        broker = broker or self.brokers.for_account(row["user_id"], row["broker_account_id"])
+        broker = broker or self.brokers.for_account(row.user_id, row.broker_account_id)
         try:
-            found = broker.orders_by_tag(row["client_tag"])
+            found = broker.orders_by_tag(row.client_tag)
         except BrokerError as exc:
-            log.warning("reconcile of %s postponed: %s", row["client_tag"], exc)
+            log.warning("reconcile of %s postponed: %s", row.client_tag, exc)
             return Resolution.NOT_FOUND
         if not found:
             return Resolution.NOT_FOUND
         self.apply_update(found[-1])
         if self.refused(order_id) is not None:
             return Resolution.REFUSED
-        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        spec = self.strategies.get(row.strategy_id) if row.strategy_id else None
         # Move the strategy unless it already moved on this very order (then the reconciler
         # only refreshes the order: moving again would undo what followed, e.g. re-arm a
         # stop after the exit it fired).
         if spec is not None and \
                 self._moved_for(spec, row, found[-1].broker_order_id) is False:
-            reason = OrderReason(row["reason"])
+            reason = row.reason
             position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
                 RuntimePosition.SOLD
             self.force_runtime(spec, position, found[-1].broker_order_id, reason,
-                                row["event_id"])
+                                row.event_id)
         return Resolution.PLACED
 
     def settle_refusal(self, order_id: uuid.UUID) -> None:
@@ -150,16 +150,16 @@ class BrokerAnswers:
         trader."""
         row = self.ledger.get(order_id)
         message = self.refused(order_id) or "refused by the broker"
-        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        spec = self.strategies.get(row.strategy_id) if row.strategy_id else None
         if spec is not None:
-            if row["event_id"]:
-                self.live.locks.release(spec.id, row["event_id"])
-            reason = OrderReason(row["reason"])
+            if row.event_id:
+                self.live.locks.release(spec.id, row.event_id)
+            reason = row.reason
             if reason is not OrderReason.BUY:
                 self.router.arm(spec.id)  # still holding: the stop watches again
             self.exit_again(spec, reason, self.clock.now())  # a scheduled exit goes again
-        self.alerts.refused_found_later(row["user_id"], spec.name if spec else row["symbol"],
-                                        row["reason"], message)
+        self.alerts.refused_found_later(row.user_id, spec.name if spec else row.symbol,
+                                        row.reason, message)
 
     def exit_again(self, spec: StrategySpec, reason: OrderReason, now: datetime) -> None:
         """A scheduled exit (SELL, EXIT) that did not go through is still wanted: it goes on
@@ -202,44 +202,44 @@ class BrokerAnswers:
             # The order's record and the position's change commit together: a fill is
             # applied whole or not at all, and a retry after a failure applies it once.
             with self.ledger.engine.begin() as conn:
-                delta, before_status, merged = self.ledger.record(row["id"], update, now, conn)
+                delta, before_status, merged = self.ledger.record(row.id, update, now, conn)
                 if delta > 0:
                     # The row as it was before this snapshot, read under the row lock.
-                    price = _delta_price(merged["average_price_before"],
-                                         merged["filled_before"], update.average_price,
+                    price = _delta_price(merged.average_price_before,
+                                         merged.filled_before, update.average_price,
                                          update.filled_quantity, delta)
                     staged = self.positions.stage_fill(
-                        conn, user_id=row["user_id"], strategy_id=row["strategy_id"],
-                        symbol=row["symbol"], exchange=row["exchange"],
-                        side=Side(row["side"]), quantity=delta, price=price,
-                        order_id=row["id"], now=now)
+                        conn, user_id=row.user_id, strategy_id=row.strategy_id,
+                        symbol=row.symbol, exchange=row.exchange,
+                        side=row.side, quantity=delta, price=price,
+                        order_id=row.id, now=now)
             followed_up = False
             if staged is not None:
                 outcome = self.positions.settle(staged)
-                if outcome.closed and row["strategy_id"] is not None:
+                if outcome.closed and row.strategy_id is not None:
                     self._record_trade(row, outcome.realized, now)
-                if row["strategy_id"] in self.killed and not outcome.closed:
+                if row.strategy_id in self.killed and not outcome.closed:
                     # Still open after a fill of a killed strategy's order: a BUY that was
                     # at the broker bought more, or an exit closed only part of it.
-                    self.square_off_killed(row["strategy_id"])
+                    self.square_off_killed(row.strategy_id)
                     followed_up = True
-                elif not outcome.closed and row["strategy_id"] is not None and (
-                        OrderReason(row["reason"]) is OrderReason.BUY
+                elif not outcome.closed and row.strategy_id is not None and (
+                        row.reason is OrderReason.BUY
                         or update.status is OrderStatus.FILLED):
                     # More bought after the strategy sold, or its exit filled while more
                     # was being bought: what is still held must not go unwatched.
                     self._watch_what_is_still_held(row, now)
             status = update.status
             if status != before_status or delta > 0:
-                self.publish_order(row["id"], merged)
+                self.publish_order(row.id, merged.row)
                 if not followed_up:
                     self._notify_status(row, update, before_status)
 
-    def _watch_what_is_still_held(self, row, now: datetime) -> None:
+    def _watch_what_is_still_held(self, row: OrderRow, now: datetime) -> None:
         """The rest of a BUY that filled in parts arrived after (or while) the strategy
         sold what it had: the shares still held are watched by the stop again (sold at once
         if the price is through it), and after the day's sell time they are sold now."""
-        spec = self.strategies.get(row["strategy_id"])
+        spec = self.strategies.get(row.strategy_id)
         if spec is None:
             return
         try:
@@ -247,7 +247,7 @@ class BrokerAnswers:
         except Exception:  # live store unreachable: the next exit event corrects from SQL
             return
         if runtime is None or runtime.position is not RuntimePosition.SOLD or \
-                self.ledger.exit_working(spec.id, row["trading_day"]):
+                self.ledger.exit_working(spec.id, row.trading_day):
             return
         held = self.positions.held_in_sql(strategy_id=spec.id)
         if held == 0:
@@ -275,33 +275,34 @@ class BrokerAnswers:
         except Exception as exc:
             self.alerts.open_after_kill(held.user_id, held.symbol, held.quantity, exc)
 
-    def _record_trade(self, row, realized: Decimal, now: datetime) -> None:
+    def _record_trade(self, row: OrderRow, realized: Decimal, now: datetime) -> None:
         try:
-            self.live.incr_daily_stats(row["strategy_id"], ist_date(now), trades=1,
+            self.live.incr_daily_stats(row.strategy_id, ist_date(now), trades=1,
                                        wins=1 if realized > 0 else 0,
                                        losses=1 if realized < 0 else 0, pnl=realized)
         except Exception:  # stats are a convenience; the SQL position is the record
-            log.warning("daily stats not updated for %s", row["strategy_id"])
+            log.warning("daily stats not updated for %s", row.strategy_id)
 
-    def _notify_status(self, row, update: BrokerOrder, before: OrderStatus | None) -> None:
+    def _notify_status(self, row: OrderRow, update: BrokerOrder,
+                       before: OrderStatus | None) -> None:
         if update.status == before:
             return
-        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
-        name = spec.name if spec else row["symbol"]
+        spec = self.strategies.get(row.strategy_id) if row.strategy_id else None
+        name = spec.name if spec else row.symbol
         now = self.clock.now()
         if update.status is OrderStatus.FILLED:
-            self.alerts.filled(row["user_id"], name, OrderReason(row["reason"]), row["side"],
-                               update.filled_quantity, row["symbol"], update.average_price,
+            self.alerts.filled(row.user_id, name, row.reason, row.side,
+                               update.filled_quantity, row.symbol, update.average_price,
                                now)
-        elif spec is None and row["strategy_id"] in self.killed and \
-                row["intent_state"] == IntentState.SENT and \
-                OrderReason(row["reason"]) is not OrderReason.BUY and \
+        elif spec is None and row.strategy_id in self.killed and \
+                row.intent_state == IntentState.SENT and \
+                row.reason is not OrderReason.BUY and \
                 _short_of(row, update.status, update.filled_quantity) and \
                 before is not None and not before.is_final:
             # An exit of a strategy the kill switch stopped, refused after acceptance (one
             # refused in its call's own answer is its caller's to handle): the kill
             # switch's exit goes instead.
-            self.square_off_killed(row["strategy_id"])
+            self.square_off_killed(row.strategy_id)
         elif _short_of(row, update.status, update.filled_quantity) and before is not None \
                 and not before.is_final and spec is not None:
             # Refused after the strategy had moved on its acceptance: tell the trader, undo
@@ -310,12 +311,12 @@ class BrokerAnswers:
             moved = self._moved_for(spec, row, update.broker_order_id)
             if moved is False:
                 return  # refused in the call's own answer: its caller deals with it
-            reason = OrderReason(row["reason"])
+            reason = row.reason
             back = RuntimePosition.NONE if reason is OrderReason.BUY else RuntimePosition.BOUGHT
             # First: whatever fails below, the trader hears of it.
             self.alerts.refused_after_acceptance(
-                row["user_id"], name, reason, update.status, update.filled_quantity,
-                row["quantity"], update.message, back is RuntimePosition.BOUGHT, now)
+                row.user_id, name, reason, update.status, update.filled_quantity,
+                row.quantity, update.message, back is RuntimePosition.BOUGHT, now)
             try:
                 self.live.move_runtime(spec.id, back)
             except Exception:  # the next exit event (or a restart) puts it right from SQL
@@ -327,35 +328,35 @@ class BrokerAnswers:
             else:
                 self.router.set_armed(spec.id, False)
 
-    def _moved_for(self, spec: StrategySpec, row, broker_order_id: str) -> bool | None:
+    def _moved_for(self, spec: StrategySpec, row: OrderRow, broker_order_id: str) -> bool | None:
         """Whether the strategy's runtime moved on this order's acceptance (None: the live
         store cannot say)."""
-        field_name = "last_buy_order" if OrderReason(row["reason"]) is OrderReason.BUY \
+        field_name = "last_buy_order" if row.reason is OrderReason.BUY \
             else "last_sell_order"
         try:
             return self.live.runtime_order(spec.id, field_name) == broker_order_id
         except Exception:  # live store unreachable: SQL settles the runtime later
             return None
 
-    def publish_order(self, order_id: uuid.UUID, row=None) -> None:
+    def publish_order(self, order_id: uuid.UUID, row: OrderRow | None = None) -> None:
         row = row or self.ledger.get(order_id)
         self.publisher.publish(OrderStatusChanged(
-            user_id=str(row["user_id"]), order_id=str(row["id"]),
-            strategy_id=str(row["strategy_id"]) if row["strategy_id"] else None,
-            symbol=row["symbol"], side=str(row["side"]), reason=str(row["reason"]),
-            status=str(row["status"]), quantity=row["quantity"],
-            filled_quantity=row["filled_quantity"], average_price=row["average_price"],
-            message=row.get("error")))
+            user_id=str(row.user_id), order_id=str(row.id),
+            strategy_id=str(row.strategy_id) if row.strategy_id else None,
+            symbol=row.symbol, side=str(row.side), reason=str(row.reason),
+            status=str(row.status), quantity=row.quantity,
+            filled_quantity=row.filled_quantity, average_price=row.average_price,
+            message=row.error))
 
 
-def _short_of(row, status: OrderStatus, filled: int) -> bool:
+def _short_of(row: OrderRow, status: OrderStatus, filled: int) -> bool:
     """The broker is done with this order (rejected, cancelled) and it left something to
     do: an entry that bought nothing, or an exit that did not close all it was for."""
     if status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
         return False
-    if OrderReason(row["reason"]) is OrderReason.BUY:
+    if row.reason is OrderReason.BUY:
         return filled == 0
-    return filled < row["quantity"]
+    return filled < row.quantity
 
 
 def _snapshot_key(update: BrokerOrder) -> tuple:

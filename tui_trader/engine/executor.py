@@ -471,7 +471,7 @@ class OrderExecutor:
                     return self._hold(queued)
         if acquired.status is AcquireStatus.NOT_ALLOWED:
             existing = self.ledger.by_tag(draft.client_tag)
-            if existing is not None and existing["intent_state"] in (
+            if existing is not None and existing.intent_state in (
                     IntentState.SENT, IntentState.DONE, IntentState.UNKNOWN):
                 return self._finish(queued, Outcome.DUPLICATE)
             log.info("%s for %s ignored: position is %s", event.event.value, spec.name,
@@ -484,7 +484,7 @@ class OrderExecutor:
                 # runtime moved: move it now, or the strategy stays "bought" for good.
                 log.info("%s for %s: its exit is already filled; runtime set to sold",
                          event.event.value, spec.name)
-                self.placement.complete(spec, event, owner, latest["broker_order_id"] or "")
+                self.placement.complete(spec, event, owner, latest.broker_order_id or "")
                 return self._finish(queued, Outcome.DUPLICATE)
             self.live.locks.release(spec.id, owner)
             log.info("%s for %s ignored: no open position to close", event.event.value,

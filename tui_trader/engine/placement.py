@@ -42,6 +42,7 @@ from ..domain.enums import (
     TriggerEvent,
 )
 from ..domain.errors import BrokerError
+from ..domain.intent_key import IntentKey, Leg
 from ..domain.strategy import StrategySpec
 from ..live.order_queue import OrderEvent, QueuedEvent
 from ..live.scripts import CompleteStatus, next_position, order_field_for
@@ -52,7 +53,7 @@ from .directory import BrokerDirectory
 from .exit_policy import ExitPolicy
 from .faults import FaultInjector, Step
 from .gate import EntryGate
-from .intents import Claim, IntentDraft, IntentLedger, intent_key, leg_for
+from .intents import Claim, IntentDraft, IntentLedger
 from .positions import OpenPosition, PositionKeeper
 from .router import TickRouter
 
@@ -87,7 +88,7 @@ class Placed:
     claim: Claim
     queued: QueuedEvent | None = None
     # The leg this call holds until its answer is recorded (key, token).
-    leg: tuple[str, object] | None = None
+    leg: tuple[tuple, object] | None = None
 
 
 class Placement:
@@ -115,7 +116,7 @@ class Placement:
         # Legs (strategy, leg, day) being placed by this process, with the handling placing
         # each: a second event for the same leg waits for the first one's answer instead of
         # taking its FIRING intent for one a dead process left (and sending it again).
-        self._legs: dict[str, object] = {}
+        self._legs: dict[tuple, object] = {}
         self._legs_lock = threading.Lock()
 
     # -- the one call ------------------------------------------------------------------------
@@ -140,7 +141,7 @@ class Placement:
         right now (then HELD: it must not take that claim for a dead one's)."""
         # One token per handling, not per event: the same event handled twice at once (a
         # recovery racing a retry) must not pass either.
-        leg = (draft.key.rsplit(":", 1)[0], object())  # strategy, leg, day: all attempts
+        leg = (draft.key.leg_key, object())  # strategy, leg, day: all attempts
         with self._legs_lock:
             holder = self._legs.setdefault(leg[0], leg[1])
         if holder is not leg[1]:
@@ -160,7 +161,7 @@ class Placement:
         """No call on its way and no leg held."""
         return not self.in_flight and not self._legs
 
-    def release_leg(self, leg: tuple[str, object] | None) -> None:
+    def release_leg(self, leg: tuple[tuple, object] | None) -> None:
         if leg is None:
             return
         with self._legs_lock:
@@ -254,7 +255,7 @@ class Placement:
         trader is told, and the exit policy says whether it is tried again (RETRY)."""
         now = self.clock.now()
         row = self.ledger.get(claim.order_id)
-        if row["intent_state"] != IntentState.DONE:
+        if row.intent_state != IntentState.DONE:
             self.ledger.mark_failed(claim.order_id, now, message)
         self.live.locks.release(spec.id, owner)
         if spec.id in self.killed and event.event is not TriggerEvent.BUY:
@@ -263,7 +264,7 @@ class Placement:
             self.answers.publish_order(claim.order_id)
             self.answers.square_off_killed(spec.id)
             return Outcome.REJECTED
-        after = self.policy.after_refusal(event.event, spec.id, row["trading_day"],
+        after = self.policy.after_refusal(event.event, spec.id, row.trading_day,
                                           token_lapsed=token_lapsed)
         if after.retry:
             # The exit was refused: keep watching, the next trigger tries again.
@@ -309,7 +310,7 @@ class Placement:
             return Outcome.DUPLICATE
         if claim.state in (IntentState.SENT, IntentState.DONE):
             row = self.ledger.get(claim.order_id)
-            self.complete(spec, event, owner, row["broker_order_id"] or "")
+            self.complete(spec, event, owner, row.broker_order_id or "")
             return Outcome.DUPLICATE
         # FIRING or UNKNOWN: a previous attempt died mid-call. Ask the broker, never resend.
         broker = self.brokers.for_spec(spec)
@@ -347,7 +348,7 @@ class Placement:
         day = trading_day(now)
         draft = IntentDraft(
             user_id=pos.user_id, strategy_id=pos.strategy_id, broker_account_id=account,
-            key=intent_key(owner, leg_for(OrderReason.EXIT), day), event_id=None,
+            key=IntentKey(owner, Leg.EXIT, day), event_id=None,
             trading_day=day, symbol=pos.symbol, exchange=pos.exchange,
             side=Side.SELL if pos.quantity > 0 else Side.BUY, kind=OrderKind.MARKET,
             reason=OrderReason.EXIT, quantity=held)
@@ -409,7 +410,7 @@ def draft_for(spec: StrategySpec, event: OrderEvent, positions: PositionKeeper
     return IntentDraft(
         user_id=spec.user_id, strategy_id=spec.id,
         broker_account_id=spec.broker_account_id if spec.mode is ExecutionMode.LIVE else None,
-        key=intent_key(spec.id, leg_for(reason), day), event_id=event.event_id,
+        key=IntentKey(spec.id, Leg.for_reason(reason), day), event_id=event.event_id,
         trading_day=day, symbol=symbol, exchange=exchange, side=side,
         kind=OrderKind.MARKET, reason=reason, quantity=quantity)
 
