@@ -248,8 +248,12 @@ class OrderExecutor:
             for queued, _ in due:
                 del self._held[queued.entry_id]
             done = self.process_batch(due) + self._drain_inbox()
-            read = self.queue.read(count=self.config.read_batch)
-            done += self.process_batch([(q, None) for q in read])
+        # Looking at the stream (for other processes' events) does not take the turn: a
+        # stop-loss submitted meanwhile is fired on its own thread instead of waiting.
+        read = self.queue.read(count=self.config.read_batch)
+        if read:
+            with self._turn_taken():
+                done += self.process_batch([(q, None) for q in read])
         if done == 0:
             wait = block_ms if not self._held else \
                 min(block_ms, int(self.config.hold_retry_s * 1000))
