@@ -165,7 +165,7 @@ def bench_stoploss(ctx, samples: int) -> dict[str, float]:
 
     engine, _exchange, specs = engine_holding(
         ctx, [SYMBOLS[i % 500] for i in range(samples)], "bench", "bench")
-    engine.executor.on_broker_call = on_call
+    engine.placement.on_broker_call = on_call
     seq = 0
     latencies = []
     try:
@@ -229,7 +229,7 @@ def bench_burst(ctx, strategies: int) -> dict[str, float]:
     engine, _exchange, specs = engine_holding(ctx, [symbol] * strategies, "bench-burst",
                                               "burst")
     try:
-        engine.executor.on_broker_call = on_call
+        engine.placement.on_broker_call = on_call
         for spec in specs:
             engine.router.get(spec.id).armed = True
         tick = Tick(symbol, Decimal("899.95"), ctx.clock.now(), 1, 1)

@@ -13,7 +13,6 @@ from sqlmodel import select
 
 from tui_trader.db.models import Notification, Order
 from tui_trader.domain.enums import IntentState, OrderReason, OrderStatus, Side
-from tui_trader.engine.embedded import EmbeddedEngine
 from tui_trader.services.auth import AuthService
 from tui_trader.services.brokers import BrokerAccountService
 from tui_trader.services.live_brokers import make_live_factory
@@ -54,9 +53,7 @@ def other_trader(ctx):
 
 
 def _engine(ctx) -> Harness:
-    harness = Harness(ctx, consumer="bad-rows")
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="bad-rows",
-                                    live_factory=make_live_factory(ctx))
+    harness = Harness(ctx, consumer="bad-rows", live_factory=make_live_factory(ctx))
     return harness
 
 

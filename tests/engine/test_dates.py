@@ -269,8 +269,8 @@ def test_legs_fire_on_the_engines_clock_not_the_wall(ctx):
     """The engine's own schedule follows the clock it is given: on a simulated clock that
     starts just before a Monday's 09:30 IST, the BUY is queued at that 09:30, whatever the
     real date (a wall-clock scheduler would find that instant long past and skip it)."""
+    from tui_trader.engine.config import DEFAULT
     from tui_trader.engine.embedded import EmbeddedEngine
-    from tui_trader.engine.executor import ENTRY_MAX_AGE_S
 
     trader = _trader(ctx)
     strategy = StrategyService(ctx, trader.id).create(FORM)
@@ -296,7 +296,7 @@ def test_legs_fire_on_the_engines_clock_not_the_wall(ctx):
         # Stamped by the engine's clock when it fired: that Monday's 09:30, on time for the
         # executor (a wall-clock stamp would be the real date, and stale).
         late = (event.created_at - ist(2026, 11, 23, 9, 30)).total_seconds()
-        assert 0 <= late < ENTRY_MAX_AGE_S, event.created_at
+        assert 0 <= late < DEFAULT.entry_max_age_s, event.created_at
     finally:
         engine.stop()
 

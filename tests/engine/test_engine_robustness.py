@@ -59,8 +59,8 @@ def test_events_a_dead_engine_took_are_adopted_by_a_running_one(ctx, trader, str
     dead.engine.stop()
     survivor = Harness(ctx, consumer="survivor").start()
     try:
-        survivor.engine.executor.claim_stale_ms = 1  # the dead one's entry is idle enough
-        assert survivor.engine.executor.adopt_abandoned() == 1
+        # The dead one's entry is idle enough after 1 ms.
+        assert survivor.engine.executor.adopt_abandoned(min_idle_ms=1) == 1
         with ctx.session() as s:
             [buy] = s.exec(select(Order)).all()
         assert buy.reason.value == "BUY"
@@ -90,14 +90,9 @@ def test_a_lock_that_aged_out_during_the_call_still_records_the_position(
     harness.start()
     harness.engine.start_strategy(trader.id, strategy.id)
     harness.tick("INFY", "1520.00")
-    executor = harness.engine.executor
-    real_call = executor._call_broker
-
-    def slow_call(broker, spec, event, draft, claim, owner):
-        ctx.store.delete(f"runtime:{spec.id}:lock")  # the TTL ran out while we waited
-        return real_call(broker, spec, event, draft, claim, owner)
-
-    executor._call_broker = slow_call
+    # The TTL ran out while the call was on its way.
+    harness.engine.placement.on_broker_call = \
+        lambda request: ctx.store.delete(f"runtime:{strategy.id}:lock")
     harness.advance_to(9, 30)
     harness.settle()
     assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.BOUGHT
@@ -116,7 +111,7 @@ def test_one_event_handled_twice_at_once_places_one_exit(ctx, trader, strategy):
         ctx.store.flushdb()  # Redis restarted empty
         h.tick("INFY", "1400.00")  # the stop-loss finds no live state: held
         engine.executor.run_once(block_ms=1)
-        assert len(engine.executor._held) == 1
+        assert engine.executor.held_count == 1
         calls = []
 
         def meanwhile(request):
@@ -124,7 +119,7 @@ def test_one_event_handled_twice_at_once_places_one_exit(ctx, trader, strategy):
             if len(calls) == 1:  # the held retry runs while the recovery's call is out
                 engine.executor.run_once(block_ms=1, retry_held_now=True)
 
-        engine.executor.on_broker_call = meanwhile
+        engine.placement.on_broker_call = meanwhile
         engine.maintain()  # sees the empty store: rebuild, reconcile, recover
         engine.executor.drain()
         sells = [o for o in paper.orders() if o.side.value == "SELL"]
@@ -142,23 +137,16 @@ def test_an_exit_recorded_before_a_crash_still_moves_the_strategy_on(ctx, trader
     exit filled, and moves the runtime (before, it stayed `bought` for good and the
     strategy never bought again)."""
     from tui_trader.brokers.paper import PaperBroker
-    from tui_trader.engine.executor import SimulatedCrash
+    from tui_trader.engine.faults import CrashAt, SimulatedCrash, Step
 
-    crash_at = {"step": None}
-
-    def fault(step):
-        if step == crash_at["step"]:
-            crash_at["step"] = None
-            raise SimulatedCrash(step)
-
+    fault = CrashAt(None)
     paper = PaperBroker(ctx.clock, fill_market_immediately=True,
                         starting_cash=Decimal("1000000000"))
-    h = Harness(ctx, fault=fault)
-    h.engine = EmbeddedEngine(ctx, runner=h.runner, consumer="crash-after-record",
-                              fault=fault, paper_factory=lambda _u: paper)
+    h = Harness(ctx, consumer="crash-after-record", faults=fault,
+                paper_factory=lambda _u: paper)
     h.start()
     h.buy_at_930(trader, strategy)
-    crash_at["step"] = "recorded"
+    fault.rearm(Step.RECORDED)
     h.tick("INFY", "1400.00")
     with pytest.raises(SimulatedCrash):
         h.engine.executor.drain()

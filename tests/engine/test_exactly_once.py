@@ -4,6 +4,7 @@ taking an event and acknowledging it, restarted, and orders are counted at the b
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import time
 from decimal import Decimal
 
@@ -17,27 +18,13 @@ from tui_trader.db.models import Order, Strategy
 from tui_trader.db.repositories.strategies import to_spec
 from tui_trader.domain.enums import OrderStatus, RuntimePosition, StrategyStatus, TriggerEvent
 from tui_trader.domain.strategy import RuntimeSnapshot
-from tui_trader.engine.embedded import EmbeddedEngine
-from tui_trader.engine.executor import STEPS, SimulatedCrash
-from tui_trader.engine.scheduler import ManualSchedule
+from tui_trader.engine.config import DEFAULT
+from tui_trader.engine.faults import CRASH_STEPS, NO_FAULTS, CrashAt, SimulatedCrash
 from tui_trader.live.order_queue import OrderEvent
 from tui_trader.live.state import LiveState
 from tui_trader.services.auth import AuthService
 
-from .conftest import FORM
-
-
-class CrashAt:
-    """A fault hook that kills the 'process' the first time it reaches `step`."""
-
-    def __init__(self, step: str | None) -> None:
-        self.step = step
-        self.fired = False
-
-    def __call__(self, step: str) -> None:
-        if step == self.step and not self.fired:
-            self.fired = True
-            raise SimulatedCrash(step)
+from .conftest import FORM, Harness
 
 
 @pytest.fixture
@@ -49,11 +36,10 @@ def exchange(ctx):
     return broker
 
 
-def _engine(ctx, exchange, fault=None, consumer="engine-1"):
-    engine = EmbeddedEngine(ctx, runner=ManualSchedule(), consumer=consumer, fault=fault,
-                            paper_factory=lambda user_id: exchange)
-    engine.executor.claim_stale_ms = 0
-    return engine
+def _engine(ctx, exchange, faults=NO_FAULTS, consumer="engine-1"):
+    return Harness(ctx, consumer=consumer, faults=faults,
+                   paper_factory=lambda user_id: exchange,
+                   config=replace(DEFAULT, claim_stale_ms=0)).engine
 
 
 def _strategies(ctx, user_id, n: int, status=StrategyStatus.RUNNING) -> list[uuid.UUID]:
@@ -88,15 +74,15 @@ def _trial_count(ctx) -> int:
 def test_crash_at_every_step_places_exactly_one_order(ctx, exchange):
     user = AuthService(ctx).sign_up("x@example.com", "password-x")
     trials = _trial_count(ctx)
-    ids = _strategies(ctx, user.id, trials * len(STEPS), StrategyStatus.CREATED)
+    ids = _strategies(ctx, user.id, trials * len(CRASH_STEPS), StrategyStatus.CREATED)
     index = 0
-    for step in STEPS:
+    for step in CRASH_STEPS:
         for _ in range(trials):
             strategy_id = ids[index]
             index += 1
             _set_status(ctx, strategy_id, StrategyStatus.RUNNING)
             hook = CrashAt(step)
-            engine = _engine(ctx, exchange, fault=hook)
+            engine = _engine(ctx, exchange, faults=hook)
             engine.start(threads=False)
             engine.queue.publish(_event(ctx, user.id, strategy_id))
             with pytest.raises(SimulatedCrash):
@@ -107,7 +93,7 @@ def test_crash_at_every_step_places_exactly_one_order(ctx, exchange):
             survivor = _engine(ctx, exchange)
             survivor.start(threads=False)  # fail-closed start: reconcile, then pending
             survivor.executor.drain()
-            assert not survivor.executor._held, (step, survivor.executor.counters)
+            assert survivor.executor.held_count == 0, (step, survivor.executor.counters)
             survivor.brokers.detach()
             survivor.ledger.close()
             _set_status(ctx, strategy_id, StrategyStatus.STOPPED)
@@ -194,7 +180,6 @@ def test_unknown_outcome_is_never_resent_and_declared_after_grace(ctx, exchange)
 
     from tui_trader.brokers.base import OutcomeUnknown as Lost
     from tui_trader.db.models import Notification
-    from tui_trader.engine.embedded import UNKNOWN_GRACE
 
     user = AuthService(ctx).sign_up("x@example.com", "password-x")
     [strategy_id] = _strategies(ctx, user.id, 1)
@@ -215,7 +200,7 @@ def test_unknown_outcome_is_never_resent_and_declared_after_grace(ctx, exchange)
         with ctx.session() as s:
             [order] = s.exec(select(Order)).all()
         assert order.status is OrderStatus.UNKNOWN and len(calls) == 1
-        ctx.clock.advance(UNKNOWN_GRACE + timedelta(seconds=1))
+        ctx.clock.advance(DEFAULT.unknown_grace + timedelta(seconds=1))
         engine.maintain()
         assert len(calls) == 1, "never re-sent"
         with ctx.session() as s:

@@ -8,7 +8,7 @@ from sqlmodel import select
 from tui_trader.brokers.base import OrderRejected
 from tui_trader.db.models import Notification, Order, Position
 from tui_trader.domain.enums import OrderStatus, PositionStatus, Severity
-from tui_trader.engine.executor import MAX_EXIT_ATTEMPTS
+from tui_trader.engine.config import DEFAULT
 
 
 def _bought(harness, trader, strategy):
@@ -43,27 +43,27 @@ def test_a_refused_stoploss_exit_is_tried_again_on_the_next_tick(ctx, trader, st
 def test_after_the_last_attempt_the_trader_is_told_and_the_kill_switch_closes(
         ctx, trader, strategy, harness):
     paper = _bought(harness, trader, strategy)
-    paper.fail_next(MAX_EXIT_ATTEMPTS, OrderRejected)
-    for i in range(MAX_EXIT_ATTEMPTS + 3):
+    paper.fail_next(DEFAULT.max_exit_attempts, OrderRejected)
+    for i in range(DEFAULT.max_exit_attempts + 3):
         harness.tick("INFY", f"{1499 - i}.00")
         harness.settle()
     assert _exits(ctx) == [(str(n), OrderStatus.REJECTED)
-                           for n in range(1, MAX_EXIT_ATTEMPTS + 1)]
+                           for n in range(1, DEFAULT.max_exit_attempts + 1)]
     assert not harness.engine.router.get(strategy.id).armed  # stops trying today
     with ctx.session() as s:
         alerts = s.exec(select(Notification).where(
             Notification.severity == Severity.CRITICAL)).all()
     assert [a.title for a in alerts] == [
-        f"INFY morning: exit refused {MAX_EXIT_ATTEMPTS} times, position open"]
+        f"INFY morning: exit refused {DEFAULT.max_exit_attempts} times, position open"]
     report = harness.engine.kill_switch(trader.id)
     assert report.exit_orders == 1 and report.errors == []
-    assert _exits(ctx)[-1] == (str(MAX_EXIT_ATTEMPTS + 1), OrderStatus.FILLED)
+    assert _exits(ctx)[-1] == (str(DEFAULT.max_exit_attempts + 1), OrderStatus.FILLED)
     with ctx.session() as s:
         assert s.exec(select(Position)).one().status is PositionStatus.CLOSED
 
 
 def test_a_refused_scheduled_sell_is_tried_again_later(ctx, trader, strategy, harness):
-    from tui_trader.engine.executor import EXIT_RETRY_S
+    EXIT_RETRY_S = DEFAULT.exit_retry_s
 
     paper = _bought(harness, trader, strategy)
     paper.fail_next(1, OrderRejected)
@@ -73,7 +73,7 @@ def test_a_refused_scheduled_sell_is_tried_again_later(ctx, trader, strategy, ha
     executor.run_once(block_ms=1)
     assert _exits(ctx) == [("1", OrderStatus.REJECTED)]
     # Still pending (a crash now recovers it) and held for a later retry, not dropped.
-    assert harness.engine.queue.pending_count() == 1 and len(executor._held) == 1
+    assert harness.engine.queue.pending_count() == 1 and executor.held_count == 1
     assert EXIT_RETRY_S >= 5
     executor.drain()  # retries held entries now instead of waiting EXIT_RETRY_S
     assert _exits(ctx) == [("1", OrderStatus.REJECTED), ("2", OrderStatus.FILLED)]

@@ -12,7 +12,7 @@ from tui_trader.db.models import Order
 from tui_trader.domain.enums import OrderStatus, RuntimePosition
 from tui_trader.live.state import LiveState
 
-from .conftest import Harness
+from .conftest import Harness, wait_until
 
 
 def _bought(ctx, trader, strategy, harness: Harness) -> None:
@@ -41,21 +41,24 @@ def test_stoploss_is_taken_and_locked_by_the_publisher(ctx, trader, strategy, ha
     assert reasons == ["BUY", "STOPLOSS"]
 
 
-def _stoploss_on_a_running_executor(harness, block_ms: int) -> None:
+def _stoploss_on_a_running_executor(harness, block_ms: int, done=None, what: str = "") -> None:
     """Run the executor loop on its own thread, send a tick through the stop, and wait
-    (bounded) until the exit is placed (the BUY is the first placement)."""
+    until `done()` holds (by default: the exit is placed, the BUY being the first
+    placement); fails at the deadline."""
     engine = harness.engine
+    if done is None:
+        def done():
+            return engine.executor.counters.placed >= 2
+        what = what or "the stop-loss exit placed"
     stop = threading.Event()
     worker = threading.Thread(target=engine.executor.run, args=(stop, block_ms), daemon=True)
     worker.start()
     try:
         harness.tick("INFY", "1499.00")
-        deadline = time.monotonic() + 30
-        while engine.executor.counters.placed < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)  # polling a condition with a deadline, not timing it
+        wait_until(done, what)
     finally:
         stop.set()
-        engine.executor._wake.set()
+        engine.executor.wake()
         worker.join(timeout=10)
 
 
@@ -90,11 +93,14 @@ def test_an_idle_executor_waits_instead_of_spinning(ctx, harness):
 
 
 def test_an_idle_engine_does_not_spin_its_threads(ctx):
+    from dataclasses import replace
+
+    from tui_trader.engine.config import DEFAULT
     from tui_trader.engine.embedded import EmbeddedEngine
     from tui_trader.engine.scheduler import ManualSchedule
 
     engine = EmbeddedEngine(ctx, runner=ManualSchedule(), consumer="idle-engine",
-                            maintenance_interval=3600)
+                            config=replace(DEFAULT, maintenance_interval_s=3600))
     polls, reads = [], []
     control_poll, queue_read = engine.control.poll, engine.queue.read
     engine.control.poll = lambda *a, **k: polls.append(1) or control_poll(*a, **k)
@@ -124,9 +130,10 @@ def test_a_burst_of_stoplosses_calls_the_broker_before_any_bookkeeping(ctx, trad
     harness.settle()
     executor = harness.engine.executor
     steps: list[str] = []
-    executor.on_broker_call = lambda request: steps.append("call")
-    record = executor.apply_update
-    executor.apply_update = lambda update: steps.append("record") or record(update)
+    harness.engine.placement.on_broker_call = lambda request: steps.append("call")
+    answers = harness.engine.answers
+    record = answers.apply_update
+    answers.apply_update = lambda update: steps.append("record") or record(update)
     harness.tick("INFY", "1499.00")  # all four stops at once
     executor.drain()
     assert steps[:4] == ["call"] * 4 and set(steps[4:]) == {"record"}
@@ -195,7 +202,7 @@ def test_a_stop_crossed_while_the_buy_was_recorded_still_exits(ctx, trader, stra
     harness.advance_to(9, 30)
     engine = harness.engine
     # The BUY goes out; before its bookkeeping arms the stop, the price falls through it.
-    original = engine.executor.apply_update
+    original = engine.answers.apply_update
     seen = []
 
     def fall_during_record(update):
@@ -204,7 +211,7 @@ def test_a_stop_crossed_while_the_buy_was_recorded_still_exits(ctx, trader, stra
             harness.tick("INFY", "1495.00")  # not armed yet: the router cannot fire here
         return original(update)
 
-    engine.executor.apply_update = fall_during_record
+    engine.answers.apply_update = fall_during_record
     harness.settle()
     harness.settle()
     with ctx.session() as s:
@@ -232,12 +239,22 @@ def test_a_fill_whose_position_write_fails_is_applied_once_on_the_retry(ctx, tra
             raise sa.exc.OperationalError(statement, parameters,
                                           Exception("server closed the connection"))
 
+    engine = harness.engine
+
+    def settled():
+        # The retried exit is a duplicate of the first (placed) attempt, so `placed` stays
+        # at 1: wait for what the retry does instead — the entry acknowledged and the
+        # position closed once.
+        return bool(failures) and engine.executor.counters.errors == 1 and \
+            engine.queue.pending_count() == 0 and \
+            engine.positions.open_for_strategy(strategy.id) is None
+
     sa.event.listen(ctx.db, "before_cursor_execute", blink)
     try:
-        _stoploss_on_a_running_executor(harness, block_ms=20)
+        _stoploss_on_a_running_executor(harness, block_ms=20, done=settled,
+                                        what="the failed fill applied on the retry")
     finally:
         sa.event.remove(ctx.db, "before_cursor_execute", blink)
-    engine = harness.engine
     assert failures and engine.executor.counters.errors == 1
     assert engine.queue.pending_count() == 0
     with ctx.session() as s:

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from tui_trader.brokers.base import BrokerOrder
 from tui_trader.db.models import Order, OrderHistory
 from tui_trader.domain.enums import IntentState, OrderKind, OrderReason, OrderStatus, Side
+from tui_trader.domain.intent_key import IntentKey, Leg
 from tui_trader.domain.lifecycle import IllegalTransition
-from tui_trader.engine.intents import IntentDraft, IntentLedger, intent_key
+from tui_trader.engine.intents import IntentDraft, IntentLedger
 from tui_trader.services.auth import AuthService
 
 
@@ -24,7 +25,7 @@ def ledger_and_claim(ctx):
     ledger = IntentLedger(ctx.db)
     day = date(2026, 11, 23)
     draft = IntentDraft(user_id=user.id, strategy_id=None, broker_account_id=None,
-                        key=intent_key(uuid.uuid4(), "ENTRY", day), event_id="e1",
+                        key=IntentKey(uuid.uuid4(), Leg.ENTRY, day), event_id="e1",
                         trading_day=day, symbol="INFY", exchange="NSE", side=Side.BUY,
                         kind=OrderKind.MARKET, reason=OrderReason.BUY, quantity=10)
     claim = ledger.claim(draft, ctx.clock.now())

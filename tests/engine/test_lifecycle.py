@@ -179,7 +179,7 @@ def test_a_buy_at_the_broker_when_the_kill_switch_goes_is_squared_off(ctx, trade
         if not reports:  # the trader presses K while the BUY is on its way
             reports.append(engine.kill_switch(trader.id))
 
-    engine.executor.on_broker_call = kill_now
+    engine.placement.on_broker_call = kill_now
     harness.advance_to(9, 30)
     harness.settle()
     (report,) = reports
@@ -205,8 +205,8 @@ def test_a_buy_at_the_broker_when_the_strategy_is_stopped_is_announced(ctx, trad
     engine = harness.engine
     engine.start_strategy(trader.id, strategy.id)
     harness.tick("INFY", "1520.00")
-    engine.executor.on_broker_call = lambda request: engine.stop_strategy(trader.id,
-                                                                          strategy.id)
+    engine.placement.on_broker_call = lambda request: engine.stop_strategy(trader.id,
+                                                                           strategy.id)
     harness.advance_to(9, 30)
     harness.settle()
     with ctx.session() as s:

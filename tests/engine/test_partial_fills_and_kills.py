@@ -15,6 +15,7 @@ from tui_trader.brokers.base import OrderRejected
 from tui_trader.brokers.paper import PaperBroker
 from tui_trader.db.models import Notification, Order
 from tui_trader.domain.enums import OrderStatus, TriggerEvent
+from tui_trader.engine.faults import OnStep, Step
 from tui_trader.live.order_queue import OrderEvent
 
 from .conftest import on_paper, resting_stoploss_exit
@@ -37,13 +38,13 @@ def _resting_buy(ctx, h, paper, trader, strategy):
     it by hand. Returns the BUY's snapshot at the broker."""
     h.engine.start_strategy(trader.id, strategy.id)
     h.tick("INFY", "1520.00")
-    paper._fill_market_immediately = False
+    paper.fill_market_immediately = False
     h.advance_to(9, 30)
     h.engine.executor.drain()
     with ctx.session() as s:
         buy = s.exec(select(Order)).one()
     (working,) = paper.orders_by_tag(buy.client_tag)
-    paper._working_by_symbol.clear()  # never matched by the paper exchange itself
+    paper.freeze_working_orders()  # never matched by the paper exchange itself
     return working
 
 
@@ -63,7 +64,7 @@ def test_a_killed_strategys_buy_filling_in_two_parts_is_closed_in_full(ctx, trad
         working = _resting_buy(ctx, h, paper, trader, strategy)
         report = engine.kill_switch(trader.id)
         assert report.exit_orders == 0
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         engine.executor.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=4,
             average_price=Decimal("1520")))
@@ -81,17 +82,17 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
     state = {"arm": False, "taken": 0}
 
     def fault(step):
-        if state["arm"] and step == "taken":
+        if state["arm"] and step is Step.TAKEN:
             state["taken"] += 1
             if state["taken"] == 2:
                 raise RuntimeError("db blinked on the second entry")
 
-    h, paper = on_paper(ctx, "leak", fault=fault)
+    h, paper = on_paper(ctx, "leak", faults=OnStep(fault))
     engine = h.engine
     ex = engine.executor
     try:
         h.buy_at_930(trader, strategy)
-        paper._fill_market_immediately = False  # the exit rests at the exchange
+        paper.fill_market_immediately = False  # the exit rests at the exchange
         state["arm"] = True
         engine.router.forget_prices()
         # two events in one inbox drain: the stop-loss, and anything else after it
@@ -105,7 +106,7 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
                              trigger_price=None, created_at=ctx.clock.now()))
         with pytest.raises(RuntimeError, match="db blinked"):
             ex.run_once(block_ms=1)
-        assert not ex._firing and not ex.in_flight  # nothing left holding the leg
+        assert engine.placement.idle  # nothing left holding the leg
         state["arm"] = False
         ex.retry_dropped()  # what the loop does next
         for _ in range(200):
@@ -118,7 +119,7 @@ def test_a_failure_part_way_through_a_batch_frees_every_leg(ctx, trader, strateg
                                                 message="RMS"))
         for _ in range(200):
             ex.run_once(block_ms=1, retry_held_now=True)
-        assert not ex._firing, "leg guard leaked"
+        assert engine.placement.idle, "leg guard leaked"
     finally:
         engine.stop()
 
@@ -129,7 +130,7 @@ def test_a_buy_filling_around_a_stop_loss_is_closed_by_the_sell(ctx, trader, str
     ex = engine.executor
     try:
         working = _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         h.tick("INFY", "1400.00")  # through the stop: exit of the 4 held
         ex.drain()
         ex.on_broker_update(dataclasses.replace(
@@ -154,7 +155,7 @@ def test_a_late_refusal_found_by_the_reconciler_is_handled_once(ctx, trader, str
     ex = engine.executor
     try:
         exit_order, working = resting_stoploss_exit(h, paper, trader, strategy)
-        paper._working_by_symbol.clear()
+        paper.freeze_working_orders()
         refused = dataclasses.replace(working, status=OrderStatus.REJECTED, message="RMS")
         paper.orders_by_tag = lambda tag: [refused] if tag == exit_order.client_tag else []
         submitted = []
@@ -165,7 +166,7 @@ def test_a_late_refusal_found_by_the_reconciler_is_handled_once(ctx, trader, str
             notes = [n.title for n in s.exec(select(Notification)) if "rejected" in n.title]
         assert len(notes) == 1, notes
         paper.orders_by_tag = PaperBroker.orders_by_tag.__get__(paper)
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         ex.drain()
         assert len(submitted) == 1, submitted
     finally:
@@ -188,7 +189,7 @@ def test_a_stop_loss_exit_refused_after_the_kill_switch_is_replaced(ctx, trader,
                 reports.append(engine.kill_switch(trader.id))
                 paper.fail_next(1, OrderRejected)  # the stop-loss exit is refused (RMS)
 
-        ex.on_broker_call = kill_now
+        engine.placement.on_broker_call = kill_now
         engine.router.forget_prices()
         h.tick("INFY", "1400.00")
         ex.drain()
@@ -245,7 +246,7 @@ def test_a_kill_switch_exit_resting_while_the_buy_fills_more_is_followed_up(ctx,
         with ctx.session() as s:
             exit_order = s.exec(select(Order).where(Order.reason != "BUY")).one()
         (exit_working,) = paper.orders_by_tag(exit_order.client_tag)
-        paper._working_by_symbol.clear()
+        paper.freeze_working_orders()
         # the rest of the BUY fills while the kill switch's exit is still working
         ex.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.FILLED, filled_quantity=10,
@@ -265,7 +266,7 @@ def _sell_after_each_part(ctx, h, paper, trader, strategy, parts) -> None:
     each part."""
     ex = h.engine.executor
     working = _resting_buy(ctx, h, paper, trader, strategy)
-    paper._fill_market_immediately = True
+    paper.fill_market_immediately = True
     for filled in parts:
         ex.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=filled,
@@ -324,7 +325,7 @@ def test_after_the_days_last_refusal_the_trader_is_told_to_act(ctx, trader, stra
     ex = engine.executor
     try:
         h.buy_at_930(trader, strategy)
-        paper._fill_market_immediately = False
+        paper.fill_market_immediately = False
         engine.router.forget_prices()
         h.tick("INFY", "1400.00")
         ex.drain()
@@ -361,7 +362,7 @@ def test_the_rest_of_a_buy_filling_after_the_exit_is_watched_again(ctx, trader, 
     ex = engine.executor
     try:
         working = _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         h.tick("INFY", "1400.00")
         ex.drain()
         h.tick("INFY", "1520.00")
@@ -388,7 +389,7 @@ def test_the_last_exit_sequence_refused_is_announced(ctx, trader, strategy, monk
     ex = h.engine.executor
     try:
         working = _resting_buy(ctx, h, paper, trader, strategy)
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         for i, filled in enumerate((2, 4)):
             ex.on_broker_update(dataclasses.replace(
                 working, status=OrderStatus.PARTIALLY_FILLED, filled_quantity=filled,
@@ -415,7 +416,7 @@ def test_one_update_of_a_killed_strategys_exit_sends_one_follow_up(ctx, trader, 
     ex = engine.executor
     try:
         exit_order, working = resting_stoploss_exit(h, paper, trader, strategy)
-        paper._working_by_symbol.clear()
+        paper.freeze_working_orders()
         engine.kill_switch(trader.id)
         real = paper.place_order
         calls = []
@@ -449,14 +450,14 @@ def test_the_rest_of_a_buy_filling_while_the_exit_works_is_watched(ctx, trader, 
         with ctx.session() as s:
             exit_row = s.exec(select(Order).where(Order.reason == "STOPLOSS")).one()
         (exit_working,) = paper.orders_by_tag(exit_row.client_tag)
-        paper._working_by_symbol.clear()
+        paper.freeze_working_orders()
         ex.on_broker_update(dataclasses.replace(
             working, status=OrderStatus.FILLED, filled_quantity=10,
             average_price=Decimal("1520")))
         ex.on_broker_update(dataclasses.replace(
             exit_working, status=OrderStatus.FILLED, filled_quantity=4,
             average_price=Decimal("1400")))
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         h.settle()
         h.tick("INFY", "1300.00")
         h.settle()
@@ -471,7 +472,7 @@ def test_the_rest_of_a_buy_filling_after_the_sell_time_is_sold(ctx, trader, stra
     ex = h.engine.executor
     try:
         working = _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         h.advance_to(15, 0)  # the scheduled SELL sells the 4
         h.settle()
         ex.on_broker_update(dataclasses.replace(
@@ -494,7 +495,7 @@ def test_running_out_of_exits_is_announced_once(ctx, trader, strategy):
     ex = h.engine.executor
     try:
         _buy_fills_4_of_10(ctx, h, paper, trader, strategy)
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         for _ in range(3):
             paper.fail_next(1, OrderRejected)
             h.tick("INFY", "1400.00")
@@ -524,7 +525,7 @@ def test_a_buy_whose_answer_was_lost_and_then_announced_moves_the_strategy(ctx, 
     try:
         h.engine.start_strategy(trader.id, strategy.id)
         h.tick("INFY", "1520.00")
-        paper._fill_market_immediately = False  # the BUY rests
+        paper.fill_market_immediately = False  # the BUY rests
         paper.fail_next(1, OutcomeUnknown)
         listed = paper.orders_by_tag
         late = {"asks": 1}
@@ -541,7 +542,7 @@ def test_a_buy_whose_answer_was_lost_and_then_announced_moves_the_strategy(ctx, 
         with ctx.session() as s:
             buy = s.exec(select(Order)).one()
         (working,) = listed(buy.client_tag)
-        paper._working_by_symbol.clear()
+        paper.freeze_working_orders()
         ex.on_broker_update(working)  # the broker's own update: accepted, OPEN
         ctx.clock.advance(timedelta(seconds=30))
         h.settle()  # the reconciler finds it
@@ -549,7 +550,7 @@ def test_a_buy_whose_answer_was_lost_and_then_announced_moves_the_strategy(ctx, 
             working, status=OrderStatus.FILLED, filled_quantity=10,
             average_price=Decimal("1520")))
         h.settle()
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         h.tick("INFY", "1400.00")  # through the stop
         h.settle()
         assert _open(ctx) == []

@@ -13,7 +13,6 @@ from tui_trader.brokers.base import OrderRejected
 from tui_trader.brokers.paper import PaperBroker
 from tui_trader.db.models import Notification, Order, Position
 from tui_trader.domain.enums import OrderStatus, RuntimePosition
-from tui_trader.engine.embedded import EmbeddedEngine
 from tui_trader.live.state import LiveState
 
 from .conftest import Harness, on_paper, resting_stoploss_exit
@@ -44,11 +43,8 @@ def _assert_closed_and_sold(ctx, strategy) -> None:
 
 
 def test_a_buy_refused_in_the_answer_is_not_a_position(ctx, trader, strategy):
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="refusals",
-                                    paper_factory=lambda _u: AnswersRejections(
-                                        ctx.clock, starting_cash=Decimal("1000"),
-                                        fill_market_immediately=True))
+    harness = Harness(ctx, consumer="refusals", paper_factory=lambda _u: AnswersRejections(
+        ctx.clock, starting_cash=Decimal("1000"), fill_market_immediately=True))
     harness.start()
     try:
         harness.engine.start_strategy(trader.id, strategy.id)
@@ -70,10 +66,8 @@ def test_a_buy_refused_in_the_answer_is_not_a_position(ctx, trader, strategy):
 
 
 def test_a_buy_refused_after_acceptance_undoes_the_move(ctx, trader, strategy):
-    harness = Harness(ctx)
-    harness.engine = EmbeddedEngine(ctx, runner=harness.runner, consumer="refusals",
-                                    paper_factory=lambda _u: PaperBroker(
-                                        ctx.clock, fill_market_immediately=False))
+    harness = Harness(ctx, consumer="refusals", paper_factory=lambda _u: PaperBroker(
+        ctx.clock, fill_market_immediately=False))
     harness.start()
     try:
         harness.engine.start_strategy(trader.id, strategy.id)
@@ -117,7 +111,6 @@ def test_a_live_strategy_without_its_account_never_trades_on_paper(ctx, trader, 
         row.status = StrategyStatus.RUNNING  # and running: the engine restores it at start
         assert row.execution_mode == ExecutionMode.LIVE
     harness.engine.start(threads=False)
-    harness.engine._simulated_feed = lambda: False  # as on live market data
     harness.tick("INFY", "1520.00")
     harness.advance_to(9, 30)
     harness.settle()
@@ -231,7 +224,7 @@ def test_an_exit_cancelled_after_a_partial_fill_exits_the_rest(ctx, trader, stra
         assert [(p.status.value, p.quantity) for p in positions] == [("OPEN", 6)]
         assert any("cancelled by the broker (4 of 10 filled)" in t for t in titles), titles
         paper.cancel_order(working.broker_order_id)  # the exchange side agrees
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         harness.tick("INFY", "1390.00")  # still through the stop: the rest goes
         harness.settle()
         with ctx.session() as s:
@@ -262,8 +255,8 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
             raise ConnectionError("live store unreachable")
 
         engine.live.move_runtime = blinks
-        engine._on_broker_update(dataclasses.replace(working, status=OrderStatus.REJECTED,
-                                                     message="RMS: margin"))
+        engine.on_broker_update(dataclasses.replace(working, status=OrderStatus.REJECTED,
+                                                    message="RMS: margin"))
         engine.live.move_runtime = move_runtime
         assert LiveState(ctx.store).get_runtime(strategy.id).position is RuntimePosition.SOLD
         with ctx.session() as s:
@@ -271,14 +264,12 @@ def test_a_lost_undo_of_a_refused_exit_is_put_right_by_the_next_exit(ctx, trader
         assert "INFY morning: STOPLOSS order rejected by the broker" in titles, titles
 
         # A restart arms the stop from the position SQL holds, whatever the runtime says.
-        again = Harness(ctx, consumer="lost-undo-2")
-        again.engine = EmbeddedEngine(ctx, runner=again.runner, consumer="lost-undo-2",
-                                      paper_factory=lambda _u: paper)
+        again = Harness(ctx, consumer="lost-undo-2", paper_factory=lambda _u: paper)
         again.start()
         assert again.engine.router.get(strategy.id).armed
         again.engine.stop()
 
-        paper._fill_market_immediately = True
+        paper.fill_market_immediately = True
         harness.tick("INFY", "1390.00")
         harness.advance_to(15, 0)
         harness.settle()

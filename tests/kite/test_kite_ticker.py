@@ -31,7 +31,7 @@ from tui_trader.brokers.kite_sandbox import KiteSandbox
 from tui_trader.domain.clock import FrozenClock
 from tui_trader.domain.enums import OrderStatus
 from tui_trader.domain.universe import BY_SYMBOL
-from tui_trader.engine.executor import EntryGate
+from tui_trader.engine.gate import EntryGate
 from tui_trader.security.secret import Secret
 
 from . import conftest as kc

@@ -109,13 +109,16 @@ class EngineDriver:
     manual schedule and prices fed by the test."""
 
     def __init__(self, ctx) -> None:
+        from dataclasses import replace
+
+        from tui_trader.engine.config import DEFAULT
         from tui_trader.engine.embedded import EmbeddedEngine
         from tui_trader.engine.scheduler import ManualSchedule
 
         self.ctx = ctx
         self.runner = ManualSchedule()
         self.engine = EmbeddedEngine(ctx, runner=self.runner, consumer="ui-test",
-                                     maintenance_interval=0.05)
+                                     config=replace(DEFAULT, maintenance_interval_s=0.05))
         self.seq = 0
 
     def tick(self, symbol: str, price: str) -> None:

@@ -61,7 +61,7 @@ async def test_create_start_stop_loss_fill_and_stop(make_app, ctx, user, paper_a
         def state() -> str:  # what to look at if this ever times out
             executor = engine.engine.executor
             return (f"stop-loss fill: positions {_positions(app)}, executor "
-                    f"{executor.counters}, held {len(executor._held)}, router "
+                    f"{executor.counters}, held {executor.held_count}, router "
                     f"{engine.engine.router.counters}, watch "
                     f"{engine.engine.router.get(app.user_session.strategies.list()[0].id)}")
 

@@ -192,7 +192,9 @@ class PaperBroker:
         self.name = name
         self._clock = clock
         self._latency = latency
-        self._fill_market_immediately = fill_market_immediately
+        # A MARKET order fills inside its own call at the last price seen (when there is
+        # one), instead of at the next tick. Tests switch it to let an order rest.
+        self.fill_market_immediately = fill_market_immediately
         self._instruments = dict(instruments) if instruments is not None else BY_SYMBOL
         # Every matching decision is the core's; these are the paper broker's numbers.
         self._fill_policy = FillPolicy(
@@ -224,7 +226,7 @@ class PaperBroker:
             if fault is not None and not (ambiguous or injected_rejection):
                 raise fault(f"{self.name}: injected {fault.__name__} (order not sent)")
             order = self._record(req, injected_rejection=injected_rejection)
-            if (order.status is OrderStatus.OPEN and self._fill_market_immediately
+            if (order.status is OrderStatus.OPEN and self.fill_market_immediately
                     and req.kind is OrderKind.MARKET):
                 last = self._last_price.get(req.symbol)
                 if last is not None:
@@ -363,6 +365,12 @@ class PaperBroker:
     def last_price(self, symbol: str) -> Decimal | None:
         with self._lock:
             return self._last_price.get(symbol)
+
+    def freeze_working_orders(self) -> None:
+        """Orders working now are never matched by this exchange again: whoever drives it
+        (a test) answers for them with updates of its own."""
+        with self._lock:
+            self._working_by_symbol.clear()
 
     def fail_next(self, n: int, exc_type: type[BrokerError] = OutcomeUnknown) -> None:
         """Make the next `n` place_order calls fail with `exc_type`.

@@ -3,35 +3,45 @@ or what reconciling by tag finds) recorded with the position it moves in one tra
 and what follows from it: the strategy moved, or its move undone when the broker refuses
 after accepting, the trader told, a killed strategy's leftovers squared off.
 
-`BrokerAnswers` is a part of `OrderExecutor` (it uses the executor's ledger, positions, live
-state, router, notifier and publisher); it lives here so that placing orders and reading
-their answers change apart.
+`Answers` is the interface the rest of the engine uses (placement, the executor, the
+reconciler); `BrokerAnswers` implements it. Placing orders and reading their answers change
+apart: this module never sends an order itself (a killed strategy's leftovers go through
+`square_off`, the placement path, and a refused scheduled exit is sent again through
+`submit`, the order stream).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Protocol
 
 from ..brokers.base import Broker, BrokerOrder
-from ..domain.clock import IST, ist_date
+from ..domain.clock import IST, Clock, ist_date
 from ..domain.enums import (
     IntentState,
-    NotificationKind,
     OrderReason,
     OrderStatus,
     RuntimePosition,
-    Severity,
-    Side,
     TriggerEvent,
 )
 from ..domain.errors import BrokerError
 from ..domain.strategy import StrategySpec
 from ..live.order_queue import OrderEvent
+from ..live.state import LiveState
+from .alerts import Alerts
+from .directory import BrokerDirectory, StrategyDirectory
 from .events import OrderStatusChanged
+from .intents import IntentLedger
+from .order_row import OrderRow
+from .positions import OpenPosition, PositionKeeper
+from .publisher import EventPublisher
+from .router import TickRouter
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +58,56 @@ class Resolution(StrEnum):
     NOT_FOUND = "not_found"
 
 
-class BrokerAnswers:
-    """Applying broker snapshots and settling what they say (mixed into OrderExecutor)."""
+class Answers(Protocol):
+    """What the rest of the engine asks of the broker's answers."""
 
-    def _refused(self, order_id: uuid.UUID) -> str | None:
+    def apply_update(self, update: BrokerOrder) -> None: ...
+    def refused(self, order_id: uuid.UUID) -> str | None: ...
+    def resolve(self, order_id: uuid.UUID, broker: Broker | None = None) -> Resolution: ...
+    def settle_refusal(self, order_id: uuid.UUID) -> None: ...
+    def exit_again(self, spec: StrategySpec, reason: OrderReason, now: datetime) -> None: ...
+    def force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
+                      reason: OrderReason, owner: str | None) -> None: ...
+    def watch_as(self, spec: StrategySpec, position: RuntimePosition) -> None: ...
+    def publish_order(self, order_id: uuid.UUID, row: OrderRow | None = None) -> None: ...
+    def square_off_killed(self, strategy_id: uuid.UUID) -> None: ...
+
+
+class BrokerAnswers:
+    """Applies broker snapshots and settles what they say (see the module docstring).
+
+    `killed` is the kill switch's set of stopped strategies (shared with it); `submit` puts
+    an order event on the stream; `square_off` is the placement path's one exit of a
+    position (raising `ExitAlreadyWorking` when one is at the broker already)."""
+
+    def __init__(self, *, ledger: IntentLedger, live: LiveState, brokers: BrokerDirectory,
+                 strategies: StrategyDirectory, positions: PositionKeeper, router: TickRouter,
+                 publisher: EventPublisher, alerts: Alerts, clock: Clock,
+                 killed: set[uuid.UUID], submit: Callable[[OrderEvent], object],
+                 square_off: Callable[[OpenPosition], object]) -> None:
+        self.ledger = ledger
+        self.live = live
+        self.brokers = brokers
+        self.strategies = strategies
+        self.positions = positions
+        self.router = router
+        self.publisher = publisher
+        self.alerts = alerts
+        self.clock = clock
+        self.killed = killed
+        self.submit = submit
+        self.square_off = square_off
+        # One snapshot at a time: the broker's listener thread and the executor both apply.
+        self._update_lock = threading.RLock()
+
+    def refused(self, order_id: uuid.UUID) -> str | None:
         """Why the broker refused this order, if it did: rejected or cancelled unfilled, or,
         for an exit, with part of the position still held."""
         row = self.ledger.get(order_id)
-        if _short_of(row, OrderStatus(row["status"]), row["filled_quantity"]):
-            why = row["error"] or f"{str(row['status']).lower()} by the broker"
-            if row["filled_quantity"]:
-                why += f" after {row['filled_quantity']} of {row['quantity']} filled"
+        if _short_of(row, row.status, row.filled_quantity):
+            why = row.error or f"{str(row.status).lower()} by the broker"
+            if row.filled_quantity:
+                why += f" after {row.filled_quantity} of {row.quantity} filled"
             return why
         return None
 
@@ -71,28 +120,28 @@ class BrokerAnswers:
         nothing moved, and `refusal` says why; the caller deals with it. NOT_FOUND: not
         there (yet)."""
         row = self.ledger.get(order_id)
-        broker = broker or self.brokers.for_account(row["user_id"], row["broker_account_id"])
+        broker = broker or self.brokers.for_account(row.user_id, row.broker_account_id)
         try:
-            found = broker.orders_by_tag(row["client_tag"])
+            found = broker.orders_by_tag(row.client_tag)
         except BrokerError as exc:
-            log.warning("reconcile of %s postponed: %s", row["client_tag"], exc)
+            log.warning("reconcile of %s postponed: %s", row.client_tag, exc)
             return Resolution.NOT_FOUND
         if not found:
             return Resolution.NOT_FOUND
         self.apply_update(found[-1])
-        if self._refused(order_id) is not None:
+        if self.refused(order_id) is not None:
             return Resolution.REFUSED
-        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        spec = self.strategies.get(row.strategy_id) if row.strategy_id else None
         # Move the strategy unless it already moved on this very order (then the reconciler
         # only refreshes the order: moving again would undo what followed, e.g. re-arm a
         # stop after the exit it fired).
         if spec is not None and \
                 self._moved_for(spec, row, found[-1].broker_order_id) is False:
-            reason = OrderReason(row["reason"])
+            reason = row.reason
             position = RuntimePosition.BOUGHT if reason is OrderReason.BUY else \
                 RuntimePosition.SOLD
-            self._force_runtime(spec, position, found[-1].broker_order_id, reason,
-                                row["event_id"])
+            self.force_runtime(spec, position, found[-1].broker_order_id, reason,
+                                row.event_id)
         return Resolution.PLACED
 
     def settle_refusal(self, order_id: uuid.UUID) -> None:
@@ -100,25 +149,38 @@ class BrokerAnswers:
         (the reconciler): free the strategy, keep watching a held position, tell the
         trader."""
         row = self.ledger.get(order_id)
-        message = self._refused(order_id) or "refused by the broker"
-        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
+        message = self.refused(order_id) or "refused by the broker"
+        spec = self.strategies.get(row.strategy_id) if row.strategy_id else None
         if spec is not None:
-            if row["event_id"]:
-                self.live.locks.release(spec.id, row["event_id"])
-            reason = OrderReason(row["reason"])
+            if row.event_id:
+                self.live.locks.release(spec.id, row.event_id)
+            reason = row.reason
             if reason is not OrderReason.BUY:
                 self.router.arm(spec.id)  # still holding: the stop watches again
-            if reason in (OrderReason.SELL, OrderReason.EXIT):  # and the exit goes again
-                self.submit(OrderEvent(
-                    strategy_id=spec.id, user_id=spec.user_id,
-                    event=TriggerEvent.SELL if reason is OrderReason.SELL
-                    else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
-                    created_at=self.clock.now()))
-        self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
-                             f"{spec.name if spec else row['symbol']}: {row['reason']} order "
-                             f"rejected", message, self.clock.now())
+            self.exit_again(spec, reason, self.clock.now())  # a scheduled exit goes again
+        self.alerts.refused_found_later(row.user_id, spec.name if spec else row.symbol,
+                                        row.reason, message)
 
-    def _force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
+    def exit_again(self, spec: StrategySpec, reason: OrderReason, now: datetime) -> None:
+        """A scheduled exit (SELL, EXIT) that did not go through is still wanted: it goes on
+        the stream again, to be placed under the next attempt. A stop-loss is not: the
+        next tick through the stop fires it."""
+        if reason not in (OrderReason.SELL, OrderReason.EXIT):
+            return
+        self.submit(OrderEvent(
+            strategy_id=spec.id, user_id=spec.user_id,
+            event=TriggerEvent.SELL if reason is OrderReason.SELL else TriggerEvent.EXIT,
+            symbol=spec.symbol, trigger_price=None, created_at=now))
+
+    def watch_as(self, spec: StrategySpec, position: RuntimePosition) -> None:
+        """Watch the stop-loss of a bought position (firing at once if the price is already
+        through it); stop watching anything else."""
+        if position is RuntimePosition.BOUGHT:
+            self.router.arm(spec.id)
+        else:
+            self.router.set_armed(spec.id, False)
+
+    def force_runtime(self, spec: StrategySpec, position: RuntimePosition, order_id: str,
                        reason: OrderReason, owner: str | None) -> None:
         """Move the runtime to what the broker says happened; release the lock only if it
         is still this intent's (another event may hold it by now)."""
@@ -126,7 +188,7 @@ class BrokerAnswers:
         self.live.move_runtime(spec.id, position, field_name, order_id)
         if owner:
             self.live.locks.release(spec.id, owner)
-        self._watch_as(spec, position)
+        self.watch_as(spec, position)
 
     def apply_update(self, update: BrokerOrder) -> None:
         """Apply a broker snapshot (return value, listener or reconciliation): idempotent."""
@@ -140,44 +202,44 @@ class BrokerAnswers:
             # The order's record and the position's change commit together: a fill is
             # applied whole or not at all, and a retry after a failure applies it once.
             with self.ledger.engine.begin() as conn:
-                delta, before_status, merged = self.ledger.record(row["id"], update, now, conn)
+                delta, before_status, merged = self.ledger.record(row.id, update, now, conn)
                 if delta > 0:
                     # The row as it was before this snapshot, read under the row lock.
-                    price = _delta_price(merged["average_price_before"],
-                                         merged["filled_before"], update.average_price,
+                    price = _delta_price(merged.average_price_before,
+                                         merged.filled_before, update.average_price,
                                          update.filled_quantity, delta)
                     staged = self.positions.stage_fill(
-                        conn, user_id=row["user_id"], strategy_id=row["strategy_id"],
-                        symbol=row["symbol"], exchange=row["exchange"],
-                        side=Side(row["side"]), quantity=delta, price=price,
-                        order_id=row["id"], now=now)
+                        conn, user_id=row.user_id, strategy_id=row.strategy_id,
+                        symbol=row.symbol, exchange=row.exchange,
+                        side=row.side, quantity=delta, price=price,
+                        order_id=row.id, now=now)
             followed_up = False
             if staged is not None:
                 outcome = self.positions.settle(staged)
-                if outcome.closed and row["strategy_id"] is not None:
+                if outcome.closed and row.strategy_id is not None:
                     self._record_trade(row, outcome.realized, now)
-                if row["strategy_id"] in self.killed and not outcome.closed:
+                if row.strategy_id in self.killed and not outcome.closed:
                     # Still open after a fill of a killed strategy's order: a BUY that was
                     # at the broker bought more, or an exit closed only part of it.
-                    self._square_off_killed(row["strategy_id"])
+                    self.square_off_killed(row.strategy_id)
                     followed_up = True
-                elif not outcome.closed and row["strategy_id"] is not None and (
-                        OrderReason(row["reason"]) is OrderReason.BUY
+                elif not outcome.closed and row.strategy_id is not None and (
+                        row.reason is OrderReason.BUY
                         or update.status is OrderStatus.FILLED):
                     # More bought after the strategy sold, or its exit filled while more
                     # was being bought: what is still held must not go unwatched.
                     self._watch_what_is_still_held(row, now)
             status = update.status
             if status != before_status or delta > 0:
-                self._publish_order(row["id"], merged)
+                self.publish_order(row.id, merged.row)
                 if not followed_up:
                     self._notify_status(row, update, before_status)
 
-    def _watch_what_is_still_held(self, row, now: datetime) -> None:
+    def _watch_what_is_still_held(self, row: OrderRow, now: datetime) -> None:
         """The rest of a BUY that filled in parts arrived after (or while) the strategy
         sold what it had: the shares still held are watched by the stop again (sold at once
         if the price is through it), and after the day's sell time they are sold now."""
-        spec = self.strategies.get(row["strategy_id"])
+        spec = self.strategies.get(row.strategy_id)
         if spec is None:
             return
         try:
@@ -185,76 +247,62 @@ class BrokerAnswers:
         except Exception:  # live store unreachable: the next exit event corrects from SQL
             return
         if runtime is None or runtime.position is not RuntimePosition.SOLD or \
-                self.ledger.exit_working(spec.id, row["trading_day"]):
+                self.ledger.exit_working(spec.id, row.trading_day):
             return
         held = self.positions.held_in_sql(strategy_id=spec.id)
         if held == 0:
             return
         self.live.move_runtime(spec.id, RuntimePosition.BOUGHT)
         past_sell = now.astimezone(IST).time() >= spec.sell_time
-        self.notifier.notify(spec.user_id, NotificationKind.RISK, Severity.WARNING,
-                             f"{spec.name}: more {spec.symbol} bought after the exit",
-                             f"The rest of the BUY filled after the strategy had sold: {held} "
-                             f"held, " + ("being sold now (past the sell time)." if past_sell
-                                         else "watched by the stop-loss again."), now)
+        self.alerts.bought_after_exit(spec, held, past_sell, now)
         self.router.arm(spec.id)
         if past_sell:
             self.submit(OrderEvent(strategy_id=spec.id, user_id=spec.user_id,
                                    event=TriggerEvent.SELL, symbol=spec.symbol,
                                    trigger_price=None, created_at=now))
 
-    def _square_off_killed(self, strategy_id: uuid.UUID) -> None:
+    def square_off_killed(self, strategy_id: uuid.UUID) -> None:
         """A position of a strategy the kill switch stopped is open again or still: a BUY
         at the broker when K was pressed filled, or an exit that was there was refused.
         Close it, or tell the trader loudly why it could not be."""
         held = self.positions.open_for_strategy(strategy_id)
-        if held is None or self.square_off is None:
+        if held is None:
             return
         try:
             self.square_off(held)
         except ExitAlreadyWorking:
             return  # the kill switch's own exit (or a stop-loss) is at the broker already
         except Exception as exc:
-            self.notifier.notify(held.user_id, NotificationKind.RISK, Severity.CRITICAL,
-                                 f"{held.symbol}: still open after the kill switch",
-                                 f"{held.quantity} held; squaring it off failed: {exc}. "
-                                 f"Close it at the broker.", self.clock.now())
+            self.alerts.open_after_kill(held.user_id, held.symbol, held.quantity, exc)
 
-    def _record_trade(self, row, realized: Decimal, now: datetime) -> None:
+    def _record_trade(self, row: OrderRow, realized: Decimal, now: datetime) -> None:
         try:
-            self.live.incr_daily_stats(row["strategy_id"], ist_date(now), trades=1,
+            self.live.incr_daily_stats(row.strategy_id, ist_date(now), trades=1,
                                        wins=1 if realized > 0 else 0,
                                        losses=1 if realized < 0 else 0, pnl=realized)
         except Exception:  # stats are a convenience; the SQL position is the record
-            log.warning("daily stats not updated for %s", row["strategy_id"])
+            log.warning("daily stats not updated for %s", row.strategy_id)
 
-    def _notify_status(self, row, update: BrokerOrder, before: OrderStatus | None) -> None:
+    def _notify_status(self, row: OrderRow, update: BrokerOrder,
+                       before: OrderStatus | None) -> None:
         if update.status == before:
             return
-        spec = self.strategies.get(row["strategy_id"]) if row["strategy_id"] else None
-        name = spec.name if spec else row["symbol"]
+        spec = self.strategies.get(row.strategy_id) if row.strategy_id else None
+        name = spec.name if spec else row.symbol
         now = self.clock.now()
         if update.status is OrderStatus.FILLED:
-            reason = OrderReason(row["reason"])
-            kind = NotificationKind.STOPLOSS if reason is OrderReason.STOPLOSS else \
-                NotificationKind.FILL
-            title = (f"{name}: stop-loss hit, sold {update.filled_quantity} {row['symbol']}"
-                     if reason is OrderReason.STOPLOSS else
-                     f"{name}: {row['side'].lower()} {update.filled_quantity} {row['symbol']} "
-                     f"filled")
-            # A stop-loss hit is a loss taken: it is a warning, not one fill among others.
-            severity = Severity.WARNING if reason is OrderReason.STOPLOSS else Severity.INFO
-            self.notifier.notify(row["user_id"], kind, severity, title,
-                                 f"at {update.average_price}", now)
-        elif spec is None and row["strategy_id"] in self.killed and \
-                row["intent_state"] == IntentState.SENT and \
-                OrderReason(row["reason"]) is not OrderReason.BUY and \
+            self.alerts.filled(row.user_id, name, row.reason, row.side,
+                               update.filled_quantity, row.symbol, update.average_price,
+                               now)
+        elif spec is None and row.strategy_id in self.killed and \
+                row.intent_state == IntentState.SENT and \
+                row.reason is not OrderReason.BUY and \
                 _short_of(row, update.status, update.filled_quantity) and \
                 before is not None and not before.is_final:
             # An exit of a strategy the kill switch stopped, refused after acceptance (one
             # refused in its call's own answer is its caller's to handle): the kill
             # switch's exit goes instead.
-            self._square_off_killed(row["strategy_id"])
+            self.square_off_killed(row.strategy_id)
         elif _short_of(row, update.status, update.filled_quantity) and before is not None \
                 and not before.is_final and spec is not None:
             # Refused after the strategy had moved on its acceptance: tell the trader, undo
@@ -263,17 +311,12 @@ class BrokerAnswers:
             moved = self._moved_for(spec, row, update.broker_order_id)
             if moved is False:
                 return  # refused in the call's own answer: its caller deals with it
-            reason = OrderReason(row["reason"])
+            reason = row.reason
             back = RuntimePosition.NONE if reason is OrderReason.BUY else RuntimePosition.BOUGHT
-            partly = (f" ({update.filled_quantity} of {row['quantity']} filled)"
-                      if update.filled_quantity else "")
             # First: whatever fails below, the trader hears of it.
-            self.notifier.notify(row["user_id"], NotificationKind.REJECTION, Severity.ERROR,
-                                 f"{name}: {reason.value} order {update.status.value.lower()}"
-                                 f" by the broker{partly}",
-                                 (update.message or "") + (
-                                     " The position is still open and watched."
-                                     if back is RuntimePosition.BOUGHT else ""), now)
+            self.alerts.refused_after_acceptance(
+                row.user_id, name, reason, update.status, update.filled_quantity,
+                row.quantity, update.message, back is RuntimePosition.BOUGHT, now)
             try:
                 self.live.move_runtime(spec.id, back)
             except Exception:  # the next exit event (or a restart) puts it right from SQL
@@ -281,44 +324,39 @@ class BrokerAnswers:
                             spec.name, back.value)
             if back is RuntimePosition.BOUGHT:
                 self.router.arm(spec.id)
-                if reason in (OrderReason.SELL, OrderReason.EXIT):
-                    self.submit(OrderEvent(
-                        strategy_id=spec.id, user_id=spec.user_id,
-                        event=TriggerEvent.SELL if reason is OrderReason.SELL
-                        else TriggerEvent.EXIT, symbol=spec.symbol, trigger_price=None,
-                        created_at=now))
+                self.exit_again(spec, reason, now)
             else:
                 self.router.set_armed(spec.id, False)
 
-    def _moved_for(self, spec: StrategySpec, row, broker_order_id: str) -> bool | None:
+    def _moved_for(self, spec: StrategySpec, row: OrderRow, broker_order_id: str) -> bool | None:
         """Whether the strategy's runtime moved on this order's acceptance (None: the live
         store cannot say)."""
-        field_name = "last_buy_order" if OrderReason(row["reason"]) is OrderReason.BUY \
+        field_name = "last_buy_order" if row.reason is OrderReason.BUY \
             else "last_sell_order"
         try:
             return self.live.runtime_order(spec.id, field_name) == broker_order_id
         except Exception:  # live store unreachable: SQL settles the runtime later
             return None
 
-    def _publish_order(self, order_id: uuid.UUID, row=None) -> None:
+    def publish_order(self, order_id: uuid.UUID, row: OrderRow | None = None) -> None:
         row = row or self.ledger.get(order_id)
         self.publisher.publish(OrderStatusChanged(
-            user_id=str(row["user_id"]), order_id=str(row["id"]),
-            strategy_id=str(row["strategy_id"]) if row["strategy_id"] else None,
-            symbol=row["symbol"], side=str(row["side"]), reason=str(row["reason"]),
-            status=str(row["status"]), quantity=row["quantity"],
-            filled_quantity=row["filled_quantity"], average_price=row["average_price"],
-            message=row.get("error")))
+            user_id=str(row.user_id), order_id=str(row.id),
+            strategy_id=str(row.strategy_id) if row.strategy_id else None,
+            symbol=row.symbol, side=str(row.side), reason=str(row.reason),
+            status=str(row.status), quantity=row.quantity,
+            filled_quantity=row.filled_quantity, average_price=row.average_price,
+            message=row.error))
 
 
-def _short_of(row, status: OrderStatus, filled: int) -> bool:
+def _short_of(row: OrderRow, status: OrderStatus, filled: int) -> bool:
     """The broker is done with this order (rejected, cancelled) and it left something to
     do: an entry that bought nothing, or an exit that did not close all it was for."""
     if status not in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
         return False
-    if OrderReason(row["reason"]) is OrderReason.BUY:
+    if row.reason is OrderReason.BUY:
         return filled == 0
-    return filled < row["quantity"]
+    return filled < row.quantity
 
 
 def _snapshot_key(update: BrokerOrder) -> tuple:

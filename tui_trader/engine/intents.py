@@ -27,7 +27,9 @@ from ..brokers.base import BrokerOrder, make_client_tag
 from ..db.models import Order, OrderHistory
 from ..db.row_security import CONNECT_OPTIONS
 from ..domain.enums import IntentState, OrderKind, OrderReason, OrderStatus, Side
+from ..domain.intent_key import IntentKey
 from ..domain.lifecycle import INTENT, ORDER_STATUS, TransitionTable
+from .order_row import OrderRow, Recorded
 
 ORDERS = Order.__table__
 HISTORY = OrderHistory.__table__
@@ -74,22 +76,12 @@ def _sources(table: TransitionTable, target) -> list:
     return [before for before, after in table.all_moves() if after is target]
 
 
-def intent_key(owner: uuid.UUID | str, leg: str, day: date, seq: int = 1) -> str:
-    return f"{owner}:{leg}:{day.isoformat()}:{seq}"
-
-
-def leg_for(reason: OrderReason) -> str:
-    """BUY is the entry leg; SELL, STOPLOSS and EXIT all share the exit leg, so a stop-loss
-    racing the scheduled sell (or the kill switch) maps to one intent and one order."""
-    return "ENTRY" if reason is OrderReason.BUY else "EXIT"
-
-
 @dataclass(frozen=True)
 class IntentDraft:
     user_id: uuid.UUID
     strategy_id: uuid.UUID | None
     broker_account_id: uuid.UUID | None
-    key: str
+    key: IntentKey
     event_id: str | None
     trading_day: date
     symbol: str
@@ -105,7 +97,7 @@ class IntentDraft:
     def client_tag(self) -> str:
         # Derived from the intent key: the same intent always carries the same tag, so the
         # broker can be asked about it whichever event or process fired it.
-        return make_client_tag(self.key, "t")
+        return make_client_tag(str(self.key), "t")
 
 
 @dataclass(frozen=True)
@@ -170,7 +162,7 @@ class IntentLedger:
         new_id = uuid.uuid4()
         params = {
             "id": new_id, "user_id": draft.user_id, "strategy_id": draft.strategy_id,
-            "broker_account_id": draft.broker_account_id, "intent_key": draft.key,
+            "broker_account_id": draft.broker_account_id, "intent_key": str(draft.key),
             "intent_state": IntentState.FIRING, "event_id": draft.event_id,
             "client_tag": draft.client_tag, "trading_day": draft.trading_day,
             "symbol": draft.symbol, "exchange": draft.exchange, "side": draft.side,
@@ -186,14 +178,14 @@ class IntentLedger:
         with self.engine.begin() as conn:
             fired = conn.execute(
                 ORDERS.update()
-                .where(ORDERS.c.intent_key == draft.key,
+                .where(ORDERS.c.intent_key == str(draft.key),
                        ORDERS.c.intent_state == IntentState.ARMED)
                 .values(intent_state=IntentState.FIRING, updated_at=now)
                 .returning(ORDERS.c.id)).first()
             row = conn.execute(sa.select(
                 ORDERS.c.id, ORDERS.c.intent_state, ORDERS.c.status, ORDERS.c.client_tag,
                 ORDERS.c.broker_order_id, ORDERS.c.filled_quantity, ORDERS.c.user_id,
-            ).where(ORDERS.c.intent_key == draft.key)).one()
+            ).where(ORDERS.c.intent_key == str(draft.key))).one()
             if fired is not None:
                 _history(conn, row.id, row.user_id, OrderStatus.PENDING, IntentState.FIRING, now,
                          message=f"intent {draft.reason} re-fired")
@@ -224,8 +216,7 @@ class IntentLedger:
             if quantity <= 0:
                 break
             seq += 1
-            owner, leg, day, _ = draft.key.rsplit(":", 3)
-            draft = replace(draft, key=f"{owner}:{leg}:{day}:{seq}", quantity=quantity)
+            draft = replace(draft, key=draft.key.next_attempt(), quantity=quantity)
             claim = self.claim(draft, now)
         return draft, claim
 
@@ -369,7 +360,7 @@ class IntentLedger:
 
     def record(self, order_id: uuid.UUID, update: BrokerOrder, now: datetime,
                conn: Connection | None = None
-               ) -> tuple[int, OrderStatus | None, dict[str, Any]]:
+               ) -> tuple[int, OrderStatus | None, Recorded]:
         """Apply one broker snapshot. Returns (newly filled quantity, the status before, row).
 
         Idempotent: the same snapshot twice changes nothing the second time; fills only ever
@@ -386,13 +377,14 @@ class IntentLedger:
         before_filled = row["filled_quantity"]
         filled = max(update.filled_quantity, before_filled)
         status = update.status
+        unchanged = Recorded(OrderRow.of(row), row["average_price"], before_filled)
         if before_status.is_final and before_filled >= filled:
-            return 0, before_status, dict(row)
+            return 0, before_status, unchanged
         state = IntentState.DONE if status.is_final else IntentState.SENT
         if filled == before_filled and not ORDER_STATUS.allows(before_status, status):
             # An older snapshot arriving after a newer one (a listener's update overtaken
             # by the call's own answer): it says nothing new, so nothing moves back.
-            return 0, before_status, dict(row)
+            return 0, before_status, unchanged
         INTENT.check(IntentState(row["intent_state"]), state)
         ORDER_STATUS.check(before_status, status)
         raw = json.loads(json.dumps(update.raw, default=str))
@@ -414,15 +406,15 @@ class IntentLedger:
         if changed:
             _history(conn, order_id, row["user_id"], status, state, now, filled=filled,
                      avg=update.average_price, message=update.message, raw=raw)
-        merged = {**dict(row), **values, "average_price_before": row["average_price"],
-                  "filled_before": before_filled}
+        merged = Recorded(OrderRow.of({**dict(row), **values}), row["average_price"],
+                          before_filled)
         return filled - before_filled, before_status, merged
 
-    def by_tag(self, client_tag: str) -> dict[str, Any] | None:
+    def by_tag(self, client_tag: str) -> OrderRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(ORDERS).where(ORDERS.c.client_tag == client_tag)
                                ).mappings().first()
-            return dict(row) if row else None
+            return OrderRow.of(row) if row else None
 
     def exit_working(self, strategy_id: uuid.UUID, day: date) -> bool:
         """Whether an exit of the strategy's on `day` may still be at the broker (firing,
@@ -436,7 +428,7 @@ class IntentLedger:
                                                IntentState.UNKNOWN])).limit(1)
             ).first() is not None
 
-    def filled_exit_since_entry(self, strategy_id: uuid.UUID) -> dict[str, Any] | None:
+    def filled_exit_since_entry(self, strategy_id: uuid.UUID) -> OrderRow | None:
         """The strategy's latest exit that filled, if none of its BUYs came after it (an
         exit and its BUY may carry the same time: the exit is the later one)."""
         with self.engine.connect() as conn:
@@ -453,14 +445,27 @@ class IntentLedger:
                        ORDERS.c.reason == OrderReason.BUY)).scalar()
         if last_buy is not None and last_buy > exit_row["created_at"]:
             return None
-        return dict(exit_row)
+        return OrderRow.of(exit_row)
 
-    def get(self, order_id: uuid.UUID) -> dict[str, Any]:
+    def account_of_position(self, strategy_id: uuid.UUID | None,
+                            symbol: str) -> uuid.UUID | None:
+        """The broker account of the latest filled order of a strategy's position in
+        `symbol` (None: the paper broker, or a position no strategy opened)."""
+        if strategy_id is None:
+            return None
         with self.engine.connect() as conn:
-            return dict(conn.execute(sa.select(ORDERS).where(ORDERS.c.id == order_id)
-                                     ).mappings().one())
+            return conn.execute(
+                sa.select(ORDERS.c.broker_account_id)
+                .where(ORDERS.c.strategy_id == strategy_id, ORDERS.c.symbol == symbol,
+                       ORDERS.c.filled_quantity > 0)
+                .order_by(ORDERS.c.created_at.desc()).limit(1)).scalar()
 
-    def unresolved(self, older_than: datetime | None = None) -> list[dict[str, Any]]:
+    def get(self, order_id: uuid.UUID) -> OrderRow:
+        with self.engine.connect() as conn:
+            return OrderRow.of(conn.execute(sa.select(ORDERS).where(ORDERS.c.id == order_id)
+                                            ).mappings().one())
+
+    def unresolved(self, older_than: datetime | None = None) -> list[OrderRow]:
         """Intents whose outcome is not known: FIRING (crashed mid-call), UNKNOWN, and SENT
         ones not yet final (to be refreshed from the broker)."""
         with self.engine.connect() as conn:
@@ -468,4 +473,4 @@ class IntentLedger:
                 [IntentState.FIRING, IntentState.UNKNOWN, IntentState.SENT]))
             if older_than is not None:
                 query = query.where(ORDERS.c.updated_at <= older_than)
-            return [dict(r) for r in conn.execute(query).mappings()]
+            return [OrderRow.of(r) for r in conn.execute(query).mappings()]
