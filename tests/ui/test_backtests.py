@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from textual.widgets import ProgressBar
 
 from .backtest_seed import store_minutes
@@ -145,3 +146,63 @@ async def test_compare_and_paper_trade_this(make_app, ctx, user):
         [said] = [n for n in app.notices_seen if "Paper-trade this" in n]
         assert "ema_crossover strategies are in the catalog" in said
         assert app.user_session.strategies.list() == [], "nothing created"
+
+
+# -- snapshots (frozen clock, fixed size, both themes; see test_snapshots.py) ---------------
+
+async def _show_backtests(pilot, login, detail: bool) -> None:
+    from tui_trader.ui.session_flow import start_session
+
+    from .test_snapshots import still
+
+    app = pilot.app
+    await wait_until(pilot, lambda: app.boot is not None, what="start-up")
+    start_session(app, login)
+    await settle(pilot)
+    await pilot.press("6")
+    await settle(pilot)
+    await wait_until(pilot, lambda: app.screen.query_one("#backtests-table").row_count == 1,
+                     what="the run")
+    if detail:
+        await pilot.press("enter")
+        await settle(pilot)
+        await wait_until(pilot, lambda: getattr(app.screen, "detail", None) is not None,
+                         what="the detail")
+        await settle(pilot)
+    still(app)
+
+
+@pytest.mark.parametrize("theme", ["trader-dark", "trader-light"])
+@pytest.mark.parametrize("screen", ["list", "detail"])
+def test_snapshot(snap_compare, ui_settings, clock, screen, theme):
+    from tui_trader.services.auth import AuthService
+    from tui_trader.services.backtest_runs import BacktestRunService, check_form
+    from tui_trader.services.context import bootstrap
+    from tui_trader.ui.app import TraderApp
+
+    from .conftest import FakeEngine
+
+    ctx = bootstrap(ui_settings, clock=clock)
+    ctx.notices.clear()
+    try:
+        user = AuthService(ctx).sign_up("asha@example.com", "correct-horse-1", "Asha")
+        store_minutes(ctx)
+        BacktestRunService(ctx, user.id).run(check_form({
+            "kind": "ema_crossover", "params": {"fast": "5", "slow": "20"},
+            "symbol": "INFY", "interval": "minute", "date_from": "2026-11-01",
+            "date_to": "2026-11-23", "quantity": "10", "stop_pct": "1"})[0])
+        login = AuthService(ctx).login("asha@example.com", "correct-horse-1")
+        app = TraderApp(ui_settings, clock=ctx.clock, ctx=ctx, engine=FakeEngine(),
+                        event_interval=0.05)
+        app.notify = lambda *args, **kwargs: None
+
+        async def before(pilot):
+            app.theme = theme
+            await _show_backtests(pilot, login, screen == "detail")
+
+        try:
+            assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+        finally:
+            app.backend.close()
+    finally:
+        ctx.close()

@@ -284,7 +284,7 @@ class BacktestRunService:
         called as candles are replayed; once `cancel` is set the run stops at the next
         report (RunCancelled) and nothing is stored. A bad field raises ValidationError
         named as the form labels it."""
-        started = utc_now()
+        started = self.ctx.clock.now()  # the clock the console shows (simulated in tests)
         try:
             if request.source == "csv":
                 try:

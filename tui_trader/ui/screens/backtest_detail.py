@@ -57,7 +57,7 @@ class EquityChart(PlotextPlot):
         top.title("Equity (₹)")
         top.plot(xs, [float(p[1]) for p in curve], marker="braille")
         ticks = sorted({0, len(curve) // 2, len(curve) - 1})
-        labels = [str(curve[i][0])[:10] for i in ticks]
+        labels = [str(curve[i][0])[5:10] for i in ticks]  # MM-DD
         top.xticks(ticks, labels)
         bottom = plt.subplot(2, 1)
         bottom.title("Drawdown (₹)")

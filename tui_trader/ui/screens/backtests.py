@@ -66,13 +66,13 @@ class BacktestsScreen(SectionScreen):
         table.add_column(" ", key="mark", width=1)
         table.add_column("Run at", key="time", width=16)
         table.add_column("Kind", key="kind", width=13)
-        table.add_column("Symbol", key="symbol", width=10)
-        table.add_column("Interval", key="interval", width=9)
+        table.add_column("Symbol", key="symbol", width=9)
+        table.add_column("Interval", key="interval", width=8)
         table.add_column("Range", key="range", width=22)
         table.add_column("Trades", key="trades", width=6)
-        table.add_column("Net P&L", key="net", width=13)
-        table.add_column("Win %", key="win", width=7)
-        table.add_column("Max DD", key="dd", width=12)
+        table.add_column("Net P&L", key="net", width=11)
+        table.add_column("Win %", key="win", width=6)
+        table.add_column("Max DD", key="dd", width=10)
         table.add_column("Sharpe", key="sharpe", width=6)
         self.query_one("#backtests-empty").display = False
 
