@@ -5,6 +5,7 @@ storing nothing, the per-day/per-month breakdown, compare, and paper-trade this.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -133,3 +134,41 @@ def test_compare_and_paper_trade_this(service):
     assert (spec.kind.value, spec.symbol, spec.quantity, str(spec.buy_time)[:5],
             str(spec.sell_time)[:5]) == ("scheduled", "INFY", 10, "09:30", "15:00")
     assert spec.status is StrategyStatus.CREATED, "created, not started"
+
+
+def test_the_candles_of_a_run_for_its_chart_with_each_trade_on_them(service):
+    from tui_trader.ui.screens.backtest_detail import trade_marks
+
+    run = service.get(service.run(check_form(FORM)[0]))
+    closes = service.closes(run)
+    assert len(closes) == 375 * 3 and closes[0][0] == run.data_from
+    entries, exits = trade_marks(closes, run.trades)
+    assert len(entries) == len(run.trades)
+    assert len(exits) == sum(1 for t in run.trades if t["exit_time"])
+    first = run.trades[0]
+    index, price = entries[0]
+    assert closes[index][0] <= datetime.fromisoformat(first["entry_time"])
+    assert price == first["entry_price"]
+    thinned = service.closes(run, most=100)
+    assert len(thinned) <= 100 and thinned[0] == closes[0]
+
+
+def test_a_csv_run_and_a_bad_csv_refused_at_its_field(service, tmp_path):
+    from tui_trader.backtest.synthetic import minute_candles, to_csv
+
+    good = tmp_path / "infy.csv"
+    good.write_text(to_csv(minute_candles(750, seed=3, symbol="INFY")), encoding="utf-8")
+    csv_form = {**FORM, "source": "csv", "csv": str(good)}
+    run = service.get(service.run(check_form(csv_form)[0]))
+    assert run.data_source == "csv infy.csv" and run.summary["bars"] == 750
+    assert service.closes(run) == [], "a CSV's candles are not stored"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,open,high,low,close,volume\n2026-11-16T09:15:00+05:30,a,1,1,1,1\n",
+                   encoding="utf-8")
+    with pytest.raises(ValidationError) as caught:
+        service.run(check_form({**csv_form, "csv": str(bad)})[0])
+    assert caught.value.field == "csv" and caught.value.rule.startswith("CSV file: ")
+    with pytest.raises(ValidationError) as caught:
+        service.run(check_form({**csv_form, "csv": str(tmp_path / "none.csv")})[0])
+    assert caught.value.field == "csv"
+    assert len(service.runs()) == 1, "the refused runs stored nothing"

@@ -58,6 +58,9 @@ async def test_a_run_from_the_form_shows_progress_then_its_detail(make_app, ctx,
         assert table_text(app, "#bt-days"), "a per-day breakdown"
         text = "\n".join(screen_text(app))
         assert "ema_crossover on INFY minute" in text and "Equity" in text
+        app.screen.query_one("#bt-tabs").active = "tab-candles"
+        await settle(pilot)
+        assert "Close with entries (^) and exits (v)" in "\n".join(screen_text(app))
         await pilot.press("escape")
         await settle(pilot)
         rows = table_text(app, "#backtests-table")

@@ -278,6 +278,16 @@ class BacktestRunService:
                 raise NotFoundError("backtest run", str(run_id))
             return _as_row(run, detail=True)  # type: ignore[return-value]
 
+    def closes(self, run: RunDetail, most: int = 2000) -> list[tuple[datetime, float]]:
+        """The closes of the stored candles a run read, at most `most` of them (every k-th
+        on a long run) for a chart; [] for a CSV run (its file is not kept)."""
+        if run.data_source != "database" or run.data_from is None or run.data_to is None:
+            return []
+        bars = backtests.stored_bars(self.ctx, run.symbol, run.interval, run.data_from,
+                                     run.data_to, str(run.params.get("exchange") or "NSE"))
+        step = max(1, -(-len(bars) // most))
+        return [(bars.start(i), float(bars.close[i])) for i in range(0, len(bars), step)]
+
     def run(self, request: RunRequest, progress: Callable[[int, int], None] | None = None,
             cancel: threading.Event | None = None) -> uuid.UUID:
         """Read the candles, run, store: the stored run's id. `progress(done, total)` is
@@ -316,7 +326,7 @@ class BacktestRunService:
                 raise RunCancelled
             backtest, result = backtests.run(spec, bars, progress=report)
         except ValidationError as exc:
-            name = {"range": "date_to", "to": "date_to", "stop_loss": "stop_pct",
+            name = {"range": "date_to", "to": "date_to", "stop_loss": "stop_pct", "file": "csv",
                     "timeframe": "interval", "lot_size": "quantity"}.get(exc.field, exc.field)
             raise ValidationError(name, f"{field_label(name)}: {exc.rule}") from None
         if cancel is not None and cancel.is_set():

@@ -222,6 +222,9 @@ class BacktestEnded(Message):
 
 
 class BacktestDetailLoaded(Message):
-    def __init__(self, detail) -> None:
+    """A stored run, and the closes of its candles for the chart ([] if not stored)."""
+
+    def __init__(self, detail, closes: list | None = None) -> None:
         super().__init__()
         self.detail = detail
+        self.closes = closes or []

@@ -66,6 +66,50 @@ class EquityChart(PlotextPlot):
         self.refresh()
 
 
+def trade_marks(closes: list[tuple[datetime, float]], trades: list[dict]
+                ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    """Entries and exits as (candle index, price) on the charted closes (the candle at or
+    before each fill's time)."""
+    from bisect import bisect_right
+
+    times = [at for at, _ in closes]
+    entries, exits = [], []
+    for t in trades:
+        for key, price, out in (("entry_time", "entry_price", entries),
+                                ("exit_time", "exit_price", exits)):
+            if t.get(key) and t.get(price) is not None:
+                at = datetime.fromisoformat(t[key])
+                index = max(0, bisect_right(times, at) - 1)
+                out.append((index, float(t[price])))
+    return entries, exits
+
+
+class CandleChart(PlotextPlot):
+    """The run's candles (closes) with its entries (^) and exits (v)."""
+
+    def show(self, closes: list[tuple[datetime, float]], trades: list[dict]) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if not closes:
+            plt.title("The candles of a CSV run are not stored")
+            self.refresh()
+            return
+        plt.title("Close with entries (^) and exits (v)")
+        plt.plot(list(range(len(closes))), [c for _, c in closes], marker="braille")
+        entries, exits = trade_marks(closes, trades)
+        if entries:
+            plt.scatter([i for i, _ in entries], [p for _, p in entries], marker="^",
+                        color="green")
+        if exits:
+            plt.scatter([i for i, _ in exits], [p for _, p in exits], marker="v",
+                        color="red")
+        ticks = sorted({0, len(closes) // 2, len(closes) - 1})
+        plt.xticks(ticks, [closes[i][0].astimezone(IST).strftime("%m-%d %H:%M")
+                           for i in ticks])
+        self.refresh()
+
+
 class BacktestDetail(TraderModal):
     BINDINGS = BACKTEST_DETAIL
 
@@ -88,6 +132,8 @@ class BacktestDetail(TraderModal):
                         yield TraderTable(id="bt-days")
                     with TabPane("Per month", id="tab-months"):
                         yield TraderTable(id="bt-months")
+                    with TabPane("Candles", id="tab-candles"):
+                        yield CandleChart(id="bt-candles")
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -111,7 +157,9 @@ class BacktestDetail(TraderModal):
 
     @work(thread=True, exclusive=True, exit_on_error=False, name="load backtest")
     def _load(self) -> None:
-        self.post_message(BacktestDetailLoaded(runs_service(self.session).get(self.run_id)))
+        service = runs_service(self.session)
+        detail = service.get(self.run_id)
+        self.post_message(BacktestDetailLoaded(detail, service.closes(detail)))
 
     @on(BacktestDetailLoaded)
     def _loaded(self, event: BacktestDetailLoaded) -> None:
@@ -127,6 +175,7 @@ class BacktestDetail(TraderModal):
         for key, label, shape in FIGURES:
             summary.add_row(label, figure_text(run.summary, key, shape))
         self.query_one(EquityChart).show(run.curve)
+        self.query_one(CandleChart).show(event.closes, run.trades)
         trades = self.query_one("#bt-trades", TraderTable)
         trades.clear()
         for t in run.trades:
@@ -152,4 +201,4 @@ class BacktestDetail(TraderModal):
         self.dismiss(None)
 
 
-__all__ = ["BacktestDetail", "EquityChart"]
+__all__ = ["BacktestDetail", "CandleChart", "EquityChart", "trade_marks"]
