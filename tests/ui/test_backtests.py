@@ -151,6 +151,42 @@ async def test_compare_and_paper_trade_this(make_app, ctx, user):
         assert app.user_session.strategies.list() == [], "nothing created"
 
 
+async def test_paper_trade_this_from_a_runs_detail_creates_a_stopped_strategy(make_app, ctx,
+                                                                             user):
+    from decimal import Decimal
+
+    from tui_trader.db.models import Instrument
+    from tui_trader.db.repositories.instruments import InstrumentRepository
+    from tui_trader.domain.enums import Exchange, InstrumentType, StrategyStatus
+    from tui_trader.services.backtest_runs import BacktestRunService, check_form
+
+    store_minutes(ctx)
+    with ctx.session() as s:
+        InstrumentRepository(s).upsert_many([Instrument(
+            instrument_token=1, symbol="INFY", exchange=Exchange.NSE,
+            instrument_type=InstrumentType.EQ, tick_size=Decimal("0.05"), lot_size=1)])
+    BacktestRunService(ctx, user.id).run(check_form({
+        "kind": "scheduled", "params": {"buy_time": "09:30", "sell_time": "15:00"},
+        "symbol": "INFY", "interval": "minute", "date_from": "2026-11-01",
+        "date_to": "2026-11-23", "quantity": "5", "stop_pct": "1"})[0])
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        await wait_until(pilot, lambda: app.screen.query_one("#backtests-table").row_count == 1,
+                         what="the run")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "BacktestDetail"
+        await pilot.press("p")
+        await wait_until(pilot, lambda: any("Created paper strategy" in n
+                                            for n in app.notices_seen), what="created")
+        [strategy] = app.user_session.strategies.list()
+        assert (strategy.kind.value, strategy.symbol, strategy.quantity, strategy.status) == \
+            ("scheduled", "INFY", 5, StrategyStatus.CREATED)
+
+
 # -- snapshots (frozen clock, fixed size, both themes; see test_snapshots.py) ---------------
 
 async def _show_backtests(pilot, login, detail: bool) -> None:
