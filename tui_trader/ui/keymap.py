@@ -21,6 +21,7 @@ SECTIONS: dict[str, str] = {
     "orders": "Orders",
     "brokers": "Brokers",
     "notifications": "Alerts",
+    "backtests": "Backtests",
 }
 
 APP: list[Binding] = [
@@ -29,6 +30,7 @@ APP: list[Binding] = [
     Binding("3", "goto('orders')", "Orders", id="nav.orders", show=False),
     Binding("4", "goto('brokers')", "Brokers", id="nav.brokers", show=False),
     Binding("5", "goto('notifications')", "Alerts", id="nav.notifications", show=False),
+    Binding("6", "goto('backtests')", "Backtests", id="nav.backtests", show=False),
     Binding("question_mark", "help", "Help", id="app.help", key_display="?"),
     Binding("K", "kill_switch", "Kill switch", id="app.kill_switch", show=False,
             tooltip="Stop every strategy and square off every open position"),
@@ -125,6 +127,28 @@ CHANNELS: list[Binding] = [
     Binding("escape", "cancel", "Close", id="channels.close"),
 ]
 
+
+BACKTESTS: list[Binding] = [
+    Binding("n", "new", "New run", id="backtests.new"),
+    Binding("enter", "open_run", "Details", id="backtests.open"),
+    Binding("c", "compare", "Compare", id="backtests.compare",
+            tooltip="Mark a run, then press again on another to see both side by side"),
+    Binding("p", "paper_trade", "Paper-trade this", id="backtests.paper_trade",
+            tooltip="Create a stopped paper strategy from the run's kind and parameters"),
+    Binding("r", "refresh", "Refresh", id="backtests.refresh", show=False),
+]
+
+BACKTEST_FORM: list[Binding] = [
+    Binding("ctrl+r", "run", "Run", id="backtest_form.run"),
+    Binding("escape", "cancel", "Cancel", id="backtest_form.cancel",
+            tooltip="Stop a running backtest (nothing is stored), else close the form"),
+]
+
+BACKTEST_DETAIL: list[Binding] = [
+    Binding("p", "paper_trade", "Paper-trade this", id="backtest_detail.paper_trade"),
+    Binding("escape", "cancel", "Close", id="backtest_detail.close"),
+]
+
 EDITOR: list[Binding] = [
     Binding("ctrl+s", "save", "Save", id="editor.save"),
     Binding("escape", "cancel", "Cancel", id="editor.cancel"),
@@ -158,6 +182,7 @@ SECTION_BINDINGS: dict[str, list[Binding]] = {
     "orders": ORDERS,
     "brokers": BROKERS,
     "notifications": NOTIFICATIONS,
+    "backtests": BACKTESTS,
 }
 
 
@@ -185,10 +210,12 @@ PHRASES: dict[str, tuple[str, ...]] = {
     "positions.toggle_chart": ("p&l chart", "pnl chart"),
     "positions.toggle_closed": ("show closed positions", "hide closed positions"),
     "orders.filter": ("filter orders", "search orders"),
+    "backtests.new": ("backtest", "run backtest", "new backtest"),
+    "backtests.compare": ("compare runs", "compare backtests"),
 }
 # The thing each section's actions act on, for "<action> <thing>" phrases.
 SECTION_THING = {"positions": "position", "strategies": "strategy", "orders": "order",
-                 "brokers": "broker", "notifications": "alert"}
+                 "brokers": "broker", "notifications": "alert", "backtests": "backtest"}
 
 
 @dataclass(frozen=True)
@@ -227,8 +254,8 @@ def commands() -> list[Command]:
 def binding_ids() -> set[str]:
     """Every binding id a user keymap may name."""
     return {b.id for table in (APP, FOCUS, TABLE, LOGIN, EDITOR, MODAL, HELP, CONFIRM, BACK,
-                               LOGS, CHANNELS, *SECTION_BINDINGS.values())
-            for b in table if b.id}
+                               LOGS, CHANNELS, BACKTEST_FORM, BACKTEST_DETAIL,
+                               *SECTION_BINDINGS.values()) for b in table if b.id}
 
 
 def user_keymap(entries: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:

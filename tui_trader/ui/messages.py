@@ -225,3 +225,44 @@ class QuoteLoaded(Message):
     def __init__(self, quote: Any) -> None:
         super().__init__()
         self.quote = quote
+
+
+# -- backtests ------------------------------------------------------------------------------
+class BacktestRunsLoaded(Message):
+    def __init__(self, runs: list) -> None:
+        super().__init__()
+        self.runs = runs
+
+
+class BacktestProgress(Message):
+    """A running backtest replayed `done` of `total` candles."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BacktestProgress)
+
+
+class BacktestEnded(Message):
+    """A run finished and was stored (`run_id`), was cancelled, or was refused (`errors`
+    by field, `banner` for the whole form)."""
+
+    def __init__(self, run_id=None, *, cancelled: bool = False,
+                 errors: dict[str, str] | None = None, banner: str | None = None) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.cancelled = cancelled
+        self.errors = errors or {}
+        self.banner = banner
+
+
+class BacktestDetailLoaded(Message):
+    """A stored run, and the closes of its candles for the chart ([] if not stored)."""
+
+    def __init__(self, detail, closes: list | None = None) -> None:
+        super().__init__()
+        self.detail = detail
+        self.closes = closes or []

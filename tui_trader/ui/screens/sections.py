@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .backtests import BacktestsScreen
 from .brokers import BrokersScreen
 from .notifications import NotificationsScreen
 from .orders import OrdersScreen
@@ -14,4 +15,5 @@ SCREENS = {
     "orders": OrdersScreen,
     "brokers": BrokersScreen,
     "notifications": NotificationsScreen,
+    "backtests": BacktestsScreen,
 }

@@ -11,7 +11,7 @@ from ..keymap import SECTIONS
 
 # Section titles when the full ones do not fit the terminal's width.
 SHORT = {"positions": "Pos", "strategies": "Strat", "orders": "Orders",
-         "brokers": "Brokers", "notifications": "Alerts"}
+         "brokers": "Brokers", "notifications": "Alerts", "backtests": "Tests"}
 
 
 class NavBar(Widget):
