@@ -28,9 +28,10 @@ from ..domain import validation
 from ..domain.candle_csv import CandleCsvError, parse_interval
 from ..domain.catalog import check_exits, check_params, entry_for
 from ..domain.clock import IST, utc_now
-from ..domain.enums import Product
+from ..domain.enums import Product, StrategyKind
 from ..domain.errors import NotFoundError, ValidationError
 from ..domain.labels import label_of
+from ..domain.strategy_rules import exit_key
 from . import backtests
 
 if TYPE_CHECKING:
@@ -351,7 +352,13 @@ class BacktestRunService:
                     f"{(run.started_at or utc_now()).astimezone(IST):%m-%d %H:%M}"}
         strategies = StrategyService(self.ctx, self.user_id)
         stop = exits.get("stop_loss")
-        if str(exits.get("stop_mode")) == "price" and stop is not None:
+        if run.kind != StrategyKind.SCHEDULED:
+            # A signal kind keeps its exits as the run had them (a stop in % stays a %),
+            # in the editor's own field names.
+            raw["product"] = str(run.params.get("product") or "MIS")
+            raw.update({exit_key(StrategyKind(run.kind), name): str(value)
+                        for name, value in exits.items() if value is not None})
+        elif str(exits.get("stop_mode")) == "price" and stop is not None:
             raw["stop_loss"] = str(stop)
         elif str(exits.get("stop_mode")) == "percent" and stop is not None:
             # A strategy's stop is a price: the run's percentage below the last known one.
