@@ -5,10 +5,13 @@ an entry within them) changes nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from sqlmodel import select
 
+from tui_trader.brokers.paper import PaperBroker
 from tui_trader.db.models import Notification, Order, Position, PositionHistory, RiskEvent
 from tui_trader.domain.enums import (
     IntentState,
@@ -20,6 +23,8 @@ from tui_trader.domain.enums import (
     RiskRuleKind,
     TriggerEvent,
 )
+from tui_trader.engine.config import DEFAULT
+from tui_trader.engine.faults import CrashAt, SimulatedCrash, Step
 from tui_trader.live.order_queue import OrderEvent
 from tui_trader.services.risk import RiskService
 from tui_trader.services.strategies import StrategyService
@@ -175,3 +180,31 @@ def test_orders_per_day_counts_only_orders_that_were_sent(ctx, trader, strategy)
         assert event.observed == 2 and event.limit_value == 1
     finally:
         harness.engine.stop()
+
+
+def test_an_entry_fired_again_after_a_crash_is_judged_too(ctx, trader, strategy):
+    """The engine died with the BUY's intent claimed and not yet sent; the next start fires
+    it again (the broker has no order with its tag), and the rules judge that call too."""
+    RiskService(ctx, trader.id).set({"daily_loss_limit": "10000"})
+    _lost_today(ctx, trader, "10250")
+    paper = PaperBroker(ctx.clock, fill_market_immediately=True,
+                        starting_cash=Decimal("100000000"))
+    crash = CrashAt(Step.INTENT)
+    dying, _ = on_paper(ctx, "risk-crash", paper, faults=crash,
+                        config=replace(DEFAULT, claim_stale_ms=0))
+    with pytest.raises(SimulatedCrash):
+        dying.buy_at_930(trader, strategy)
+    assert crash.fired and _entries(ctx)[0].intent_state is IntentState.FIRING
+    dying.engine.brokers.detach()  # the process is gone: it hears nothing more
+    dying.engine.ledger.close()
+    survivor, _ = on_paper(ctx, "risk-crash", paper, config=replace(DEFAULT, claim_stale_ms=0))
+    try:
+        survivor.settle()
+        assert paper.placed_count() == 0
+        (entry,) = _entries(ctx)
+        assert entry.intent_state is IntentState.FAILED
+        assert entry.error.startswith("denied by the risk rules: ")
+        (event,) = _events(ctx)
+        assert event.rule is RiskRuleKind.DAILY_LOSS_LIMIT
+    finally:
+        survivor.engine.stop()

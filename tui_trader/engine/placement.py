@@ -190,10 +190,6 @@ class Placement:
         self.faults.at(Step.INTENT)
         if not claim.won:
             return self._already_claimed(spec, event, draft, claim, owner)
-        if draft.reason is OrderReason.BUY and self.risk is not None:
-            judged = self.risk.judge(spec, draft.quantity, draft.trading_day, claim.order_id)
-            if judged is not None:
-                return self._denied(spec, draft, claim, owner, judged)
         try:
             broker = self.brokers.for_spec(spec)
         except TokenExpired as exc:
@@ -206,6 +202,11 @@ class Placement:
 
     def _call(self, broker: Broker, spec: StrategySpec, event: OrderEvent,
               draft: IntentDraft, claim: Claim, owner: str) -> Outcome | Placed:
+        if draft.reason is OrderReason.BUY and self.risk is not None:
+            # Every entry's call, a re-fired one after a crash included, is judged first.
+            judged = self.risk.judge(spec, draft.quantity, draft.trading_day, claim.order_id)
+            if judged is not None:
+                return self._denied(spec, draft, claim, owner, judged)
         request = OrderRequest(client_tag=claim.client_tag, symbol=draft.symbol,
                                side=draft.side, kind=draft.kind, quantity=draft.quantity,
                                exchange=draft.exchange)
