@@ -6,7 +6,12 @@ Each figure is printed beside a floor measured in the same run on the same machi
 - stop-loss latency from the tick entering the router to the broker call (trigger, stream,
   lock, SQL intent, call), p50/p99, beside one Redis round trip (PING) and one SQL
   INSERT+COMMIT (in a loop, and after the same idle gap the samples have);
-- a burst: one tick crossing 100 stop-losses at once, tick to the last exit's broker call.
+- a burst: one tick crossing 100 stop-losses at once, tick to the last exit's broker call;
+- the pre-trade risk gate, per entry (`gate_us`: `PreTradeGate.check_entry` with every rule
+  in force and 20 open positions, on the snapshot the engine read; target <= 20 us), and
+  the engine's whole per-entry risk step (`gate_read_ms`: rules, risk state and the day's
+  figures read from SQL, then judged), beside the stop-loss p50 -- exits never pass the
+  gate, so a stop-loss pays neither.
 Both on the embedded store + SQLite and on a real Redis + PostgreSQL.
 
     python benchmarks/engine.py [--quick] [--json] [--pg-url URL] [--redis-url URL]
@@ -37,9 +42,12 @@ from tui_trader.brokers.feeds.base import Tick  # noqa: E402
 from tui_trader.brokers.paper import PaperBroker  # noqa: E402
 from tui_trader.config import load_settings  # noqa: E402
 from tui_trader.db.models import Strategy, User  # noqa: E402
+from tui_trader.db.repositories import RiskRuleRepository  # noqa: E402
 from tui_trader.db.repositories.strategies import to_spec  # noqa: E402
-from tui_trader.domain.clock import SystemClock  # noqa: E402
+from tui_trader.domain.clock import SystemClock, ist_date  # noqa: E402
 from tui_trader.domain.enums import RuntimePosition, Side, StrategyStatus  # noqa: E402
+from tui_trader.domain.lifecycle import RiskState  # noqa: E402
+from tui_trader.domain.risk_rules import RiskLimits  # noqa: E402
 from tui_trader.domain.strategy import RuntimeSnapshot  # noqa: E402
 from tui_trader.domain.universe import ListedInstrument  # noqa: E402
 from tui_trader.engine.embedded import EmbeddedEngine  # noqa: E402
@@ -51,6 +59,7 @@ from tui_trader.engine.router import (  # noqa: E402
 from tui_trader.engine.scheduler import ManualSchedule  # noqa: E402
 from tui_trader.live.state import LiveState  # noqa: E402
 from tui_trader.live.store import connect_store, reset_embedded_store  # noqa: E402
+from tui_trader.risk.gate import Entry, PreTradeGate  # noqa: E402
 from tui_trader.services.context import bootstrap  # noqa: E402
 
 SYMBOLS = [f"BNCH{i:03d}" for i in range(500)]
@@ -210,6 +219,50 @@ def bench_stoploss(ctx, samples: int) -> dict[str, float]:
             "sql_commit_floor_ms": round(commit, 3),
             "sql_commit_after_idle_ms": round(cold, 3),
             "redis_rtt_after_idle_ms": round(statistics.median(cold_rtts), 4)}
+
+
+GATE_LIMITS = RiskLimits(
+    trading_capital=Decimal("10000000"), daily_loss_limit=Decimal("20000"),
+    daily_loss_pct=Decimal("2.5"), max_position_value=Decimal("300000"),
+    max_open_positions=25, max_drawdown_pct=Decimal("3"),
+    max_risk_per_trade_pct=Decimal("1"), max_orders_per_day=400,
+    strategy_daily_loss_limit=Decimal("15000"))
+
+
+def bench_gate(ctx, samples: int) -> dict[str, float]:
+    """One user with every risk rule in force and 20 open positions in SQL; an entry the
+    rules allow, judged as the engine judges it before its broker call."""
+    engine, _exchange, specs = engine_holding(ctx, SYMBOLS[:20], "bench-gate", "gate")
+    try:
+        spec = specs[0]
+        with ctx.session() as s:
+            RiskRuleRepository(s, spec.user_id).save(GATE_LIMITS)
+        engine.on_ticks([Tick(spec.symbol, Decimal("1000"), ctx.clock.now(), 1, 1)])
+        risk = engine.placement.risk
+        day = ist_date(ctx.clock.now())
+        order_id = uuid.uuid4()
+        if risk.judge(spec, 10, day, order_id) is not None:
+            raise RuntimeError("the benchmark's entry should be allowed")
+        reads = []
+        for _ in range(samples):
+            t0 = time.perf_counter_ns()
+            risk.judge(spec, 10, day, order_id)
+            reads.append((time.perf_counter_ns() - t0) / 1e6)
+        account = risk.account(spec.user_id, day, order_id, RiskState.ACTIVE)
+        if len(account.positions) != 20:
+            raise RuntimeError("the benchmark's user should hold 20 positions")
+        gate = PreTradeGate(GATE_LIMITS)
+        entry = Entry(spec.id, spec.symbol, Side.BUY, 10, Decimal("1000"), spec.stop_loss)
+        n, best = 20_000, float("inf")
+        for _ in range(5):  # the fastest round is the one least disturbed by the machine
+            t0 = time.perf_counter()
+            for _ in range(n):
+                gate.check_entry(entry, account)
+            best = min(best, time.perf_counter() - t0)
+    finally:
+        engine.stop()
+    return {"gate_us": round(best / n * 1e6, 3),
+            "gate_read_ms": round(statistics.median(reads), 3)}
 
 
 def bench_burst(ctx, strategies: int) -> dict[str, float]:
@@ -399,9 +452,10 @@ def run_backend(name: str, make_ctx, args) -> dict[str, float]:
         latency = bench_stoploss(ctx, args.samples)
         burst = bench_burst(ctx, args.burst)
         kite = bench_kite(ctx, args.kite_samples)
+        gate = bench_gate(ctx, args.gate_samples)
     finally:
         ctx.close()
-    result = {**routing, **latency, **burst, **kite}
+    result = {**routing, **latency, **burst, **kite, **gate}
     print(f"\n[{name}]")
     print(f"  routing   {result['ticks_per_s']:>12,} ticks/s   bare loop "
           f"{result['bare_ticks_per_s']:>12,} ticks/s   ratio "
@@ -409,6 +463,10 @@ def run_backend(name: str, make_ctx, args) -> dict[str, float]:
     print(f"  stop-loss p50 {result['sl_p50_ms']:.3f} ms   p99 {result['sl_p99_ms']:.3f} ms   "
           f"Redis RTT {result['redis_rtt_ms']:.4f} ms   p50/RTT {result['sl_p50_over_rtt']}"
           f"   (target p50 <= 0.5 ms, p99 <= 1 ms on Redis + PostgreSQL)")
+    print(f"  pre-trade gate {result['gate_us']:.3f} us/entry (every rule, 20 open; target "
+          f"<= 20 us) beside stop-loss p50 {result['sl_p50_ms'] * 1000:.1f} us; the engine's "
+          f"whole risk step per entry (read from SQL + judge) {result['gate_read_ms']:.3f} ms; "
+          f"exits never pass it")
     print(f"  floor: one SQL INSERT+COMMIT {result['sql_commit_floor_ms']:.3f} ms in a loop, "
           f"{result['sql_commit_after_idle_ms']:.3f} ms after 10 ms idle "
           f"(the intent must be durable before the broker call)")
@@ -442,6 +500,7 @@ def main() -> int:
     args.samples = 100 if args.quick else 400
     args.kite_samples = 40 if args.quick else 200
     args.burst = 100 if args.quick else 200
+    args.gate_samples = 50 if args.quick else 200
     print(f"engine benchmark: {args.ticks:,} ticks x {args.rounds} rounds, "
           f"{args.samples} stop-loss samples per backend (medians)")
     out: dict[str, object] = {}

@@ -12,8 +12,9 @@ Each figure is printed beside a floor measured in the same run on the same machi
 
     python benchmarks/risk.py [--quick] [--json]
 
-The engine benchmark (`benchmarks/engine.py`) will print `gate_us` beside the stop-loss
-p50 once the gate is in the order path; the figure here is the gate alone.
+The engine benchmark (`benchmarks/engine.py`) prints `gate_us` beside the stop-loss p50,
+with the gate on the engine's order path (and `gate_read_ms`, the engine reading the day's
+figures from SQL before it); the figure here is the gate alone.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ from ..domain.clock import IST
 from ..domain.enums import OrderKind, Product, Side
 from ..domain.errors import ValidationError
 from ..domain.price_grid import ceil_to_tick, floor_to_tick
+from ..domain.risk_rules import RiskLimits
+from ..risk.account import FillPnl, snapshot_of
+from ..risk.gate import Entry, PreTradeGate
 from ..strategies.base import KindContext
 from ..strategies.entry_gate import DayCount, EntryGate
 from ..strategies.exits import ExitEvaluator, OpenTrade
@@ -177,6 +180,9 @@ class Backtest:
         self.exits = ExitEvaluator(rules, spec.product, bars.symbol, tick=spec.tick,
                                    calendar=self.calendar)
         self.gate = EntryGate(gate_rules, spec.product, self.kind.timeframe, self.exits)
+        # The pre-trade gate of the live engine, with the run's capital as the margin.
+        self.risk = PreTradeGate(spec.risk) if spec.risk not in (None, RiskLimits()) \
+            else None
         self.policy = FillPolicy(TickSlippage(spec.slippage_ticks)
                                  if spec.slippage_ticks else None)
         self.atr: np.ndarray | None = None
@@ -359,10 +365,34 @@ class Backtest:
         except ValidationError as exc:  # e.g. an ATR stop before the ATR is known
             self.refusals[f"{exc.field}: {exc.rule}"] += 1
             return
+        if self.risk is not None:
+            denial = self._risk_denial(order.side, price, levels.stop, at)
+            if denial is not None:  # denied: never filled, as the engine never sends it
+                self.refusals[denial] += 1
+                return
         trade = Trade(order.side, self.spec.units, at, price, order.reason, i)
         trade.entry_charges = self._charges(trade, order.side, price, at, at)
         self.trades.append(trade)
         self.position = _Position(trade, levels)
+
+    def _risk_denial(self, side: Side, price: Decimal, stop: Decimal, at: datetime
+                     ) -> str | None:
+        """The risk rule an entry at `price` breaks, judged on the run's day so far (its
+        closed trades' net P&L, its orders); None when the rules allow it."""
+        day = at.astimezone(IST).date()
+        fills, orders = [], 0
+        for trade in self.trades:
+            if trade.entry_time.astimezone(IST).date() == day:
+                orders += 1
+            if trade.exit_time is not None and trade.exit_time.astimezone(IST).date() == day:
+                orders += 1
+                fills.append(FillPnl("run", trade.round_trip().net_pnl or ZERO))
+        account = snapshot_of(fills, (), orders, broker_margin=self.spec.capital)
+        decision = self.risk.check_entry(  # type: ignore[union-attr]
+            Entry("run", self.bars.symbol, side, self.spec.units, price, stop), account)
+        if decision.allowed:
+            return None
+        return f"risk rule {decision.denial.rule.value}"  # type: ignore[union-attr]
 
     def _close(self, position: _Position, price: Decimal, at: datetime, i: int, rule: str,
                note: str) -> None:

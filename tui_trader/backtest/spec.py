@@ -12,6 +12,7 @@ from typing import Any
 
 from ..domain.enums import InstrumentType, Product
 from ..domain.errors import ValidationError
+from ..domain.risk_rules import RiskLimits
 
 
 class FillAt(StrEnum):
@@ -41,6 +42,9 @@ class RunSpec:
     charges: bool = True
     capital: Decimal = Decimal(100_000)
     shorts: bool = field(default=True)  # enter short where the product allows it
+    # The user's risk rules, judged for every entry by the live engine's pre-trade gate
+    # (None: no rules). Percentages are of `capital` unless the rules set a capital.
+    risk: RiskLimits | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.quantity, bool) or self.quantity <= 0:
@@ -68,4 +72,6 @@ class RunSpec:
             "product": self.product.value, "instrument_type": self.instrument_type.value,
             "lot_size": self.lot_size, "exchange": self.exchange, "fill": self.fill.value,
             "slippage_ticks": self.slippage_ticks, "tick": str(self.tick),
-            "charges": self.charges, "capital": str(self.capital), "shorts": self.shorts}
+            "charges": self.charges, "capital": str(self.capital), "shorts": self.shorts,
+            **({"risk": {k: str(v) for k, v in self.risk.as_dict().items() if v is not None}}
+               if self.risk is not None else {})}

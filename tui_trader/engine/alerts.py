@@ -50,6 +50,14 @@ class Alerts:
                   f"next BUY (stop it and lower the stop-loss if the price has moved for "
                   f"good).")
 
+    def entry_denied(self, spec: StrategySpec, symbol: str, quantity: int,
+                     why: str) -> None:
+        """An entry the user's risk rules refused: nothing was sent to the broker."""
+        self._say(spec.user_id, NotificationKind.RISK, Severity.WARNING,
+                  f"{spec.name}: BUY {symbol} {quantity} denied",
+                  f"{why}. Nothing was sent to the broker; the strategy buys again on its "
+                  f"next trading day (change the limits with the risk settings).")
+
     def stopped_while_buying(self, spec: StrategySpec, quantity: int, symbol: str) -> None:
         self._say(spec.user_id, NotificationKind.RISK, Severity.CRITICAL,
                   f"{spec.name}: stopped while its BUY was at the broker",

@@ -51,6 +51,7 @@ from .positions import PositionKeeper
 from .publisher import EventPublisher, Notifier
 from .reconciler import Reconciler
 from .remote import ControlListener
+from .risk_check import RiskCheck
 from .router import StopLossWatch, TickRouter
 from .scheduler import ClockSchedule, JobRunner, LegScheduler
 from .status_notes import StatusNotes
@@ -140,7 +141,8 @@ class EmbeddedEngine:
             positions=self.positions, router=self.router, gate=self.gate,
             answers=self.answers, alerts=self.alerts,
             policy=ExitPolicy(config, self.ledger), clock=self.clock, faults=faults,
-            killed=self.killed)
+            killed=self.killed,
+            risk=RiskCheck(ctx.db, ctx.calendar, self.last_known_price))
         self.executor = OrderExecutor(
             ledger=self.ledger, live=self.live, queue=self.queue,
             strategies=self.strategies, positions=self.positions, placement=self.placement,

@@ -49,6 +49,7 @@ class ExecutorCounters:
     duplicates: int = 0
     ignored: int = 0
     rejected: int = 0
+    denied: int = 0  # entries the risk rules refused (never sent)
     unknown: int = 0
     malformed: int = 0
     held: int = 0
@@ -520,7 +521,7 @@ class OrderExecutor:
         self.queue.ack(queued.entry_id)
         name = {Outcome.PLACED: "placed", Outcome.DUPLICATE: "duplicates",
                 Outcome.IGNORED: "ignored", Outcome.REJECTED: "rejected",
-                Outcome.UNKNOWN: "unknown"}.get(outcome)
+                Outcome.UNKNOWN: "unknown", Outcome.DENIED: "denied"}.get(outcome)
         if name:
             setattr(self.counters, name, getattr(self.counters, name) + 1)
         return outcome

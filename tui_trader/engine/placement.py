@@ -55,6 +55,7 @@ from .faults import FaultInjector, Step
 from .gate import EntryGate
 from .intents import Claim, IntentDraft, IntentLedger
 from .positions import OpenPosition, PositionKeeper
+from .risk_check import Judged, RiskCheck
 from .router import TickRouter
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Outcome(StrEnum):
     RETRY = "retry"  # refused exit, tried again later
     UNKNOWN = "unknown"
     MALFORMED = "malformed"
+    DENIED = "denied"  # an entry the user's risk rules refused: never sent
 
 
 @dataclass(slots=True)
@@ -95,7 +97,8 @@ class Placement:
     def __init__(self, *, ledger: IntentLedger, live: LiveState, brokers: BrokerDirectory,
                  positions: PositionKeeper, router: TickRouter, gate: EntryGate,
                  answers: Answers, alerts: Alerts, policy: ExitPolicy, clock: Clock,
-                 faults: FaultInjector, killed: set[uuid.UUID]) -> None:
+                 faults: FaultInjector, killed: set[uuid.UUID],
+                 risk: RiskCheck | None = None) -> None:
         self.ledger = ledger
         self.live = live
         self.brokers = brokers
@@ -108,6 +111,8 @@ class Placement:
         self.clock = clock
         self.faults = faults
         self.killed = killed
+        # The user's risk rules, judged for every entry after its claim, before its call.
+        self.risk = risk
         # Observes each strategy leg just before it is sent (benchmarks time the stop-loss
         # path with it; tests act at that moment). The kill switch's exits are not shown.
         self.on_broker_call: Callable[[OrderRequest], None] | None = None
@@ -197,6 +202,11 @@ class Placement:
 
     def _call(self, broker: Broker, spec: StrategySpec, event: OrderEvent,
               draft: IntentDraft, claim: Claim, owner: str) -> Outcome | Placed:
+        if draft.reason is OrderReason.BUY and self.risk is not None:
+            # Every entry's call, a re-fired one after a crash included, is judged first.
+            judged = self.risk.judge(spec, draft.quantity, draft.trading_day, claim.order_id)
+            if judged is not None:
+                return self._denied(spec, draft, claim, owner, judged)
         request = OrderRequest(client_tag=claim.client_tag, symbol=draft.symbol,
                                side=draft.side, kind=draft.kind, quantity=draft.quantity,
                                exchange=draft.exchange)
@@ -278,6 +288,25 @@ class Placement:
                                        on_next_tick=after.retry)
         self.answers.publish_order(claim.order_id)
         return Outcome.RETRY if after.retry_after_s is not None else Outcome.REJECTED
+
+    def _denied(self, spec: StrategySpec, draft: IntentDraft, claim: Claim, owner: str,
+                judged: Judged) -> Outcome:
+        """An entry the risk rules refuse: never sent. Its intent ends FAILED (status
+        REJECTED, the denial in its raw answer), so the strategy's BUY of the day is over and
+        not tried again; the denial is a `risk_events` row, and the trader is told why."""
+        now = self.clock.now()
+        denial = judged.denial
+        message = f"denied by the risk rules: {denial.message}"
+        self.ledger.mark_failed(claim.order_id, now, message, raw={"risk_denial": {
+            "rule": denial.rule.value,
+            "observed": str(denial.observed) if denial.observed is not None else None,
+            "limit": str(denial.limit) if denial.limit is not None else None}})
+        assert self.risk is not None
+        self.risk.record(spec, judged, claim.order_id, now)
+        self.live.locks.release(spec.id, owner)
+        self.alerts.entry_denied(spec, draft.symbol, draft.quantity, denial.message)
+        self.answers.publish_order(claim.order_id)
+        return Outcome.DENIED
 
     def _unknown(self, broker: Broker, spec: StrategySpec, event: OrderEvent, claim: Claim,
                  owner: str, message: str) -> Outcome:

@@ -7,7 +7,7 @@ snapshot carries P&L figures and the capital comes from the rules (or the broker
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -79,3 +79,53 @@ class AccountSnapshot:
         if top <= ZERO:
             return Decimal(100)
         return (peak - self.pnl) * 100 / top
+
+
+@dataclass(frozen=True, slots=True)
+class FillPnl:
+    """The P&L one fill of today realized (0 for a fill that opened or added), and whose."""
+
+    strategy_id: Hashable
+    pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class HeldPosition:
+    """An open position as stored: signed quantity, average price, last price (None: not
+    marked yet, valued at its average price)."""
+
+    strategy_id: Hashable
+    symbol: str
+    quantity: int
+    average_price: Decimal
+    last_price: Decimal | None = None
+
+
+def snapshot_of(fills: Iterable[FillPnl], held: Iterable[HeldPosition], orders_today: int,
+                state: RiskState = RiskState.ACTIVE,
+                broker_margin: Decimal | None = None) -> AccountSnapshot:
+    """The day's snapshot from what a store (or the backtester's book) holds: today's
+    realized P&L is the sum of today's fills' P&L (per strategy too), the unrealized P&L
+    and each position's value come from its last price. The day's peak is not stored, so it
+    is taken as the P&L now (the drawdown rule then sees only what is known)."""
+    per_strategy: dict[Hashable, Decimal] = {}
+    realized = ZERO
+    for fill in fills:
+        realized += fill.pnl
+        per_strategy[fill.strategy_id] = per_strategy.get(fill.strategy_id, ZERO) + fill.pnl
+    unrealized = ZERO
+    positions: list[OpenPosition] = []
+    for pos in held:
+        if pos.quantity == 0:
+            continue
+        price = pos.last_price if pos.last_price is not None else pos.average_price
+        gain = (price - pos.average_price) * pos.quantity
+        unrealized += gain
+        per_strategy[pos.strategy_id] = per_strategy.get(pos.strategy_id, ZERO) + gain
+        positions.append(OpenPosition(pos.strategy_id, pos.symbol, abs(pos.quantity) * price))
+    total = realized + unrealized
+    return AccountSnapshot(realized_pnl=realized, unrealized_pnl=unrealized,
+                           peak_pnl=max(total, ZERO), positions=tuple(positions),
+                           orders_today=orders_today,
+                           strategy_pnl=MappingProxyType(per_strategy),
+                           broker_margin=broker_margin, state=state)
