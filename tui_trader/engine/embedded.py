@@ -255,6 +255,10 @@ class EmbeddedEngine:
             event = EngineStatus(user_id="*", state=state,
                                  entries_allowed=self._entries_allowed(), detail=detail)
         self.publisher.publish(event)
+        try:  # attached consoles read the heartbeat: tell them now, not at the next pass
+            self._beat()
+        except Exception:
+            log.debug("heartbeat skipped: live store unreachable")
         return True
 
     def _entries_allowed(self) -> bool:
