@@ -11,8 +11,11 @@ import pytest
 import redis
 
 from tui_trader.domain.errors import StateError, TuiTraderError
+from tui_trader.domain.lifecycle import EngineState
+from tui_trader.engine.control import UNREACHABLE
 from tui_trader.engine.events import NotificationRaised, PositionChanged
 from tui_trader.engine.publisher import EventPublisher
+from tui_trader.engine.remote import HEARTBEAT
 from tui_trader.live import keys
 from tui_trader.live.store import db_number
 from tui_trader.services.auth import AuthService
@@ -62,7 +65,31 @@ def test_remote_health_from_heartbeat(ctx, harness):
     harness.start()
     harness.engine.maintain()
     health = remote.health()
-    assert health.state == "running" and health.entries_allowed
+    assert health.state is EngineState.RUNNING and health.entries_allowed
+
+
+def test_an_attached_console_hears_entries_blocked_and_reads_an_older_heartbeat(
+        ctx, harness, monkeypatch):
+    remote = RemoteEngineControl(ctx.store)
+    engine = harness.start().engine
+
+    def down():
+        raise redis.ConnectionError("live store down")
+
+    monkeypatch.setattr(engine.live, "is_fresh", down)
+    engine.maintain()  # the probe fails: entries blocked; the heartbeat still gets out
+    health = remote.health()
+    assert (health.state, health.entries_allowed, health.detail) == \
+        (EngineState.ENTRIES_BLOCKED, False, "live store unreachable")
+    # An engine process from before the enum beats "degraded": the same thing.
+    ctx.store.hset(HEARTBEAT, mapping={"state": "degraded", "entries_allowed": 0,
+                                       "detail": "live store unreachable: no new entries"})
+    assert remote.health().state is EngineState.ENTRIES_BLOCKED
+    # A state this console does not know is not taken for one: it cannot read the engine.
+    ctx.store.hset(HEARTBEAT, "state", "napping")
+    health = remote.health()
+    assert (health.state, health.entries_allowed) == (UNREACHABLE, False)
+    assert health.detail == "server engine heartbeat unreadable"
 
 
 def test_no_engine_answers_in_one_line(ctx, trader):

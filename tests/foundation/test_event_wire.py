@@ -20,6 +20,7 @@ from tui_trader.domain.events import (
     decode_event,
     encode_event,
 )
+from tui_trader.domain.lifecycle import EngineState
 
 EXAMPLES = [
     (PositionChanged(user_id="u1", position_id="p1", strategy_id="s1", symbol="INFY",
@@ -57,9 +58,9 @@ EXAMPLES = [
                         severity="WARNING", title="Stop-loss hit", body="INFY sold"),
      {"type": "notification", "user_id": "u1", "notification_id": "n1", "kind": "STOPLOSS",
       "severity": "WARNING", "title": "Stop-loss hit", "body": "INFY sold"}),
-    (EngineStatus(user_id="*", state="degraded", entries_allowed=False,
+    (EngineStatus(user_id="*", state=EngineState.ENTRIES_BLOCKED, entries_allowed=False,
                   detail="live store unreachable", counters={"orders": 3, "fills": 2}),
-     {"type": "engine", "user_id": "*", "state": "degraded", "entries_allowed": False,
+     {"type": "engine", "user_id": "*", "state": "entries blocked", "entries_allowed": False,
       "detail": "live store unreachable", "counters": {"orders": 3, "fills": 2}}),
 ]
 
@@ -89,6 +90,18 @@ def test_decimals_keep_their_exact_value_and_scale():
     assert str(decoded.average_price) == "1520.50" and str(decoded.realized_pnl) == "-1E+2"
 
 
+def test_the_engine_state_is_its_enum_and_an_older_engines_degraded_blocks_entries():
+    decoded = decode_event(encode_event(EngineStatus("*", EngineState.STOPPING, False)))
+    assert isinstance(decoded, EngineStatus) and decoded.state is EngineState.STOPPING
+    # what an engine process from before the enum publishes
+    older = decode_event(json.dumps({"type": "engine", "user_id": "*", "state": "degraded",
+                                     "entries_allowed": False, "detail": "live store down"}))
+    assert isinstance(older, EngineStatus) and older.state is EngineState.ENTRIES_BLOCKED
+    assert older.detail == "live store down"
+    # built in code from its text, it is the enum too
+    assert EngineStatus("*", "running", True).state is EngineState.RUNNING
+
+
 def test_a_field_a_newer_engine_adds_is_ignored():
     body = {**EXAMPLES[-1][1], "uptime_s": 12}
     assert decode_event(json.dumps(body)) == EXAMPLES[-1][0]
@@ -106,6 +119,8 @@ def test_a_field_a_newer_engine_adds_is_ignored():
     (json.dumps({**EXAMPLES[0][1], "quantity": "ten"}), "malformed event: position.quantity: "),
     (json.dumps({**EXAMPLES[-1][1], "entries_allowed": "perhaps"}),
      "malformed event: engine.entries_allowed: "),
+    (json.dumps({**EXAMPLES[-1][1], "state": "napping"}),
+     "malformed event: engine.state: Value error, not an engine state (one of starting, "),
 ])
 def test_anything_else_is_refused_in_one_line(message, reason):
     with pytest.raises(MalformedEvent) as err:

@@ -10,6 +10,7 @@ from alert_sinks import WebhookSink
 from tui_trader.domain.alerts import ChannelKind
 from tui_trader.domain.audit import AuditAction
 from tui_trader.domain.events import EngineStatus, NotificationRaised
+from tui_trader.domain.lifecycle import EngineState
 from tui_trader.live import keys
 from tui_trader.live.store import db_number
 from tui_trader.services.audit import audit_trail
@@ -52,10 +53,10 @@ def test_published_notifications_go_out_once_and_engine_down_to_everyone(ctx, us
                                       body="at 4100")
             _publish(ctx, keys.events(str(user), db), fill)
             _publish(ctx, keys.engine_events(db), EngineStatus(
-                user_id="*", state="degraded", entries_allowed=False,
+                user_id="*", state=EngineState.ENTRIES_BLOCKED, entries_allowed=False,
                 detail="live store unreachable"))
             titles = [item[2]["title"] for item in hook.received.wait_for(3)[1:]]
-            assert titles == ["EMA: buy 5 TCS filled", "tui-trader engine degraded"]
+            assert titles == ["EMA: buy 5 TCS filled", "tui-trader engine: entries blocked"]
             # once each, though two relays heard both: a third message comes last
             _publish(ctx, keys.events(str(user), db), NotificationRaised(
                 user_id=str(user), notification_id="n-2", kind="REJECTION",

@@ -234,14 +234,20 @@ async def test_an_engine_notification_becomes_a_toast_of_text(hostile, ctx, user
 
 async def test_the_status_bar_shows_a_remote_engines_state_as_text(hostile, engine):
     """An engine on a server publishes its state to every attached console; whatever it
-    says lands in the status bar as text."""
+    says lands in the status bar as text. Its state is an EngineState (a state that is not
+    one is refused on the wire); why entries are blocked is its own words."""
     from tui_trader.domain.events import EngineStatus
+    from tui_trader.domain.lifecycle import EngineState
 
     app = hostile
+    with pytest.raises(ValueError, match="not an engine state"):
+        EngineStatus(user_id="*", state=HOSTILE_2, entries_allowed=False)
     async with signed_in(app, engine) as pilot:
-        engine.engine.publisher.publish(EngineStatus(user_id="*", state=HOSTILE_2,
-                                                     entries_allowed=False, detail=HOSTILE))
-        await showing(pilot, "│ engine �[bold red]x [/] │ prices", "status bar")
+        engine.engine.publisher.publish(EngineStatus(
+            user_id="*", state=EngineState.ENTRIES_BLOCKED, entries_allowed=False,
+            detail=HOSTILE_2))
+        await showing(pilot, "│ engine entries blocked: �[bold red]x [/] │ prices",
+                      "status bar")
 
 
 async def test_help_and_the_palette_show_keys_as_text(hostile, engine):

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tui_trader.domain.events import EngineStatus, NotificationRaised, PositionChanged
+from tui_trader.domain.lifecycle import EngineState
 from tui_trader.ui.messages import EngineEventsBatch
 from tui_trader.ui.status import StatusInfo
 from tui_trader.ui.widgets.status_bar import status_content
@@ -122,8 +123,8 @@ async def test_events_move_the_status_bar_raise_toasts_and_update_positions(
         assert app.status.engine == "running"
         uid = str(user.id)
         app.post_message(EngineEventsBatch([
-            EngineStatus(user_id="*", state="degraded", entries_allowed=False,
-                         detail="live store unreachable: no new entries"),
+            EngineStatus(user_id="*", state=EngineState.ENTRIES_BLOCKED, entries_allowed=False,
+                         detail="live store unreachable"),
             NotificationRaised(user_id=uid, notification_id="n1", kind="STOPLOSS",
                                severity="WARNING", title="Stop-loss hit: INFY",
                                body="sold 10 at 1,499.95"),
@@ -133,7 +134,11 @@ async def test_events_move_the_status_bar_raise_toasts_and_update_positions(
                             realized_pnl=Decimal("-200.50"), status="CLOSED"),
         ]))
         await settle(pilot)
-        assert app.status.engine == "degraded" and app.status.unread == 1
+        assert app.status.engine is EngineState.ENTRIES_BLOCKED and app.status.unread == 1
+        assert app.status.engine_text == "entries blocked: live store unreachable"
+        assert app.status.engine_level == "warn"
+        assert "engine entries blocked: live store unreachable" in \
+            status_content(app.status, 120).plain
         assert "sold 10 at 1,499.95" in app.notices_seen
         assert table_text(app, "#positions-table") == [
             ["INFY", "0", "1,520.00", "1,499.95", "0.00", "-200.50", "CLOSED"]]

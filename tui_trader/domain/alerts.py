@@ -17,6 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from .enums import NotificationKind, Severity
+from .lifecycle import EngineState
 
 
 class AlertKind(StrEnum):
@@ -83,8 +84,9 @@ def alert_kind(kind: str, severity: str) -> AlertKind:
             NotificationKind.TOKEN_EXPIRY: AlertKind.TOKEN_EXPIRY}.get(known, AlertKind.SYSTEM)
 
 
-# Engine states that mean no orders are being placed for anyone.
-DOWN_STATES = frozenset({"stopped", "degraded"})
+# Engine states that mean no new entries are being placed for anyone.
+DOWN_STATES: frozenset[EngineState] = frozenset({EngineState.STOPPED,
+                                                 EngineState.ENTRIES_BLOCKED})
 
 
 def parse_mode(field: str, value: str) -> AlertMode:

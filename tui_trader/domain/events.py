@@ -20,8 +20,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import BeforeValidator, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
+
+from .lifecycle import EngineState, engine_state
 
 
 class MalformedEvent(ValueError):
@@ -110,13 +112,18 @@ class NotificationRaised(EngineEvent):
 
 @dataclass(frozen=True)
 class EngineStatus(EngineEvent):
-    """Engine-wide state; user_id is "*"."""
+    """Engine-wide state; user_id is "*". `detail` says why (for ENTRIES_BLOCKED: what
+    blocks them). An older engine's "degraded" is read as ENTRIES_BLOCKED."""
 
     type: Literal["engine"] = field(default="engine", init=False)
-    state: str  # starting | reconciling | running | degraded | stopped
+    state: Annotated[EngineState, BeforeValidator(engine_state)]
     entries_allowed: bool
     detail: str = ""
     counters: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Built in code with the enum, or with its text: always the enum afterwards.
+        object.__setattr__(self, "state", engine_state(self.state))
 
 
 AnyEngineEvent = Annotated[

@@ -219,6 +219,24 @@ ENGINE: TransitionTable[EngineState] = _table("engine", EngineState, {_E.STARTIN
     _E.STOPPED: {},
 })
 
+# What an older engine process put on the wire before the states were this enum.
+_LEGACY_ENGINE_STATES = {"degraded": _E.ENTRIES_BLOCKED}
+
+
+def engine_state(value: object) -> EngineState:
+    """`value` (an enum member, or its text from the wire or a heartbeat) as an EngineState;
+    the old "degraded" is ENTRIES_BLOCKED. ValueError for anything else."""
+    if isinstance(value, EngineState):
+        return value
+    text = str(value)
+    if text in _LEGACY_ENGINE_STATES:
+        return _LEGACY_ENGINE_STATES[text]
+    try:
+        return EngineState(text)
+    except ValueError:
+        names = ", ".join(s.value for s in EngineState)
+        raise ValueError(f"not an engine state (one of {names})") from None
+
 
 # -- a user's risk state (the automatic kill switch) ----------------------------------------
 

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import redis
 from sqlalchemy.engine import Engine
@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from ..domain.calendar import NseCalendar
 from ..domain.clock import Clock
+from ..domain.lifecycle import EngineState
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,14 @@ class KillReport:
     errors: list[str] = field(default_factory=list)
 
 
+# The console's view when it cannot hear from an engine at all (no heartbeat, the live store
+# down): not a state any engine is in, so not an EngineState.
+UNREACHABLE: Literal["unreachable"] = "unreachable"
+
+
 @dataclass(frozen=True)
 class EngineHealth:
-    state: str  # starting | reconciling | running | degraded | stopped | unreachable
+    state: EngineState | Literal["unreachable"]
     entries_allowed: bool
     detail: str = ""
     feed: str = ""  # where prices come from: simulated | replay | kite | none ("" unknown)
@@ -50,4 +56,5 @@ class EngineResources(Protocol):
     def session(self) -> AbstractContextManager[Session]: ...
 
 
-__all__ = ["StartResult", "KillReport", "EngineHealth", "EngineResources", "Iterator"]
+__all__ = ["StartResult", "KillReport", "EngineHealth", "EngineResources", "EngineState",
+           "UNREACHABLE", "Iterator"]

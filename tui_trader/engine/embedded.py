@@ -27,6 +27,7 @@ from ..domain.enums import (
     RuntimePosition,
     TriggerEvent,
 )
+from ..domain.lifecycle import ENGINE, EngineState
 from ..domain.stop_rule import LIVE, KnownPrice
 from ..domain.strategy import StrategySpec
 from ..domain.universe import BY_SYMBOL
@@ -58,6 +59,9 @@ from .status_notes import StatusNotes
 from .strategy_control import StrategyControl
 
 log = logging.getLogger(__name__)
+
+# Why entries are blocked while the live store does not answer (the gate's reason too).
+STORE_LOST = "live store unreachable"
 
 
 
@@ -172,7 +176,8 @@ class EmbeddedEngine:
             runner=self.scheduler.runner, clock=self.clock, config=config,
             feed=lambda: self.feed, reconcile=self.reconcile, beat=self._beat,
             on_live_store_empty=self._live_store_rebuilt,
-            on_live_store_unreachable=self._live_store_lost)
+            on_live_store_unreachable=self._live_store_lost,
+            on_live_store_whole=self._live_store_back)
         control = self.control_strategies
         # Commands from consoles elsewhere: only a signed-in session of the user they act
         # for may give them (command_auth).
@@ -182,8 +187,11 @@ class EmbeddedEngine:
                                                  uuid.UUID(f["strategy_id"])) or {},
             "kill": lambda f: control.kill_body(uuid.UUID(f["user_id"])),
         }, authorise=CommandAuthority(ctx.db, ctx.store, self.clock).check)
-        self.state = "stopped"
+        # None until the first start: a new engine is in no state of its lifecycle yet (its
+        # health says stopped); every move after that goes through `_move`.
+        self._state: EngineState | None = None
         self.detail = ""
+        self._state_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -191,7 +199,7 @@ class EmbeddedEngine:
     def start(self, *, threads: bool = True) -> None:
         """Recover, reconcile, then run. With threads=False nothing runs in the background
         (tests drive `executor.drain()`, `maintain()` and the feed by hand)."""
-        self._set_state("starting", "loading strategies")
+        self._move(EngineState.STARTING, "loading strategies")
         self._stop.clear()
         self.restore()
         self.scheduler.runner.start()
@@ -207,10 +215,15 @@ class EmbeddedEngine:
         self.gate.reason = ""
         if self.config.gc_freeze_at_start:
             _freeze_heap_once()
-        self._set_state("running", "")
+        self._move(EngineState.RUNNING, "")
 
     def stop(self) -> None:
-        self._stop.set()
+        """Stop every thread; STOPPING is published first, STOPPED when they have ended.
+        Stopping an engine that never started, or has stopped, only closes what is open."""
+        self._stop.set()  # first: a background pass that sees it no longer moves the state
+        moving = self.state is not EngineState.STOPPED
+        if moving:
+            self._move(EngineState.STOPPING, "stopping")
         if self.feed is not None:
             self.feed.stop()
         self.maintenance.remember_prices()
@@ -220,26 +233,49 @@ class EmbeddedEngine:
         self._threads.clear()
         self.brokers.close()
         self.ledger.close()
-        self._set_state("stopped", "")
+        if moving:
+            self._move(EngineState.STOPPED, "")
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=f"engine-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
 
-    def _set_state(self, state: str, detail: str) -> None:
-        self.state, self.detail = state, detail
-        self.publisher.publish(EngineStatus(user_id="*", state=state,
-                                            entries_allowed=self.gate.allowed, detail=detail))
+    @property
+    def state(self) -> EngineState:
+        return self._state if self._state is not None else EngineState.STOPPED
+
+    def _move(self, state: EngineState, detail: str, *, unless_stopping: bool = False) -> bool:
+        """The one write of the engine's state: checked against `ENGINE` (IllegalTransition
+        for a move it does not list, nothing changed), then published to every console.
+        `unless_stopping`: a background thread's move, skipped (False) once stop() began."""
+        with self._state_lock:
+            if unless_stopping and self._stop.is_set():
+                return False
+            ENGINE.check(self._state, state)
+            self._state, self.detail = state, detail
+            event = EngineStatus(user_id="*", state=state,
+                                 entries_allowed=self._entries_allowed(), detail=detail)
+        self.publisher.publish(event)
+        try:  # attached consoles read the heartbeat: tell them now, not at the next pass
+            self._beat()
+        except Exception:
+            log.debug("heartbeat skipped: live store unreachable")
+        return True
+
+    def _entries_allowed(self) -> bool:
+        # A stopping engine takes nothing new, whatever its gate last said.
+        return self.gate.allowed and self.state not in (EngineState.STOPPING,
+                                                        EngineState.STOPPED)
 
     def health(self) -> EngineHealth:
-        return EngineHealth(self.state, self.gate.allowed, self.detail, self.feed_name())
+        return EngineHealth(self.state, self._entries_allowed(), self.detail, self.feed_name())
 
     def restore(self) -> None:
         """Rebuild live state if Redis lost it, load running strategies, reconcile."""
         self.gate.allowed = False
         self.gate.reason = "reconciling with the broker"
-        self._set_state("reconciling", "reconciling open intents")
+        self._move(EngineState.RECONCILING, "reconciling open intents")
         specs = self._load_running()
         self.queue.ensure_group()
         if self.live.is_fresh():
@@ -268,17 +304,30 @@ class EmbeddedEngine:
         return specs
 
     def _beat(self) -> None:
-        self.control.beat(self.state, self.gate.allowed, self.detail, self.feed_name())
+        self.control.beat(self.state, self._entries_allowed(), self.detail, self.feed_name())
 
     def _live_store_rebuilt(self) -> None:
         """The live store came back empty: rebuilt from SQL and settled again."""
+        self._resettle("live store was rebuilt from SQL")
+
+    def _live_store_back(self) -> None:
+        """The live store answers again with its data whole: if that is what blocked
+        entries, settle again (entries may have waited in the stream) and reopen them."""
+        if self.state is EngineState.ENTRIES_BLOCKED and \
+                self.gate.reason == STORE_LOST:
+            self._resettle("live store reachable again")
+
+    def _resettle(self, detail: str) -> None:
+        if self._stop.is_set():  # stopping: the last maintenance pass leaves the state be
+            return
         self.restore()
         self.gate.allowed = True
-        self._set_state("running", "live store was rebuilt from SQL")
+        self._move(EngineState.RUNNING, detail, unless_stopping=True)
 
     def _live_store_lost(self) -> None:
-        self.gate.close("live store unreachable")
-        self._set_state("degraded", "live store unreachable: no new entries")
+        """Entries blocked (exits still go) until the live store is back."""
+        self.gate.close(STORE_LOST)
+        self._move(EngineState.ENTRIES_BLOCKED, STORE_LOST, unless_stopping=True)
 
     def maintain(self) -> None:
         """One housekeeping pass (the maintenance thread runs it; tests call it)."""
@@ -377,7 +426,7 @@ class EmbeddedEngine:
             self.router.forget_prices()
             self.feed = feed
             feed.subscribe(self.router.symbols() | self.positions.symbols())
-            if self.state not in ("stopped",):
+            if self.state not in (EngineState.STOPPING, EngineState.STOPPED):
                 feed.start(self.on_ticks)
         log.info("market data now from %s", type(feed).__name__)
 

@@ -40,7 +40,8 @@ class Maintenance:
                  clock: Clock, config: EngineConfig, feed: Callable[[], Feed | None],
                  reconcile: Callable[..., int], beat: Callable[[], None],
                  on_live_store_empty: Callable[[], None],
-                 on_live_store_unreachable: Callable[[], None]) -> None:
+                 on_live_store_unreachable: Callable[[], None],
+                 on_live_store_whole: Callable[[], None] = lambda: None) -> None:
         self.ctx = ctx
         self.live = live
         self.router = router
@@ -56,6 +57,7 @@ class Maintenance:
         self.beat = beat
         self.on_live_store_empty = on_live_store_empty
         self.on_live_store_unreachable = on_live_store_unreachable
+        self.on_live_store_whole = on_live_store_whole
         self._last_reconcile: datetime | None = None
         self._last_price_flush = 0.0
         self._last_remembered = 0.0
@@ -103,6 +105,8 @@ class Maintenance:
         try:
             if self.live.is_fresh():
                 self.on_live_store_empty()
+            else:
+                self.on_live_store_whole()
         except Exception:
             self.on_live_store_unreachable()
 

@@ -29,6 +29,7 @@ from typing import Any
 import redis
 
 from ..domain.errors import AuthError, TuiTraderError, ValidationError
+from ..domain.lifecycle import EngineState
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +149,11 @@ class ControlListener:
                 body = {"ok": False, "error": f"The engine failed ({type(exc).__name__})"}
         return body
 
-    def beat(self, state: str, entries_allowed: bool, detail: str, feed: str = "") -> None:
+    def beat(self, state: EngineState, entries_allowed: bool, detail: str,
+             feed: str = "") -> None:
         pipe = self.store.pipeline(transaction=False)
-        pipe.hset(HEARTBEAT, mapping={"state": state, "entries_allowed": int(entries_allowed),
+        pipe.hset(HEARTBEAT, mapping={"state": state.value,
+                                      "entries_allowed": int(entries_allowed),
                                       "detail": detail, "consumer": self.consumer,
                                       "feed": feed})
         pipe.expire(HEARTBEAT, HEARTBEAT_TTL_S)

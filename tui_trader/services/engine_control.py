@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Protocol
+from typing import Literal, Protocol
 
 from ..db.models import Notification
 from ..db.repositories import NotificationRepository, StrategyRepository
 from ..domain.audit import AuditAction, AuditOutcome
 from ..domain.enums import ExecutionMode, NotificationKind, Severity, StrategyStatus
 from ..domain.errors import StateError, ValidationError
-from ..engine.control import EngineHealth, KillReport, StartResult
+from ..domain.lifecycle import EngineState
+from ..engine.control import UNREACHABLE, EngineHealth, KillReport, StartResult
 from .audit import record_audit
 from .context import AppContext
 from .views import LoginResult
@@ -47,7 +48,8 @@ class OwnedEngine(EngineControl, Protocol):
 class UnavailableEngine:
     """Stands in when no engine can be reached: every command says so in one line."""
 
-    def __init__(self, detail: str, state: str = "stopped") -> None:
+    def __init__(self, detail: str,
+                 state: EngineState | Literal["unreachable"] = EngineState.STOPPED) -> None:
         self.detail = detail
         self.state = state
 
@@ -100,7 +102,7 @@ def attach_remote_engine(ctx: AppContext) -> EngineControl:
         from .remote_engine import RemoteEngineControl
     except ImportError:
         return UnavailableEngine("attach mode: no remote engine control available",
-                                 state="unreachable")
+                                 state=UNREACHABLE)
     return RemoteEngineControl(ctx.store)
 
 

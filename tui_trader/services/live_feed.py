@@ -17,6 +17,7 @@ from typing import Any
 
 from ..domain.enums import BrokerKind
 from ..domain.errors import TuiTraderError
+from ..domain.lifecycle import EngineState
 from .brokers import BrokerAccountService
 from .context import AppContext
 
@@ -46,7 +47,8 @@ def follow_new_logins(ctx: AppContext, engine: Any, feed: Any, *,
 
     def loop() -> None:
         while not stop.wait(every_s):
-            if engine.feed is not feed or engine.state == "stopped":
+            if engine.feed is not feed or \
+                    engine.state in (EngineState.STOPPING, EngineState.STOPPED):
                 return
             try:
                 refresh_feed_token(ctx, feed)

@@ -4,8 +4,8 @@ A thread subscribes to every user's event channel (`events:{db}:*`) and the engi
 each message with the one event codec (domain.events), and submits an `Alert` for each
 `NotificationRaised` (its kind and severity say which alert: domain.alerts.alert_kind), and
 one ENGINE_DOWN alert for every user with a channel when the engine reports it stopped or
-degraded. The engine stores a notification and publishes it only when the broker's answer is
-final (a fill on COMPLETE, never on acceptance), so nothing is announced here that the
+entries blocked. The engine stores a notification and publishes it only when the broker's
+answer is final (a fill on COMPLETE, never on acceptance), so nothing is announced here that the
 console does not show.
 
 Two processes may relay the same deployment (a console's own engine and a server's): each
@@ -23,6 +23,7 @@ import redis
 
 from ..domain.alerts import DOWN_STATES, AlertKind, alert_kind
 from ..domain.events import EngineStatus, MalformedEvent, NotificationRaised, decode_event
+from ..domain.lifecycle import EngineState
 from ..live import keys
 from ..live.store import db_number
 from .notify_delivery import Alert, AlertDispatcher
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 CLAIM_SECONDS = 24 * 3600
 # One engine-down alert per state a minute, however many relays saw it.
 ENGINE_CLAIM_SECONDS = 60
+_DOWN_TITLES = {EngineState.STOPPED: "tui-trader engine stopped",
+                EngineState.ENTRIES_BLOCKED: "tui-trader engine: entries blocked"}
 
 
 class NotificationRelay(ServiceThread):
@@ -43,7 +46,7 @@ class NotificationRelay(ServiceThread):
         self._db = db_number(store)
         self._pattern = keys.events("*", self._db)
         self._dispatcher = dispatcher
-        self._engine_state: str | None = None
+        self._engine_state: EngineState | None = None
         self._closing = threading.Event()
         self.subscribed = threading.Event()
         self.relayed = 0
@@ -101,8 +104,8 @@ class NotificationRelay(ServiceThread):
                     self._claim(f"engine:{event.state}", ENGINE_CLAIM_SECONDS):
                 detail = f": {event.detail}" if event.detail else ""
                 self._submit(Alert(user_id=None, kind=AlertKind.ENGINE_DOWN,
-                                   title=f"tui-trader engine {event.state}",
-                                   body=f"The engine is {event.state}{detail}. No new "
+                                   title=_DOWN_TITLES[event.state],
+                                   body=f"Engine {event.state.value}{detail}. No new "
                                         f"entries are placed until it runs again."))
 
     def _submit(self, alert: Alert) -> None:

@@ -10,7 +10,8 @@ import uuid
 import redis
 
 from ..domain.errors import AuthError, StateError, TuiTraderError, ValidationError
-from ..engine.control import EngineHealth, KillReport, StartResult
+from ..domain.lifecycle import engine_state
+from ..engine.control import UNREACHABLE, EngineHealth, KillReport, StartResult
 from ..engine.remote import HEARTBEAT, SessionSigner, send_command
 from ..security.session_tokens import token_hash
 from .views import LoginResult
@@ -74,8 +75,12 @@ class RemoteEngineControl:
         try:
             beat = self.store.hgetall(HEARTBEAT)
         except (redis.RedisError, OSError):
-            return EngineHealth("unreachable", False, "live store unreachable")
+            return EngineHealth(UNREACHABLE, False, "live store unreachable")
         if not beat:
-            return EngineHealth("unreachable", False, "no server engine heartbeat")
-        return EngineHealth(beat.get("state", "unknown"), beat.get("entries_allowed") == "1",
+            return EngineHealth(UNREACHABLE, False, "no server engine heartbeat")
+        try:
+            state = engine_state(beat.get("state", ""))
+        except ValueError:  # a heartbeat this console cannot read says nothing it can trust
+            return EngineHealth(UNREACHABLE, False, "server engine heartbeat unreadable")
+        return EngineHealth(state, beat.get("entries_allowed") == "1",
                             beat.get("detail", ""), beat.get("feed", ""))

@@ -166,9 +166,9 @@ class Backend:
             health = self.engine.health()
         except Exception as exc:  # a broken engine must not stop the console starting
             log.warning("engine health failed", exc_info=True)
-            from ..services.engine_control import EngineHealth
+            from ..services.engine_control import UNREACHABLE, EngineHealth
 
-            health = EngineHealth("unreachable", False, f"{type(exc).__name__}")
+            health = EngineHealth(UNREACHABLE, False, f"{type(exc).__name__}")
         return BootResult(has_users=has_users, notices=notices, engine_health=health)
 
     def _make_engine(self, ctx: AppContext) -> EngineControl:

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..domain.lifecycle import EngineState
+
+# Engine states that are on their way to (or back from) running: not yet an alarm.
+_WARN = frozenset({EngineState.STARTING, EngineState.RECONCILING, EngineState.ENTRIES_BLOCKED,
+                   EngineState.RUNNING, EngineState.STOPPING})
+
 
 @dataclass(frozen=True)
 class StatusInfo:
@@ -11,7 +17,9 @@ class StatusInfo:
     market_open: bool | None = None
     market_next: str = ""  # "opens Mon 09:15", or a special session's close
     calendar_note: str = ""  # past the NSE calendar's end: trading days are a guess
-    engine: str = "starting"
+    # An EngineState, or the console's own view when it hears no engine ("unreachable",
+    # "offline").
+    engine: str = EngineState.STARTING
     engine_detail: str = ""
     entries_allowed: bool = False
     feed: str = ""  # where the engine's prices come from: simulated, replay, kite
@@ -23,10 +31,17 @@ class StatusInfo:
     practice: str = ""  # "PRACTICE 2026-12-04 ×60" while a practice day runs
 
     @property
+    def engine_text(self) -> str:
+        """The engine's state as the bar shows it: entries blocked say why."""
+        if self.engine == EngineState.ENTRIES_BLOCKED and self.engine_detail:
+            return f"{EngineState.ENTRIES_BLOCKED.value}: {self.engine_detail}"
+        return str(self.engine)
+
+    @property
     def engine_level(self) -> str:
         """'ok', 'warn' or 'bad': how the engine state should be styled."""
-        if self.engine == "running" and self.entries_allowed:
+        if self.engine == EngineState.RUNNING and self.entries_allowed:
             return "ok"
-        if self.engine in ("starting", "reconciling", "degraded", "running"):
+        if self.engine in _WARN:
             return "warn"
         return "bad"

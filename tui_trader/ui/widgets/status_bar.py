@@ -23,7 +23,7 @@ def status_content(info: StatusInfo, width: int) -> Content:
     market next opens, then unread, then the calendar note); the market and the engine
     always stay. Its words may come from outside (a remote engine's state, the user's
     email, a store URL): each is shown as plain text, cut to a sensible length."""
-    info = replace(info, market=one_line(info.market, 40), engine=one_line(info.engine, 30),
+    info = replace(info, market=one_line(info.market, 40),
                    feed=one_line(info.feed, 20), store=one_line(info.store, 40),
                    user=one_line(info.user, 60))
     sep = Content.styled(" │ ", "$foreground-muted")
@@ -41,7 +41,8 @@ def status_content(info: StatusInfo, width: int) -> Content:
         # Right after the market: the trading days it implies are only a guess.
         parts.append((1.5, Content.styled(info.calendar_note, "bold $warning"), False))
     parts.append((0, Content.assemble(
-        "engine ", (info.engine, f"bold {_LEVEL[info.engine_level]}")), False))
+        "engine ", (one_line(info.engine_text, 50), f"bold {_LEVEL[info.engine_level]}")),
+        False))
     if info.feed:
         real = info.feed not in ("simulated", "replay", "none")
         parts.append((3, Content.assemble(
