@@ -273,14 +273,37 @@ def _day(text: str, field: str, end: bool):
 
 
 def cmd_market_candles(args: argparse.Namespace) -> int:
+    from .domain.candle_chunks import download_interval, plan_chunks
     from .services.market_data import store_candles
 
+    start, end = _day(args.from_, "--from", False), _day(args.to, "--to", True)
+    plan_chunks(start, end, download_interval(args.interval))  # bad input: before any I/O
     ctx = _context()
     broker = _kite_broker(ctx, args.email, args.account)
-    count = store_candles(ctx, broker, args.symbol, _day(args.from_, "--from", False),
-                          _day(args.to, "--to", True), args.interval)
+    count = store_candles(ctx, broker, args.symbol, start, end, args.interval,
+                          progress=_chunk_progress(sys.stderr))
     say(f"stored {count} candles for {args.symbol}")
     return 0
+
+
+def _chunk_progress(stream):
+    """A progress bar on `stream` for a chunked candle download (a plain line per chunk
+    when it is not a terminal)."""
+    tty = stream.isatty()
+
+    def show(done) -> None:
+        step = done.index + 1
+        note = " (already stored)" if done.skipped else ""
+        line = f"chunk {step} of {done.total}, {done.candles:,} candles{note}"
+        if tty:
+            filled = round(20 * step / done.total)
+            end = "\n" if step == done.total else ""
+            stream.write(f"\r[{'#' * filled}{'.' * (20 - filled)}] {line:<60}{end}")
+        else:
+            stream.write(line + "\n")
+        stream.flush()
+
+    return show
 
 
 SHOWN_ROW_ERRORS = 100  # a wholly wrong file must not bury the summary line

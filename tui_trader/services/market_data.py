@@ -12,15 +12,18 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable
-from datetime import date, datetime
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from ..db.models.market import Candle, Instrument
 from ..db.repositories.instruments import InstrumentRepository
+from ..domain.candle_chunks import Chunk, download_interval, plan_chunks
 from ..domain.clock import IST, ensure_utc
 from ..domain.enums import Exchange, InstrumentType, Timeframe
 from ..domain.errors import ValidationError
@@ -35,6 +38,7 @@ DEFAULT_TICK = Decimal("0.05")
 _TYPES = {"EQ": InstrumentType.EQ, "FUT": InstrumentType.FUT, "CE": InstrumentType.CE,
           "PE": InstrumentType.PE, "INDEX": InstrumentType.INDEX}
 _EXCHANGES = {e.value: e for e in Exchange}
+HISTORICAL_PER_S = 3  # Kite's historical-data rate limit, requests a second
 
 
 class DownloadCount(int):
@@ -201,14 +205,6 @@ def kite_ticker_feed(ctx: AppContext, user_id: Any, account_id: Any,
 # -- candles --------------------------------------------------------------------------------------
 
 
-def _timeframe(interval: str | Timeframe) -> Timeframe:
-    try:
-        return Timeframe(str(interval))
-    except ValueError:
-        raise ValidationError("interval", "must be one of " + ", ".join(
-            t.value for t in Timeframe)) from None
-
-
 def _resolve(ctx: AppContext, symbol: str) -> tuple[str, str, int]:
     exchange, _, name = symbol.strip().upper().rpartition(":")
     exchange = exchange or "NSE"
@@ -280,22 +276,75 @@ def _candle_rows(records: Iterable[Any], symbol: str, exchange: str,
     return rows, bad
 
 
-def store_candles(ctx: AppContext, broker: Any, symbol: str, from_: datetime, to: datetime,
-                  interval: str | Timeframe) -> int:
-    """Download candles for `symbol` ("INFY" or "NSE:INFY") and upsert them into `candles`;
-    returns how many candles were written (inserted or updated)."""
-    timeframe = _timeframe(interval)
-    from_, to = ensure_utc(from_), ensure_utc(to)  # refuses naive datetimes
-    name, exchange, token = _resolve(ctx, symbol)
-    records = _fetch_candles(broker, token, from_, to, timeframe.value)
-    rows, bad = _candle_rows(records, name, exchange, timeframe)
-    if bad:
-        log.warning("candles %s:%s %s: %d malformed candle(s) skipped", exchange, name,
-                    timeframe.value, bad)
-    if not rows:
-        return 0
+class RequestPacer:
+    """Keeps historical requests at most `per_second` apart on `clock` (Kite allows 3/s):
+    `wait()` before each request sleeps for what is left of the gap. `sleep` is injectable so
+    tests advance a frozen clock instead of sleeping."""
+
+    def __init__(self, clock: Any, per_second: float = HISTORICAL_PER_S,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._clock, self._gap, self._sleep = clock, 1.0 / per_second, sleep
+        self._last: datetime | None = None
+
+    def wait(self) -> None:
+        if self._last is not None:
+            left = self._gap - (self._clock.now() - self._last).total_seconds()
+            if left > 0:
+                self._sleep(left)
+        self._last = self._clock.now()
+
+
+@dataclass(frozen=True)
+class ChunkDone:
+    """Progress of a chunked download: chunk `index + 1` of `total` is done (`skipped`:
+    already stored, not fetched); `candles` written so far in this run."""
+
+    index: int
+    total: int
+    candles: int
+    skipped: bool
+
+
+def _trading_days(ctx: AppContext, chunk: Chunk) -> list[date]:
+    days, day = [], chunk.first_day
+    while day <= chunk.last_day:
+        if ctx.calendar.is_trading_day(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _chunk_stored(ctx: AppContext, name: str, exchange: str, timeframe: Timeframe,
+                  chunk: Chunk) -> bool:
+    """Whether a past run stored this chunk: it ended before now and the candles stored in
+    its days reach from its first trading day to its last. Chunks are written whole (one
+    transaction each), so both ends present means the chunk is there."""
+    if chunk.end >= ctx.clock.now():
+        return False  # still growing: fetch again
+    days = _trading_days(ctx, chunk)
+    if not days:
+        return True  # nothing to download
+    low = datetime.combine(chunk.first_day, datetime.min.time(), tzinfo=IST)
+    high = datetime.combine(chunk.last_day, datetime.max.time(), tzinfo=IST)
     with ctx.session() as s:
-        existing = {ensure_utc(c.ts): c for c in s.exec(select(Candle).where(
+        first, last = s.exec(select(func.min(Candle.ts), func.max(Candle.ts)).where(
+            Candle.symbol == name, Candle.exchange == exchange, Candle.timeframe == timeframe,
+            Candle.ts >= ensure_utc(low), Candle.ts <= ensure_utc(high))).one()
+    if first is None or last is None:
+        return False
+    as_day = lambda ts: _aware(ts).astimezone(IST).date()  # noqa: E731
+    return as_day(first) <= days[0] and as_day(last) >= days[-1]
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)  # SQLite drops the zone
+
+
+def _write_candles(ctx: AppContext, name: str, exchange: str, timeframe: Timeframe,
+                   rows: dict[datetime, Candle]) -> None:
+    """Upsert one chunk's candles in one transaction."""
+    with ctx.session() as s:
+        existing = {ensure_utc(_aware(c.ts)): c for c in s.exec(select(Candle).where(
             Candle.symbol == name, Candle.exchange == exchange,
             Candle.timeframe == timeframe, Candle.ts >= min(rows), Candle.ts <= max(rows)))}
         for ts, row in rows.items():
@@ -305,8 +354,37 @@ def store_candles(ctx: AppContext, broker: Any, symbol: str, from_: datetime, to
             else:
                 for field in ("open", "high", "low", "close", "volume", "oi"):
                     setattr(current, field, getattr(row, field))
-    return len(rows)
+
+
+def store_candles(ctx: AppContext, broker: Any, symbol: str, from_: datetime, to: datetime,
+                  interval: str | Timeframe, *, pace: Callable[[], None] | None = None,
+                  progress: Callable[[ChunkDone], None] | None = None) -> int:
+    """Download candles for `symbol` ("INFY" or "NSE:INFY") and upsert them into `candles`,
+    in chunks Kite answers (domain.candle_chunks), `pace()` before each request (default:
+    at most 3 a second on the context's clock), each chunk in its own transaction; chunks a
+    past run stored whole are skipped, so an interrupted download resumes. Returns how many
+    candles this run wrote (inserted or updated)."""
+    timeframe = download_interval(interval)
+    chunks = plan_chunks(from_, to, timeframe)  # refuses naive times and from after to
+    name, exchange, token = _resolve(ctx, symbol)
+    pace = pace or RequestPacer(ctx.clock).wait
+    written = 0
+    for chunk in chunks:
+        skipped = _chunk_stored(ctx, name, exchange, timeframe, chunk)
+        if not skipped:
+            pace()
+            records = _fetch_candles(broker, token, chunk.start, chunk.end, timeframe.value)
+            rows, bad = _candle_rows(records, name, exchange, timeframe)
+            if bad:
+                log.warning("candles %s:%s %s: %d malformed candle(s) skipped", exchange,
+                            name, timeframe.value, bad)
+            if rows:
+                _write_candles(ctx, name, exchange, timeframe, rows)
+                written += len(rows)
+        if progress is not None:
+            progress(ChunkDone(chunk.index, len(chunks), written, skipped))
+    return written
 
 
 __all__ = ["DownloadCount", "download_instruments", "kite_ticker_feed", "parse_instruments_csv",
-           "store_candles", "symbol_tokens"]
+           "store_candles", "symbol_tokens", "ChunkDone", "RequestPacer"]
