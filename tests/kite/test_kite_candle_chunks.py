@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import unquote_plus
 
 import pytest
 from sqlmodel import func, select
@@ -20,6 +21,9 @@ from tui_trader.services.market_data import ChunkDone, RequestPacer, store_candl
 
 START = datetime(2026, 6, 1, tzinfo=IST)
 END = datetime(2026, 10, 28, 23, 59, 59, tzinfo=IST)  # 150 days: 3 minute-candle chunks
+# 450 days of 15-minute candles: chunks of 200, 200 and 50 days (fewer candles to store)
+LONG_START = datetime(2025, 6, 2, tzinfo=IST)
+LONG_END = LONG_START + timedelta(days=450) - timedelta(seconds=1)
 
 
 def _historical_requests(broker: KiteBroker) -> list[str]:
@@ -34,9 +38,10 @@ def _historical_requests(broker: KiteBroker) -> list[str]:
     return seen
 
 
-def _stored(ctx, first: datetime | None = None, last: datetime | None = None) -> int:
+def _stored(ctx, first: datetime | None = None, last: datetime | None = None,
+            timeframe: Timeframe = Timeframe.MINUTE) -> int:
     query = select(func.count()).select_from(Candle).where(
-        Candle.symbol == "INFY", Candle.timeframe == Timeframe.MINUTE)
+        Candle.symbol == "INFY", Candle.timeframe == timeframe)
     if first is not None:
         query = query.where(Candle.ts >= first, Candle.ts <= last)
     with ctx.session() as s:
@@ -91,19 +96,23 @@ def test_interrupted_download_resumes_after_the_stored_chunk(
             sandbox.answer_next(1, "InputException", path_prefix="/instruments/historical")
 
     with pytest.raises(BrokerUnavailable):
-        store_candles(ctx, broker, "INFY", START, END, "minute", pace=pacer.wait,
+        store_candles(ctx, broker, "INFY", LONG_START, LONG_END, "15minute", pace=pacer.wait,
                       progress=fail_after_first)
     assert len(requests) == 2
-    first_chunk = _stored(ctx)
-    second_from = datetime(2026, 7, 31, tzinfo=IST)
-    assert first_chunk > 0 and _stored(ctx, second_from, END) == 0  # whole chunks only
+    q15 = Timeframe.MIN15
+    first_chunk = _stored(ctx, timeframe=q15)
+    second_from = LONG_START + timedelta(days=200)
+    assert first_chunk > 0 and _stored(ctx, second_from, LONG_END, q15) == 0  # whole chunks
     progress: list[ChunkDone] = []
-    written = store_candles(ctx, broker, "INFY", START, END, "minute", pace=pacer.wait,
-                            progress=progress.append)
+    written = store_candles(ctx, broker, "INFY", LONG_START, LONG_END, "15minute",
+                            pace=pacer.wait, progress=progress.append)
     assert [(p.index, p.skipped) for p in progress] == [(0, True), (1, False), (2, False)]
     assert len(requests) == 4  # chunks 2 and 3 only: chunk 1 was not fetched again
-    assert "from=2026-07-31" in requests[2] and "from=2026-09-29" in requests[3]
-    assert _stored(ctx) == first_chunk + written
+    assert f"from={second_from:%Y-%m-%d} 00:00:00" in unquote_plus(requests[2])
+    third_from = second_from + timedelta(days=200)
+    assert f"from={third_from:%Y-%m-%d} 00:00:00" in unquote_plus(requests[3])
+    assert _stored(ctx, timeframe=q15) == first_chunk + written
+    assert _stored(ctx, second_from, LONG_END, q15) == written > 0
 
 
 @pytest.mark.parametrize(("symbol", "start", "end", "interval", "message"), [

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import func, select
 
 from ..db.models.market import Candle, Instrument
+from ..db.repositories.candles import CandleRepository
 from ..db.repositories.instruments import InstrumentRepository
 from ..domain.candle_chunks import Chunk, download_interval, plan_chunks
 from ..domain.clock import IST, ensure_utc
@@ -250,9 +251,21 @@ def _fetch_candles(broker: Any, token: int, from_: datetime, to: datetime,
                                   ensure_utc(to).astimezone(IST).strftime(fmt), interval)
 
 
-def _candle_rows(records: Iterable[Any], symbol: str, exchange: str,
-                 timeframe: Timeframe) -> tuple[dict[datetime, Candle], int]:
-    rows: dict[datetime, Candle] = {}
+@dataclass(frozen=True, slots=True)
+class _KiteCandle:
+    """One checked candle from Kite (what CandleRepository.store takes)."""
+
+    ts: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int
+    oi: int | None
+
+
+def _candle_rows(records: Iterable[Any]) -> tuple[list[_KiteCandle], int]:
+    rows: dict[datetime, _KiteCandle] = {}
     bad = 0
     for rec in records:
         try:
@@ -263,17 +276,16 @@ def _candle_rows(records: Iterable[Any], symbol: str, exchange: str,
             else:  # the raw ["ts", o, h, l, c, v(, oi)] form
                 ts, o, h, lo, c, volume = rec[:6]
                 oi = rec[6] if len(rec) > 6 else None
-            candle = Candle(symbol=symbol, exchange=exchange, timeframe=timeframe,
-                            ts=_candle_time(ts), open=_money(o), high=_money(h),
-                            low=_money(lo), close=_money(c), volume=int(volume or 0),
-                            oi=int(oi) if oi is not None else None)
+            candle = _KiteCandle(_candle_time(ts), _money(o), _money(h), _money(lo),
+                                 _money(c), int(volume or 0),
+                                 int(oi) if oi is not None else None)
             if candle.low > candle.high:
                 raise ValueError("low above high")
         except (KeyError, TypeError, ValueError, InvalidOperation, IndexError):
             bad += 1
             continue
         rows[candle.ts] = candle
-    return rows, bad
+    return list(rows.values()), bad
 
 
 class RequestPacer:
@@ -340,22 +352,6 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
-def _write_candles(ctx: AppContext, name: str, exchange: str, timeframe: Timeframe,
-                   rows: dict[datetime, Candle]) -> None:
-    """Upsert one chunk's candles in one transaction."""
-    with ctx.session() as s:
-        existing = {ensure_utc(_aware(c.ts)): c for c in s.exec(select(Candle).where(
-            Candle.symbol == name, Candle.exchange == exchange,
-            Candle.timeframe == timeframe, Candle.ts >= min(rows), Candle.ts <= max(rows)))}
-        for ts, row in rows.items():
-            current = existing.get(ts)
-            if current is None:
-                s.add(row)
-            else:
-                for field in ("open", "high", "low", "close", "volume", "oi"):
-                    setattr(current, field, getattr(row, field))
-
-
 def store_candles(ctx: AppContext, broker: Any, symbol: str, from_: datetime, to: datetime,
                   interval: str | Timeframe, *, pace: Callable[[], None] | None = None,
                   progress: Callable[[ChunkDone], None] | None = None) -> int:
@@ -374,13 +370,13 @@ def store_candles(ctx: AppContext, broker: Any, symbol: str, from_: datetime, to
         if not skipped:
             pace()
             records = _fetch_candles(broker, token, chunk.start, chunk.end, timeframe.value)
-            rows, bad = _candle_rows(records, name, exchange, timeframe)
+            rows, bad = _candle_rows(records)
             if bad:
                 log.warning("candles %s:%s %s: %d malformed candle(s) skipped", exchange,
                             name, timeframe.value, bad)
-            if rows:
-                _write_candles(ctx, name, exchange, timeframe, rows)
-                written += len(rows)
+            with ctx.session() as s:  # one transaction a chunk: an interrupt leaves whole ones
+                count = CandleRepository(s).store(name, exchange, timeframe, rows)
+            written += count.inserted + count.updated
         if progress is not None:
             progress(ChunkDone(chunk.index, len(chunks), written, skipped))
     return written
