@@ -115,6 +115,25 @@ def test_interrupted_download_resumes_after_the_stored_chunk(
     assert _stored(ctx, second_from, LONG_END, q15) == written > 0
 
 
+def test_a_chunk_with_only_its_two_ends_stored_is_fetched(
+        ctx, make_sandbox: Callable[..., KiteSandbox],
+        make_broker: Callable[..., KiteBroker]) -> None:
+    sandbox = make_sandbox(clock=ctx.clock)
+    broker = make_broker(sandbox, clock=ctx.clock)
+    requests = _historical_requests(broker)
+    pacer, _ = _pacer(ctx)
+    start = datetime(2026, 3, 2, tzinfo=IST)  # Monday to Thursday 2026-09-17, before now:
+    end = start + timedelta(days=200) - timedelta(seconds=1)  # one 15-minute chunk
+    assert start.weekday() == 0 and end.weekday() == 3 and end < ctx.clock.now()
+    for day in (start, end.replace(hour=0, minute=0, second=0)):
+        store_candles(ctx, broker, "INFY", day, day + timedelta(hours=23), "15minute",
+                      pace=pacer.wait)
+    ends_only = _stored(ctx, timeframe=Timeframe.MIN15)
+    assert len(requests) == 2 and ends_only > 0
+    written = store_candles(ctx, broker, "INFY", start, end, "15minute", pace=pacer.wait)
+    assert len(requests) == 3 and written > ends_only  # not mistaken for a stored chunk
+
+
 @pytest.mark.parametrize(("symbol", "start", "end", "interval", "message"), [
     ("INFY", END, START, "minute", "--from: must not be after --to"),
     ("INFY", START, END, "2minute", "interval: must be one of"),

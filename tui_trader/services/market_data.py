@@ -328,9 +328,10 @@ def _trading_days(ctx: AppContext, chunk: Chunk) -> list[date]:
 
 def _chunk_stored(ctx: AppContext, name: str, exchange: str, timeframe: Timeframe,
                   chunk: Chunk) -> bool:
-    """Whether a past run stored this chunk: it ended before now and the candles stored in
-    its days reach from its first trading day to its last. Chunks are written whole (one
-    transaction each), so both ends present means the chunk is there."""
+    """Whether a past run stored this chunk: it ended before now, the candles stored in its
+    days reach from its first trading day to its last, and there are at least as many as
+    trading days. Chunks are written whole (one transaction each), so that means the chunk
+    is there; the count guards against two separate short downloads at its two ends."""
     if chunk.end >= ctx.clock.now():
         return False  # still growing: fetch again
     days = _trading_days(ctx, chunk)
@@ -339,10 +340,11 @@ def _chunk_stored(ctx: AppContext, name: str, exchange: str, timeframe: Timefram
     low = datetime.combine(chunk.first_day, datetime.min.time(), tzinfo=IST)
     high = datetime.combine(chunk.last_day, datetime.max.time(), tzinfo=IST)
     with ctx.session() as s:
-        first, last = s.exec(select(func.min(Candle.ts), func.max(Candle.ts)).where(
+        first, last, count = s.exec(select(
+                func.min(Candle.ts), func.max(Candle.ts), func.count()).where(
             Candle.symbol == name, Candle.exchange == exchange, Candle.timeframe == timeframe,
             Candle.ts >= ensure_utc(low), Candle.ts <= ensure_utc(high))).one()
-    if first is None or last is None:
+    if first is None or last is None or count < len(days):
         return False
     as_day = lambda ts: _aware(ts).astimezone(IST).date()  # noqa: E731
     return as_day(first) <= days[0] and as_day(last) >= days[-1]
