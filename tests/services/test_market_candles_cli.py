@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tui_trader.cli import _chunk_progress
+from tui_trader.cli import _ChunkProgress
 from tui_trader.services.market_data import ChunkDone
 
 
@@ -21,7 +21,7 @@ class _Terminal(io.StringIO):
 
 def test_plain_line_per_chunk_when_not_a_terminal() -> None:
     out = io.StringIO()
-    show = _chunk_progress(out)
+    show = _ChunkProgress(out)
     show(ChunkDone(0, 3, 0, True))
     show(ChunkDone(1, 3, 22_500, False))
     show(ChunkDone(2, 3, 33_000, False))
@@ -32,7 +32,7 @@ def test_plain_line_per_chunk_when_not_a_terminal() -> None:
 
 def test_bar_redrawn_in_place_on_a_terminal() -> None:
     out = _Terminal()
-    show = _chunk_progress(out)
+    show = _ChunkProgress(out)
     show(ChunkDone(0, 2, 100, False))
     show(ChunkDone(1, 2, 250, False))
     text = out.getvalue()
@@ -40,6 +40,16 @@ def test_bar_redrawn_in_place_on_a_terminal() -> None:
     assert "[##########..........] chunk 1 of 2, 100 candles" in text
     assert "[####################] chunk 2 of 2, 250 candles" in text
     assert "\x1b" not in text
+    show.finish()  # a finished bar needs no extra line
+    assert out.getvalue() == text
+
+
+def test_bar_cut_short_ends_its_line() -> None:
+    out = _Terminal()
+    show = _ChunkProgress(out)
+    show(ChunkDone(0, 3, 100, False))
+    show.finish()  # the download failed at chunk 2: the error line starts afresh
+    assert out.getvalue().endswith("chunk 1 of 3, 100 candles".ljust(60) + "\n")
 
 
 @pytest.mark.parametrize(("args", "line"), [
