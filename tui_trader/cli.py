@@ -273,14 +273,49 @@ def _day(text: str, field: str, end: bool):
 
 
 def cmd_market_candles(args: argparse.Namespace) -> int:
+    from .domain.candle_chunks import download_interval, plan_chunks
     from .services.market_data import store_candles
 
+    start, end = _day(args.from_, "--from", False), _day(args.to, "--to", True)
+    plan_chunks(start, end, download_interval(args.interval))  # bad input: before any I/O
     ctx = _context()
     broker = _kite_broker(ctx, args.email, args.account)
-    count = store_candles(ctx, broker, args.symbol, _day(args.from_, "--from", False),
-                          _day(args.to, "--to", True), args.interval)
+    progress = _ChunkProgress(sys.stderr)
+    try:
+        count = store_candles(ctx, broker, args.symbol, start, end, args.interval,
+                              progress=progress)
+    finally:
+        progress.finish()
     say(f"stored {count} candles for {args.symbol}")
     return 0
+
+
+class _ChunkProgress:
+    """A progress bar on `stream` for a chunked candle download (a plain line per chunk
+    when it is not a terminal); `finish()` ends a bar a failure cut short, so the error
+    line that follows starts on a line of its own."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.tty, self.open_line = stream, stream.isatty(), False
+
+    def __call__(self, done) -> None:
+        step = done.index + 1
+        note = " (already stored)" if done.skipped else ""
+        line = f"chunk {step} of {done.total}, {done.candles:,} candles{note}"
+        if self.tty:
+            filled = round(20 * step / done.total)
+            self.open_line = step < done.total
+            end = "" if self.open_line else "\n"
+            self.stream.write(f"\r[{'#' * filled}{'.' * (20 - filled)}] {line:<60}{end}")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.open_line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.open_line = False
 
 
 SHOWN_ROW_ERRORS = 100  # a wholly wrong file must not bury the summary line

@@ -12,15 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterable
-from datetime import date, datetime
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from ..db.models.market import Candle, Instrument
+from ..db.repositories.candles import CandleRepository
 from ..db.repositories.instruments import InstrumentRepository
+from ..domain.candle_chunks import Chunk, download_interval, plan_chunks
 from ..domain.clock import IST, ensure_utc
 from ..domain.enums import Exchange, InstrumentType, Timeframe
 from ..domain.errors import ValidationError
@@ -35,6 +39,7 @@ DEFAULT_TICK = Decimal("0.05")
 _TYPES = {"EQ": InstrumentType.EQ, "FUT": InstrumentType.FUT, "CE": InstrumentType.CE,
           "PE": InstrumentType.PE, "INDEX": InstrumentType.INDEX}
 _EXCHANGES = {e.value: e for e in Exchange}
+HISTORICAL_PER_S = 3  # Kite's historical-data rate limit, requests a second
 
 
 class DownloadCount(int):
@@ -201,14 +206,6 @@ def kite_ticker_feed(ctx: AppContext, user_id: Any, account_id: Any,
 # -- candles --------------------------------------------------------------------------------------
 
 
-def _timeframe(interval: str | Timeframe) -> Timeframe:
-    try:
-        return Timeframe(str(interval))
-    except ValueError:
-        raise ValidationError("interval", "must be one of " + ", ".join(
-            t.value for t in Timeframe)) from None
-
-
 def _resolve(ctx: AppContext, symbol: str) -> tuple[str, str, int]:
     exchange, _, name = symbol.strip().upper().rpartition(":")
     exchange = exchange or "NSE"
@@ -254,9 +251,21 @@ def _fetch_candles(broker: Any, token: int, from_: datetime, to: datetime,
                                   ensure_utc(to).astimezone(IST).strftime(fmt), interval)
 
 
-def _candle_rows(records: Iterable[Any], symbol: str, exchange: str,
-                 timeframe: Timeframe) -> tuple[dict[datetime, Candle], int]:
-    rows: dict[datetime, Candle] = {}
+@dataclass(frozen=True, slots=True)
+class _KiteCandle:
+    """One checked candle from Kite (what CandleRepository.store takes)."""
+
+    ts: datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int
+    oi: int | None
+
+
+def _candle_rows(records: Iterable[Any]) -> tuple[list[_KiteCandle], int]:
+    rows: dict[datetime, _KiteCandle] = {}
     bad = 0
     for rec in records:
         try:
@@ -267,46 +276,113 @@ def _candle_rows(records: Iterable[Any], symbol: str, exchange: str,
             else:  # the raw ["ts", o, h, l, c, v(, oi)] form
                 ts, o, h, lo, c, volume = rec[:6]
                 oi = rec[6] if len(rec) > 6 else None
-            candle = Candle(symbol=symbol, exchange=exchange, timeframe=timeframe,
-                            ts=_candle_time(ts), open=_money(o), high=_money(h),
-                            low=_money(lo), close=_money(c), volume=int(volume or 0),
-                            oi=int(oi) if oi is not None else None)
+            candle = _KiteCandle(_candle_time(ts), _money(o), _money(h), _money(lo),
+                                 _money(c), int(volume or 0),
+                                 int(oi) if oi is not None else None)
             if candle.low > candle.high:
                 raise ValueError("low above high")
         except (KeyError, TypeError, ValueError, InvalidOperation, IndexError):
             bad += 1
             continue
         rows[candle.ts] = candle
-    return rows, bad
+    return list(rows.values()), bad
+
+
+class RequestPacer:
+    """Keeps historical requests at most `per_second` apart on `clock` (Kite allows 3/s):
+    `wait()` before each request sleeps for what is left of the gap. `sleep` is injectable so
+    tests advance a frozen clock instead of sleeping."""
+
+    def __init__(self, clock: Any, per_second: float = HISTORICAL_PER_S,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._clock, self._gap, self._sleep = clock, 1.0 / per_second, sleep
+        self._last: datetime | None = None
+
+    def wait(self) -> None:
+        if self._last is not None:
+            left = self._gap - (self._clock.now() - self._last).total_seconds()
+            if left > 0:
+                self._sleep(left)
+        self._last = self._clock.now()
+
+
+@dataclass(frozen=True)
+class ChunkDone:
+    """Progress of a chunked download: chunk `index + 1` of `total` is done (`skipped`:
+    already stored, not fetched); `candles` written so far in this run."""
+
+    index: int
+    total: int
+    candles: int
+    skipped: bool
+
+
+def _trading_days(ctx: AppContext, chunk: Chunk) -> list[date]:
+    days, day = [], chunk.first_day
+    while day <= chunk.last_day:
+        if ctx.calendar.is_trading_day(day):
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _chunk_stored(ctx: AppContext, name: str, exchange: str, timeframe: Timeframe,
+                  chunk: Chunk) -> bool:
+    """Whether a past run stored this chunk: it ended before now, the candles stored in its
+    days reach from its first trading day to its last, and there are at least as many as
+    trading days. Chunks are written whole (one transaction each), so that means the chunk
+    is there; the count guards against two separate short downloads at its two ends."""
+    if chunk.end >= ctx.clock.now():
+        return False  # still growing: fetch again
+    days = _trading_days(ctx, chunk)
+    if not days:
+        return True  # nothing to download
+    low = datetime.combine(chunk.first_day, datetime.min.time(), tzinfo=IST)
+    high = datetime.combine(chunk.last_day, datetime.max.time(), tzinfo=IST)
+    with ctx.session() as s:
+        first, last, count = s.exec(select(
+                func.min(Candle.ts), func.max(Candle.ts), func.count()).where(
+            Candle.symbol == name, Candle.exchange == exchange, Candle.timeframe == timeframe,
+            Candle.ts >= ensure_utc(low), Candle.ts <= ensure_utc(high))).one()
+    if first is None or last is None or count < len(days):
+        return False
+    as_day = lambda ts: _aware(ts).astimezone(IST).date()  # noqa: E731
+    return as_day(first) <= days[0] and as_day(last) >= days[-1]
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def store_candles(ctx: AppContext, broker: Any, symbol: str, from_: datetime, to: datetime,
-                  interval: str | Timeframe) -> int:
-    """Download candles for `symbol` ("INFY" or "NSE:INFY") and upsert them into `candles`;
-    returns how many candles were written (inserted or updated)."""
-    timeframe = _timeframe(interval)
-    from_, to = ensure_utc(from_), ensure_utc(to)  # refuses naive datetimes
+                  interval: str | Timeframe, *, pace: Callable[[], None] | None = None,
+                  progress: Callable[[ChunkDone], None] | None = None) -> int:
+    """Download candles for `symbol` ("INFY" or "NSE:INFY") and upsert them into `candles`,
+    in chunks Kite answers (domain.candle_chunks), `pace()` before each request (default:
+    at most 3 a second on the context's clock), each chunk in its own transaction; chunks a
+    past run stored whole are skipped, so an interrupted download resumes. Returns how many
+    candles this run wrote (inserted or updated)."""
+    timeframe = download_interval(interval)
+    chunks = plan_chunks(from_, to, timeframe)  # refuses naive times and from after to
     name, exchange, token = _resolve(ctx, symbol)
-    records = _fetch_candles(broker, token, from_, to, timeframe.value)
-    rows, bad = _candle_rows(records, name, exchange, timeframe)
-    if bad:
-        log.warning("candles %s:%s %s: %d malformed candle(s) skipped", exchange, name,
-                    timeframe.value, bad)
-    if not rows:
-        return 0
-    with ctx.session() as s:
-        existing = {ensure_utc(c.ts): c for c in s.exec(select(Candle).where(
-            Candle.symbol == name, Candle.exchange == exchange,
-            Candle.timeframe == timeframe, Candle.ts >= min(rows), Candle.ts <= max(rows)))}
-        for ts, row in rows.items():
-            current = existing.get(ts)
-            if current is None:
-                s.add(row)
-            else:
-                for field in ("open", "high", "low", "close", "volume", "oi"):
-                    setattr(current, field, getattr(row, field))
-    return len(rows)
+    pace = pace or RequestPacer(ctx.clock).wait
+    written = 0
+    for chunk in chunks:
+        skipped = _chunk_stored(ctx, name, exchange, timeframe, chunk)
+        if not skipped:
+            pace()
+            records = _fetch_candles(broker, token, chunk.start, chunk.end, timeframe.value)
+            rows, bad = _candle_rows(records)
+            if bad:
+                log.warning("candles %s:%s %s: %d malformed candle(s) skipped", exchange,
+                            name, timeframe.value, bad)
+            with ctx.session() as s:  # one transaction a chunk: an interrupt leaves whole ones
+                count = CandleRepository(s).store(name, exchange, timeframe, rows)
+            written += count.inserted + count.updated
+        if progress is not None:
+            progress(ChunkDone(chunk.index, len(chunks), written, skipped))
+    return written
 
 
 __all__ = ["DownloadCount", "download_instruments", "kite_ticker_feed", "parse_instruments_csv",
-           "store_candles", "symbol_tokens"]
+           "store_candles", "symbol_tokens", "ChunkDone", "RequestPacer"]
