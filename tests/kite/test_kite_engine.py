@@ -6,20 +6,16 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from engine_harness import Harness
 from sqlmodel import select
 
-from tui_trader.brokers.feeds.base import Tick
 from tui_trader.brokers.kite_sandbox import KiteSandbox
 from tui_trader.db.models import Order, Position
-from tui_trader.domain.clock import IST
 from tui_trader.domain.enums import IntentState, OrderStatus, PositionStatus
-from tui_trader.engine.embedded import EmbeddedEngine
-from tui_trader.engine.scheduler import ManualSchedule
 from tui_trader.services.auth import AuthService
 from tui_trader.services.brokers import BrokerAccountService
 from tui_trader.services.kite_login import KiteSessionExchange
@@ -32,18 +28,16 @@ FORM = {"name": "INFY live", "symbol": "INFY", "buy_time": "09:30", "sell_time":
         "stop_loss": "1500", "quantity": "10", "mode": "LIVE"}
 
 
-class LiveHarness:
+class LiveHarness(Harness):
+    """The engine harness trading one LIVE strategy through KiteBroker at the sandbox."""
+
     def __init__(self, ctx: Any, sandbox: KiteSandbox, app_factory: bool = False,
                  **broker_options: Any) -> None:
-        self.ctx = ctx
-        self.sandbox = sandbox
-        self.runner = ManualSchedule()
         broker_options.setdefault("limits", BIG)
         factory = make_live_factory(ctx) if app_factory else \
             make_live_factory(ctx, **broker_options)
-        self.engine = EmbeddedEngine(ctx, runner=self.runner, consumer="kite-e2e",
-                                     live_factory=factory)
-        self.seq = 0
+        super().__init__(ctx, consumer="kite-e2e", live_factory=factory)
+        self.sandbox = sandbox
         self.user = AuthService(ctx).sign_up("live@example.com", "password-live")
         self.account = BrokerAccountService(ctx, self.user.id).add_kite(
             API_KEY, API_SECRET, api_root=sandbox.url).id
@@ -53,22 +47,9 @@ class LiveHarness:
             {**FORM, "broker_account_id": str(self.account)})
 
     def start(self) -> LiveHarness:
-        self.engine.start(threads=False)
+        super().start()
         self.engine.start_strategy(self.user.id, self.strategy.id)
         return self
-
-    def tick(self, symbol: str, price: str) -> None:
-        self.seq += 1
-        self.engine.on_ticks([Tick(symbol, Decimal(price), self.ctx.clock.now(), 1, self.seq)])
-
-    def advance_to(self, hh: int, mm: int) -> None:
-        local = self.ctx.clock.now().astimezone(IST)
-        self.ctx.clock.set(datetime(local.year, local.month, local.day, hh, mm, tzinfo=IST))
-        self.runner.run_due(self.ctx.clock.now())
-
-    def settle(self) -> None:
-        self.engine.executor.drain()
-        self.engine.maintain()
 
     def orders(self) -> list[Order]:
         with self.ctx.session() as s:
